@@ -1,0 +1,44 @@
+# fundledger — the two commands: `make run` and `make test`. Everything else is setup.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
+DEMO_DB := instance/demo.db
+
+.PHONY: run test test-sqlite test-postgresql lint bench install postgres clean
+
+$(BIN)/fundledger: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(BIN)/fundledger
+
+run: install
+	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/fundledger init --demo
+	DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/fundledger balances
+	DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/fundledger trial-balance | tail -n 6
+	DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/fundledger verify
+
+test: test-sqlite test-postgresql
+
+test-sqlite: install
+	TEST_DATABASE_URL=sqlite $(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgresql: install postgres
+	TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest $(PYTEST_ARGS)
+
+postgres:
+	@scripts/ensure-postgres
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: install postgres
+	$(BIN)/python bench/posting.py --postgresql $(PG_TEST_URL)
+
+clean:
+	rm -rf $(VENV) instance/*.db* .pytest_cache .ruff_cache

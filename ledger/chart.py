@@ -1,0 +1,79 @@
+"""The fund's standard chart of accounts (names in Chinese for the people who read them).
+
+Per-bank, per-source and per-loan sub-accounts are opened under these groups as the
+fund's reference data grows.
+"""
+
+from __future__ import annotations
+
+from ledger.accounts import AccountSpec
+from ledger.models import AccountType, Side
+
+ASSET, LIABILITY, CAPITAL_T, INCOME, EXPENSE, MEMO = (
+    AccountType.ASSET,
+    AccountType.LIABILITY,
+    AccountType.CAPITAL,
+    AccountType.INCOME,
+    AccountType.EXPENSE,
+    AccountType.MEMORANDUM,
+)
+
+TREASURY = "asset:treasury"
+SPECIAL = "asset:special"
+RECEIVABLE = "asset:receivable"
+CLAIMS_PAYABLE = "liability:claims-payable"
+CAPITAL = "capital"
+INTEREST_INCOME = "income:deposit-interest"
+GUARANTEE_LOSS = "expense:guarantee-loss"
+EXPOSURE = "memo:exposure"
+EXPOSURE_CONTRA = "memo:exposure-contra"
+COUNTER_GUARANTEES = "memo:counter-guarantees"
+COUNTER_GUARANTEES_CONTRA = "memo:counter-guarantees-contra"
+
+STANDARD_CHART: tuple[AccountSpec, ...] = (
+    AccountSpec("asset", "资产", ASSET, is_group=True),
+    AccountSpec(TREASURY, "财政待拨付资金", no_overdraft=True),
+    AccountSpec(SPECIAL, "担保基金专户存款", is_group=True),
+    AccountSpec(RECEIVABLE, "代偿应收款", is_group=True),
+    AccountSpec("liability", "负债", LIABILITY, is_group=True),
+    AccountSpec(CLAIMS_PAYABLE, "应付代偿款", is_group=True),
+    AccountSpec(CAPITAL, "基金资本", CAPITAL_T, is_group=True),
+    AccountSpec("income", "收入", INCOME, is_group=True),
+    AccountSpec(INTEREST_INCOME, "专户存款利息收入"),
+    AccountSpec("expense", "损失", EXPENSE, is_group=True),
+    AccountSpec(GUARANTEE_LOSS, "担保代偿损失核销", is_group=True),
+    AccountSpec("memo", "备查登记", MEMO, normal_side=Side.DEBIT, is_group=True),
+    AccountSpec(EXPOSURE, "在保责任余额", MEMO, normal_side=Side.DEBIT, is_group=True),
+    AccountSpec(EXPOSURE_CONTRA, "在保责任对方科目", MEMO, normal_side=Side.CREDIT, is_group=True),
+    AccountSpec(COUNTER_GUARANTEES, "反担保物登记", MEMO, normal_side=Side.DEBIT, is_group=True),
+    AccountSpec(
+        COUNTER_GUARANTEES_CONTRA, "反担保物对方科目", MEMO, normal_side=Side.CREDIT, is_group=True
+    ),
+)
+
+
+def special_account(bank: str) -> str:
+    return f"{SPECIAL}:{bank}"
+
+
+def capital_account(source: str) -> str:
+    return f"{CAPITAL}:{source}"
+
+
+def exposure_account(bank: str) -> str:
+    return f"{EXPOSURE}:{bank}"
+
+
+def exposure_contra_account(bank: str) -> str:
+    return f"{EXPOSURE_CONTRA}:{bank}"
+
+
+def bank_accounts(bank: str, name: str) -> list[AccountSpec]:
+    """The accounts every partner bank has: its special account and its exposure pair."""
+    return [
+        AccountSpec(special_account(bank), f"担保基金专户-{name}", no_overdraft=True, bank=bank),
+        AccountSpec(exposure_account(bank), f"在保责任余额-{name}", is_group=True, bank=bank),
+        AccountSpec(
+            exposure_contra_account(bank), f"在保责任对方-{name}", is_group=True, bank=bank
+        ),
+    ]

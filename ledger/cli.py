@@ -1,0 +1,301 @@
+"""The ``fundledger`` command line.
+
+Errors print one line to stderr and exit non-zero: 1 when the books refuse or a check
+fails, 2 for usage errors and when the database cannot be reached. Other packages add
+commands through the ``fundledger.commands`` entry-point group (the ledger imports
+neither ``web`` nor ``jobs``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import os
+import sys
+from importlib.metadata import entry_points
+
+import click
+from sqlalchemy import desc, select
+from sqlalchemy.exc import OperationalError
+
+from ledger import balances as bal
+from ledger import migrate
+from ledger.chain import seal_pending
+from ledger.db import make_engine, run_in_transaction, session_factory
+from ledger.entries import EntryDraft, Leg, post_entry, reverse_entry
+from ledger.errors import LedgerError
+from ledger.models import Account, AccountType, JournalEntry, Side
+from ledger.money import MoneyError, format_yuan, yuan_to_fen
+from ledger.periods import close_period
+from ledger.verify import verify as verify_books
+
+
+class Context:
+    def __init__(self, url: str | None):
+        self.url = url
+        self._engine = None
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            self._engine = make_engine(self.url)
+        return self._engine
+
+    @property
+    def factory(self):
+        return session_factory(self.engine)
+
+
+def _actor(value: str | None) -> str:
+    return value or os.environ.get("FUNDLEDGER_ACTOR") or f"cli:{getpass.getuser()}"
+
+
+def _date(_ctx, _param, value):
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _datetime(_ctx, _param, value):
+    if value is None:
+        return None
+    try:
+        return dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a time (YYYY-MM-DDTHH:MM[:SS], UTC)") from None
+
+
+class FundledgerGroup(click.Group):
+    """Turns refusals and unreachable databases into one-line errors."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except LedgerError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(1)
+        except OperationalError as exc:
+            first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            click.echo(f"error: database unavailable or not initialised: {first}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=FundledgerGroup)
+@click.option("--database-url", envvar="DATABASE_URL", help="Default: SQLite under instance/.")
+@click.pass_context
+def cli(ctx, database_url):
+    """fundledger: the books of a micro-loan guarantee fund."""
+    ctx.obj = Context(database_url)
+
+
+@cli.command()
+@click.option("--demo", is_flag=True, help="Also post the demo city's books.")
+@click.option("--seed", default=2026, show_default=True)
+@click.option("--loans", default=300, show_default=True, help="Demo loans to create.")
+@click.pass_obj
+def init(obj: Context, demo: bool, seed: int, loans: int):
+    """Create or upgrade the database to the newest schema."""
+    migrate.upgrade(obj.engine)
+    click.echo(f"database at revision {migrate.current_revision(obj.engine)}")
+    if demo:
+        from ledger.demo import build_demo
+
+        summary = build_demo(obj.factory, seed=seed, loans=loans)
+        click.echo(f"demo books posted: {summary.entries} entries, {summary.loans} loans")
+
+
+@cli.command()
+@click.pass_obj
+def verify(obj: Context):
+    """Recompute the hash chain, every invariant and every balance."""
+    with obj.factory() as session:
+        report = verify_books(session)
+    for problem in report.problems:
+        click.echo(f"FAIL {problem}", err=True)
+    summary = (
+        f"{report.entries} entries ({report.sealed} sealed, {report.unsealed} awaiting seal), "
+        f"{report.postings} postings, {report.accounts} accounts"
+    )
+    if report.ok:
+        click.echo(f"ok: {summary}")
+        return
+    click.echo(f"error: {len(report.problems)} problem(s) in {summary}", err=True)
+    sys.exit(1)
+
+
+@cli.command()
+@click.option("--as-of", callback=_date, help="Effective date (inclusive).")
+@click.option("--recorded-at", callback=_datetime, help="As posted by this UTC moment.")
+@click.option("--under", help="Only this account and those below it.")
+@click.option("--all", "show_all", is_flag=True, help="Include accounts with no postings.")
+@click.pass_obj
+def balances(obj: Context, as_of, recorded_at, under, show_all):
+    """Balances of every account, group totals included (yuan, normal direction)."""
+    with obj.factory() as session:
+        rows = bal.balances(session, as_of=as_of, recorded_at=recorded_at, under=under)
+    if not show_all:
+        rows = [r for r in rows if r.debits or r.credits]
+    width = max((len(r.code) for r in rows), default=10)
+    for r in rows:
+        click.echo(f"{r.code:<{width}}  {format_yuan(r.balance):>20}  {r.name}")
+
+
+@cli.command("trial-balance")
+@click.option("--as-of", callback=_date, help="Effective date (inclusive).")
+@click.option("--recorded-at", callback=_datetime, help="As posted by this UTC moment.")
+@click.pass_obj
+def trial_balance(obj: Context, as_of, recorded_at):
+    """Debit and credit balance of every account; each section totals to zero."""
+    with obj.factory() as session:
+        tb = bal.trial_balance(session, as_of=as_of, recorded_at=recorded_at)
+    width = max((len(ln.code) for ln in tb.lines), default=10)
+    memo = AccountType.MEMORANDUM.value
+    for title, is_memo in (("balance sheet and results", False), ("memorandum", True)):
+        click.echo(f"-- {title}")
+        for ln in (x for x in tb.lines if (x.type == memo) == is_memo):
+            d = format_yuan(ln.debit) if ln.debit else ""
+            c = format_yuan(ln.credit) if ln.credit else ""
+            click.echo(f"{ln.code:<{width}}  {d:>20}  {c:>20}")
+        d, c = tb.total(memorandum=is_memo)
+        click.echo(f"{'total':<{width}}  {format_yuan(d):>20}  {format_yuan(c):>20}")
+    click.echo(f"net {format_yuan(tb.net)}")
+    if tb.net:
+        sys.exit(1)
+
+
+def _legs(values: tuple[str, ...], side: Side) -> list[Leg]:
+    legs = []
+    for value in values:
+        code, sep, amount = value.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{value!r}: write ACCOUNT=YUAN, e.g. asset:treasury=100.00")
+        try:
+            legs.append(Leg(code.strip(), side, yuan_to_fen(amount)))
+        except MoneyError as exc:
+            raise click.BadParameter(str(exc)) from None
+    return legs
+
+
+@cli.command()
+@click.option("--date", "effective_date", required=True, callback=_date)
+@click.option("--kind", required=True, help="e.g. capital.allocation")
+@click.option("--description", default="")
+@click.option("--debit", "debits", multiple=True, metavar="ACCOUNT=YUAN")
+@click.option("--credit", "credits", multiple=True, metavar="ACCOUNT=YUAN")
+@click.option("--key", "idempotency_key", help="Idempotency key: a retry returns the original.")
+@click.option("--actor")
+@click.pass_obj
+def post(obj: Context, effective_date, kind, description, debits, credits, idempotency_key, actor):
+    """Post one journal entry."""
+    draft = EntryDraft(
+        effective_date,
+        kind,
+        tuple(_legs(debits, Side.DEBIT) + _legs(credits, Side.CREDIT)),
+        description,
+        idempotency_key,
+    )
+    result = run_in_transaction(obj.factory, lambda s: post_entry(s, draft, actor=_actor(actor)))
+    click.echo(f"entry {result.entry_id} {'posted' if result.created else 'already posted'}")
+
+
+@cli.command()
+@click.argument("entry_id", type=int)
+@click.option("--date", "effective_date", callback=_date, help="Default: the original's date.")
+@click.option("--description")
+@click.option("--actor")
+@click.pass_obj
+def reverse(obj: Context, entry_id, effective_date, description, actor):
+    """Post the reversing entry of ENTRY_ID."""
+    result = run_in_transaction(
+        obj.factory,
+        lambda s: reverse_entry(
+            s, entry_id, actor=_actor(actor), effective_date=effective_date, description=description
+        ),
+    )
+    click.echo(f"entry {result.entry_id} reverses entry {entry_id}")
+
+
+@cli.command()
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--before", type=int, help="Show entries with ids below this (paging).")
+@click.pass_obj
+def entries(obj: Context, limit, before):
+    """The most recent journal entries with their postings."""
+    with obj.factory() as session:
+        stmt = select(JournalEntry).order_by(desc(JournalEntry.id)).limit(limit)
+        if before is not None:
+            stmt = stmt.where(JournalEntry.id < before)
+        codes = dict(session.execute(select(Account.id, Account.code)).all())
+        for e in session.scalars(stmt):
+            sealed = f"seq {e.seq}" if e.seq is not None else "awaiting seal"
+            rev = f" reverses {e.reverses_id}" if e.reverses_id else ""
+            click.echo(
+                f"#{e.id} {e.effective_date} {e.kind}{rev} by {e.actor} ({sealed}) {e.description}"
+            )
+            for p in e.postings:
+                click.echo(f"    {p.side} {codes[p.account_id]:<40} {format_yuan(p.amount):>18}")
+
+
+@cli.group()
+def account():
+    """Open and list accounts."""
+
+
+@account.command("open")
+@click.argument("code")
+@click.argument("name")
+@click.option("--type", "acc_type", type=click.Choice([t.value for t in AccountType]))
+@click.option("--side", type=click.Choice(["D", "C"]), help="Normal side (memorandum roots).")
+@click.option("--group", is_flag=True, help="A group account: sums children, takes no postings.")
+@click.option("--no-overdraft", is_flag=True, help="Balance may never go below zero.")
+@click.option("--bank")
+@click.option("--capital-source")
+@click.option("--district")
+@click.option("--loan")
+@click.pass_obj
+def account_open(obj: Context, code, name, acc_type, side, group, no_overdraft, **dims):
+    """Open account CODE named NAME."""
+    from ledger.accounts import AccountSpec, open_account
+
+    spec = AccountSpec(
+        code,
+        name,
+        AccountType(acc_type) if acc_type else None,
+        Side(side) if side else None,
+        group,
+        no_overdraft,
+        **dims,
+    )
+    run_in_transaction(obj.factory, lambda s: open_account(s, spec))
+    click.echo(f"account {code} opened")
+
+
+@cli.command("close-period")
+@click.option("--through", required=True, callback=_date, help="Last day of the closed period.")
+@click.option("--actor")
+@click.pass_obj
+def close_period_cmd(obj: Context, through, actor):
+    """Close the books through a date; entries dated then or earlier are refused after."""
+    run_in_transaction(obj.factory, lambda s: close_period(s, through, actor=_actor(actor)))
+    click.echo(f"books closed through {through}")
+
+
+@cli.command()
+@click.pass_obj
+def seal(obj: Context):
+    """Seal entries still awaiting their place in the hash chain (after a crash)."""
+    click.echo(f"sealed {seal_pending(obj.factory)} entries")
+
+
+for _ep in entry_points(group="fundledger.commands"):
+    cli.add_command(_ep.load(), _ep.name)
+
+
+def main() -> None:
+    cli(prog_name="fundledger")
+
+
+__all__ = ["cli", "main"]

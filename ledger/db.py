@@ -1,0 +1,158 @@
+"""Engines, sessions and transactions on SQLite and PostgreSQL.
+
+SQLite runs in WAL mode with ``synchronous=FULL`` and every transaction starts with
+``BEGIN IMMEDIATE``: one writer at a time, so read-then-write checks cannot race.
+PostgreSQL runs at the configured isolation level; serialization failures and
+deadlocks are retried by :func:`run_in_transaction`.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ledger import config, errors
+from ledger.chain import seal_pending
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: How many times a transaction is retried after a serialization failure or deadlock.
+MAX_RETRIES = 20
+
+_RETRY_SQLSTATES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
+_RACE_CONSTRAINTS = {"uq_journal_entries_idempotency_key", "uq_journal_entries_reverses_id"}
+_TAG = re.compile(r"\[([a-z-]+)\]")
+
+
+def normalize_url(url: str) -> str:
+    """Use psycopg 3 for plain ``postgresql://`` and ``postgres://`` URLs."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def make_engine(url: str | None = None, *, isolation_level: str | None = None, **kw) -> Engine:
+    """Create an engine for ``url`` (default: :func:`config.database_url`)."""
+    url = normalize_url(url or config.database_url())
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(url, parsed.database)
+    kw.setdefault("pool_size", 10)
+    kw.setdefault("max_overflow", 10)
+    kw.setdefault("pool_pre_ping", True)
+    return create_engine(url, isolation_level=isolation_level or config.isolation_level(), **kw)
+
+
+def _sqlite_engine(url: str, database: str | None) -> Engine:
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 60})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA synchronous = FULL")
+        cur.execute("PRAGMA busy_timeout = 60000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def is_sqlite(bind) -> bool:
+    return bind.dialect.name == "sqlite"
+
+
+def _is_retryable(exc: DBAPIError) -> bool:
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate in _RETRY_SQLSTATES:
+        return True
+    if sqlstate == "23505":
+        # A concurrent post took the same idempotency key or reversed the same entry:
+        # run again, and the checks answer with the original entry or a named error.
+        return getattr(exc.orig.diag, "constraint_name", None) in _RACE_CONSTRAINTS
+    return "database is locked" in str(exc.orig)
+
+
+def translate(exc: DBAPIError) -> errors.LedgerError | None:
+    """Map a refusal by the database's own triggers and constraints to a named error."""
+    text = str(exc.orig)
+    match = _TAG.search(text)
+    message = text.splitlines()[0].strip()
+    if match:
+        tag = match.group(1)
+        cls = {
+            "unbalanced": errors.UnbalancedEntryError,
+            "closed-period": errors.ClosedPeriodError,
+            "immutable": errors.ImmutableEntryError,
+            "sealed": errors.ImmutableEntryError,
+            "group-account": errors.GroupAccountError,
+            "overdraft": errors.OverdraftError,
+            "period": errors.PeriodError,
+            "account": errors.AccountError,
+        }.get(tag, errors.DatabaseRefusedError)
+        return cls(f"database refused: {message}")
+    if "ck_accounts_no_overdraft" in text:
+        return errors.OverdraftError(f"database refused: {message}")
+    if "ck_postings_amount" in text:
+        return errors.EntryError(f"database refused: {message}")
+    return None
+
+
+def run_in_transaction(
+    factory: sessionmaker[Session], work: Callable[[Session], T], *, retries: int = MAX_RETRIES
+) -> T:
+    """Run ``work(session)`` in one transaction and commit it.
+
+    Serialization failures and deadlocks roll back and run ``work`` again. A refusal by
+    the database's own rules is raised as the matching :class:`errors.LedgerError`.
+    Entries posted by ``work`` are sealed into the hash chain after the commit.
+    """
+    attempt = 0
+    while True:
+        attempt += 1
+        session = factory()
+        try:
+            with session.begin():
+                result = work(session)
+            unsealed = session.info.pop("fl_unsealed", ())
+            break
+        except DBAPIError as exc:
+            session.rollback()
+            if _is_retryable(exc) and attempt <= retries:
+                log.info("transaction retried after %s (attempt %d)", exc.orig, attempt)
+                time.sleep(random.uniform(0, 0.002 * attempt))
+                continue
+            named = translate(exc)
+            if named is not None:
+                raise named from exc
+            raise
+        finally:
+            session.close()
+    if unsealed:
+        seal_pending(factory, unsealed)
+    return result

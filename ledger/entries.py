@@ -1,0 +1,475 @@
+"""Posting journal entries: validation, idempotency, no-overdraft, reversal, bulk.
+
+An entry is written in one transaction: its postings first, then its header, whose
+insert the database checks (two or more postings, balanced, open period). The Python
+checks here come first and give a clerk an exact message; the database's checks stand
+behind them for anything that bypasses this module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from ledger.accounts import accounts_by_code
+from ledger.chain import canonical_content, content_hash, seal_in_session
+from ledger.clock import utcnow
+from ledger.errors import (
+    ClosedPeriodError,
+    EntryError,
+    IdempotencyConflictError,
+    OverdraftError,
+    ReversalError,
+    UnbalancedEntryError,
+)
+from ledger.models import Account, AccountType, JournalEntry, PeriodClose, Posting, Side
+from ledger.money import MAX_POSTING_FEN, format_yuan
+
+#: Most entries one bulk call may post; a bank file is split into batches of this size.
+MAX_BATCH = 100_000
+#: Most postings one entry may carry.
+MAX_LEGS = 1_000
+EARLIEST_DATE = dt.date(2000, 1, 1)
+LATEST_DATE = dt.date(2099, 12, 31)
+_KIND = re.compile(r"^[a-z][a-z0-9_.-]{0,59}$")
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One side of an entry: ``amount`` fen debited or credited to the account ``account``."""
+
+    account: str
+    side: Side
+    amount: int
+
+
+def debit(account: str, fen: int) -> Leg:
+    return Leg(account, Side.DEBIT, fen)
+
+
+def credit(account: str, fen: int) -> Leg:
+    return Leg(account, Side.CREDIT, fen)
+
+
+@dataclass(frozen=True)
+class EntryDraft:
+    """An entry to post. ``idempotency_key`` makes a retried post return the original."""
+
+    effective_date: dt.date
+    kind: str
+    legs: tuple[Leg, ...]
+    description: str = ""
+    idempotency_key: str | None = None
+    reverses_id: int | None = None
+
+    def fingerprint(self) -> tuple:
+        """What must be equal for a second post with the same key to be the same entry."""
+        return (
+            self.effective_date,
+            self.kind,
+            self.description,
+            self.reverses_id,
+            tuple(sorted((leg.account, Side(leg.side).value, leg.amount) for leg in self.legs)),
+        )
+
+
+@dataclass(frozen=True)
+class Posted:
+    """The outcome of posting one draft: the entry's id, and whether this call created it."""
+
+    entry_id: int
+    created: bool
+
+
+@dataclass
+class _Batch:
+    drafts: list[EntryDraft]
+    accounts: dict[str, Account]
+    results: list[Posted | None] = field(default_factory=list)
+    new: list[int] = field(default_factory=list)  # indexes into drafts
+
+
+def post_entry(session: Session, draft: EntryDraft, *, actor: str) -> Posted:
+    """Post one entry in the session's transaction. See :func:`post_entries`."""
+    return post_entries(session, [draft], actor=actor)[0]
+
+
+def post_entries(session: Session, drafts: Iterable[EntryDraft], *, actor: str) -> list[Posted]:
+    """Post many entries in the session's transaction, all or none.
+
+    Raises a :class:`~ledger.errors.LedgerError` naming the first draft at fault. Entries
+    whose idempotency key was posted before with the same content are not posted again;
+    their result carries the original id and ``created=False``.
+    """
+    drafts = list(drafts)
+    if not drafts:
+        return []
+    if len(drafts) > MAX_BATCH:
+        raise EntryError(f"at most {MAX_BATCH} entries may be posted at once, not {len(drafts)}")
+    _check_actor(actor)
+    for n, draft in enumerate(drafts):
+        _check_draft(draft, n if len(drafts) > 1 else None)
+    codes = {leg.account for d in drafts for leg in d.legs}
+    batch = _Batch(drafts, accounts_by_code(session, codes))
+    for n, draft in enumerate(drafts):
+        _check_memorandum_balances(draft, batch.accounts, n if len(drafts) > 1 else None)
+    _check_open_period(session, drafts)
+    _resolve_idempotency(session, batch)
+    if batch.new:
+        _check_overdrafts(session, batch)
+        _write(session, batch, actor)
+    return [r for r in batch.results if r is not None]
+
+
+def reverse_entry(
+    session: Session,
+    entry_id: int,
+    *,
+    actor: str,
+    effective_date: dt.date | None = None,
+    description: str | None = None,
+    idempotency_key: str | None = None,
+) -> Posted:
+    """Post the entry that undoes ``entry_id``: the same postings on the opposite sides.
+
+    The reversal is dated ``effective_date``, by default the original's date. An entry is
+    reversed at most once.
+    """
+    original = session.get(JournalEntry, entry_id)
+    if original is None:
+        raise ReversalError(f"entry {entry_id} does not exist; nothing to reverse")
+    if (
+        idempotency_key is None
+        or session.scalar(
+            select(JournalEntry.id).where(JournalEntry.idempotency_key == idempotency_key)
+        )
+        is None
+    ):
+        earlier = session.scalar(
+            select(JournalEntry.id).where(JournalEntry.reverses_id == entry_id)
+        )
+        if earlier is not None:
+            raise ReversalError(f"entry {entry_id} was already reversed by entry {earlier}")
+    codes = dict(
+        session.execute(
+            select(Account.id, Account.code).where(
+                Account.id.in_({p.account_id for p in original.postings})
+            )
+        ).all()
+    )
+    legs = tuple(
+        Leg(codes[p.account_id], Side(p.side).opposite, p.amount) for p in original.postings
+    )
+    draft = EntryDraft(
+        effective_date=effective_date or original.effective_date,
+        kind="reversal",
+        legs=legs,
+        description=description or f"Reversal of entry {entry_id}: {original.description}",
+        idempotency_key=idempotency_key,
+        reverses_id=entry_id,
+    )
+    try:
+        return post_entry(session, draft, actor=actor)
+    except ClosedPeriodError as exc:
+        raise ClosedPeriodError(
+            f"{exc} — entry {entry_id} is dated {original.effective_date}; "
+            "give the reversal a date in the open period"
+        ) from exc
+
+
+# ----------------------------------------------------------------------------- checks
+
+
+def _where(n: int | None) -> str:
+    return "" if n is None else f"entry #{n + 1} of the batch: "
+
+
+def _check_actor(actor: str) -> None:
+    if not isinstance(actor, str) or not actor.strip() or len(actor) > 120:
+        raise EntryError("every entry needs an actor: the user or job that posts it (≤120 chars)")
+
+
+def _check_draft(draft: EntryDraft, n: int | None) -> None:
+    where = _where(n)
+    date = draft.effective_date
+    if not isinstance(date, dt.date) or isinstance(date, dt.datetime):
+        raise EntryError(f"{where}effective_date must be a date, not {date!r}")
+    if not EARLIEST_DATE <= date <= LATEST_DATE:
+        raise EntryError(f"{where}effective_date {date} is outside {EARLIEST_DATE}…{LATEST_DATE}")
+    if not isinstance(draft.kind, str) or not _KIND.match(draft.kind):
+        raise EntryError(
+            f"{where}kind {draft.kind!r} is not valid: lower-case letters, digits, '.', '_', '-'"
+        )
+    if not isinstance(draft.description, str) or len(draft.description) > 2000:
+        raise EntryError(f"{where}description must be text of at most 2000 characters")
+    key = draft.idempotency_key
+    if key is not None and (not isinstance(key, str) or not 0 < len(key) <= 200):
+        raise EntryError(f"{where}idempotency key must be 1 to 200 characters")
+    if not 2 <= len(draft.legs) <= MAX_LEGS:
+        raise EntryError(f"{where}an entry needs 2 to {MAX_LEGS} postings, not {len(draft.legs)}")
+    debits = credits = 0
+    for leg in draft.legs:
+        amount = leg.amount
+        if isinstance(amount, bool) or not isinstance(amount, int):
+            raise EntryError(
+                f"{where}posting to {leg.account}: amount must be whole fen (int), not {amount!r}"
+            )
+        if not 0 < amount <= MAX_POSTING_FEN:
+            raise EntryError(
+                f"{where}posting to {leg.account}: amount must be more than 0 and at most "
+                f"{format_yuan(MAX_POSTING_FEN)} yuan, not {format_yuan(amount)}"
+            )
+        try:
+            side = Side(leg.side)
+        except ValueError:
+            raise EntryError(
+                f"{where}posting to {leg.account}: side must be D or C, not {leg.side!r}"
+            ) from None
+        if side is Side.DEBIT:
+            debits += amount
+        else:
+            credits += amount
+    if debits != credits:
+        raise UnbalancedEntryError(
+            f"{where}entry does not balance: debits {format_yuan(debits)} yuan, credits "
+            f"{format_yuan(credits)} yuan, difference {format_yuan(debits - credits)} yuan"
+        )
+
+
+def _check_memorandum_balances(draft: EntryDraft, accounts: dict[str, Account], n) -> None:
+    """Memorandum accounts keep their own double entry: their postings balance apart."""
+    net = 0
+    for leg in draft.legs:
+        if accounts[leg.account].type == AccountType.MEMORANDUM.value:
+            net += leg.amount if Side(leg.side) is Side.DEBIT else -leg.amount
+    if net:
+        raise UnbalancedEntryError(
+            f"{_where(n)}the memorandum postings of the entry do not balance among "
+            f"themselves (difference {format_yuan(net)} yuan)"
+        )
+
+
+def _check_open_period(session: Session, drafts: Sequence[EntryDraft]) -> None:
+    closed = session.scalar(select(func.max(PeriodClose.closed_through)))
+    if closed is None:
+        return
+    for n, draft in enumerate(drafts):
+        if draft.effective_date <= closed:
+            raise ClosedPeriodError(
+                f"{_where(n if len(drafts) > 1 else None)}the books are closed through "
+                f"{closed}; an entry dated {draft.effective_date} is refused"
+            )
+
+
+def _resolve_idempotency(session: Session, batch: _Batch) -> None:
+    keys = [d.idempotency_key for d in batch.drafts if d.idempotency_key is not None]
+    existing = _existing_fingerprints(session, keys) if keys else {}
+    first_in_batch: dict[str, int] = {}
+    for n, draft in enumerate(batch.drafts):
+        key = draft.idempotency_key
+        if key is not None and key in existing:
+            entry_id, fingerprint = existing[key]
+            if fingerprint != draft.fingerprint():
+                raise IdempotencyConflictError(
+                    f"idempotency key {key!r} was used for entry {entry_id} with different "
+                    "content; use a new key for a new entry",
+                    key=key,
+                )
+            batch.results.append(Posted(entry_id, created=False))
+            continue
+        if key is not None and key in first_in_batch:
+            first = batch.drafts[first_in_batch[key]]
+            if first.fingerprint() != draft.fingerprint():
+                raise IdempotencyConflictError(
+                    f"idempotency key {key!r} appears twice in the batch with different content",
+                    key=key,
+                )
+            batch.results.append(None)  # filled in with the first one's id after writing
+            continue
+        if key is not None:
+            first_in_batch[key] = n
+        batch.results.append(None)
+        batch.new.append(n)
+
+
+def _existing_fingerprints(session: Session, keys: Sequence[str]) -> dict[str, tuple[int, tuple]]:
+    found: dict[str, tuple[int, tuple]] = {}
+    for start in range(0, len(keys), 500):
+        chunk = list(set(keys[start : start + 500]))
+        rows = session.execute(
+            select(
+                JournalEntry.id,
+                JournalEntry.idempotency_key,
+                JournalEntry.effective_date,
+                JournalEntry.kind,
+                JournalEntry.description,
+                JournalEntry.reverses_id,
+            ).where(JournalEntry.idempotency_key.in_(chunk))
+        ).all()
+        if not rows:
+            continue
+        legs: dict[int, list] = defaultdict(list)
+        for entry_id, code, side, amount in session.execute(
+            select(Posting.entry_id, Account.code, Posting.side, Posting.amount)
+            .join(Account, Account.id == Posting.account_id)
+            .where(Posting.entry_id.in_([r.id for r in rows]))
+        ):
+            legs[entry_id].append((code, side, amount))
+        for r in rows:
+            found[r.idempotency_key] = (
+                r.id,
+                (r.effective_date, r.kind, r.description, r.reverses_id, tuple(sorted(legs[r.id]))),
+            )
+    return found
+
+
+def _check_overdrafts(session: Session, batch: _Batch) -> None:
+    """Lock every touched account in id order, then replay the batch on their balances."""
+    touched = sorted(
+        {batch.accounts[leg.account].id for n in batch.new for leg in batch.drafts[n].legs}
+    )
+    balances: dict[int, int] = {}
+    for start in range(0, len(touched), 1000):
+        rows = session.execute(
+            select(Account.id, Account.balance, Account.no_overdraft)
+            .where(Account.id.in_(touched[start : start + 1000]))
+            .order_by(Account.id)
+            .with_for_update()
+        ).all()
+        balances.update({r.id: r.balance for r in rows if r.no_overdraft})
+    if not balances:
+        return
+    for n in batch.new:
+        draft = batch.drafts[n]
+        change: dict[int, int] = defaultdict(int)
+        for leg in draft.legs:
+            account = batch.accounts[leg.account]
+            if account.id in balances:
+                change[account.id] += _signed(account, leg)
+        for account_id, delta in change.items():
+            after = balances[account_id] + delta
+            if after < 0:
+                code = next(c for c, a in batch.accounts.items() if a.id == account_id)
+                raise OverdraftError(
+                    f"{_where(n if len(batch.drafts) > 1 else None)}account {code} must not go "
+                    f"negative: balance {format_yuan(balances[account_id])} yuan, this entry "
+                    f"takes {format_yuan(-delta)} yuan, short by {format_yuan(-after)} yuan",
+                    account_code=code,
+                )
+            balances[account_id] = after
+
+
+def _signed(account: Account, leg: Leg) -> int:
+    return leg.amount if Side(leg.side).value == account.normal_side else -leg.amount
+
+
+# ---------------------------------------------------------------------------- writing
+
+
+def _allocate_ids(session: Session, count: int) -> list[int]:
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        return list(
+            conn.execute(
+                text("SELECT nextval('journal_entries_id_seq') FROM generate_series(1, :n)"),
+                {"n": count},
+            ).scalars()
+        )
+    # SQLite: this transaction holds the only write lock (BEGIN IMMEDIATE).
+    last = conn.execute(text("SELECT coalesce(max(id), 0) FROM journal_entries")).scalar_one()
+    return list(range(last + 1, last + 1 + count))
+
+
+def _write(session: Session, batch: _Batch, actor: str) -> None:
+    ids = _allocate_ids(session, len(batch.new))
+    recorded_at = utcnow()
+    entry_rows, posting_rows = [], []
+    first_id_by_key: dict[str, int] = {}
+    for entry_id, n in zip(ids, batch.new, strict=True):
+        draft = batch.drafts[n]
+        # Per account, increases first: SQLite checks no-overdraft row by row.
+        accounts = [(batch.accounts[leg.account], leg) for leg in draft.legs]
+        accounts.sort(key=lambda pair: (pair[0].id, _signed(*pair) < 0))
+        triples = [(acc.id, Side(leg.side).value, leg.amount) for acc, leg in accounts]
+        posting_rows.extend(
+            (entry_id, account_id, side, amount, draft.effective_date)
+            for account_id, side, amount in triples
+        )
+        digest = content_hash(
+            canonical_content(
+                entry_id=entry_id,
+                effective_date=draft.effective_date,
+                recorded_at=recorded_at,
+                kind=draft.kind,
+                description=draft.description,
+                actor=actor,
+                idempotency_key=draft.idempotency_key,
+                reverses_id=draft.reverses_id,
+                postings=triples,
+            )
+        )
+        entry_rows.append(
+            (
+                entry_id,
+                draft.effective_date,
+                recorded_at,
+                draft.kind,
+                draft.description,
+                actor,
+                draft.idempotency_key,
+                draft.reverses_id,
+                digest,
+            )
+        )
+        batch.results[n] = Posted(entry_id, created=True)
+        if draft.idempotency_key is not None:
+            first_id_by_key[draft.idempotency_key] = entry_id
+    for n, result in enumerate(batch.results):
+        if result is None:  # a repeat of a key first seen earlier in this batch
+            batch.results[n] = Posted(first_id_by_key[batch.drafts[n].idempotency_key], False)
+    _insert_rows(session, Posting.__table__, POSTING_COLUMNS, posting_rows)
+    _insert_rows(session, JournalEntry.__table__, ENTRY_COLUMNS, entry_rows)
+    if session.get_bind().dialect.name == "sqlite":
+        seal_in_session(session)
+    else:
+        session.info.setdefault("fl_unsealed", []).extend(ids)
+
+
+POSTING_COLUMNS = ("entry_id", "account_id", "side", "amount", "effective_date")
+ENTRY_COLUMNS = (
+    "id",
+    "effective_date",
+    "recorded_at",
+    "kind",
+    "description",
+    "actor",
+    "idempotency_key",
+    "reverses_id",
+    "content_hash",
+)
+
+
+def _insert_rows(session: Session, table, columns: Sequence[str], rows: list[tuple]) -> None:
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        # COPY: the statement-level triggers check the whole batch once.
+        statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+        dbapi = conn.dialect.loaded_dbapi
+        try:
+            with (
+                conn.connection.driver_connection.cursor() as cursor,
+                cursor.copy(statement) as copy,
+            ):
+                for row in rows:
+                    copy.write_row(row)
+        except dbapi.Error as exc:  # let callers see it as SQLAlchemy shows any other
+            raise DBAPIError.instance(statement, None, exc, dbapi.Error) from exc
+        return
+    conn.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])

@@ -1,0 +1,61 @@
+"""Money values: integer fen inside the books, ``Decimal`` yuan at the edges.
+
+A yuan amount never passes through ``float``. Every conversion lives here.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+#: The largest amount one posting may carry, in fen (10 trillion yuan). Keeps every
+#: sum of postings far inside a signed 64-bit integer.
+MAX_POSTING_FEN = 10**15
+
+_FEN_PER_YUAN = 100
+_YUAN_PATTERN = re.compile(r"^-?\d+(\.\d{1,2})?$")
+
+
+class MoneyError(ValueError):
+    """A value that is not an amount of yuan with at most two decimals."""
+
+
+def yuan_to_fen(value: Decimal | str | int) -> int:
+    """Return the exact number of fen in ``value`` yuan.
+
+    Accepts ``Decimal``, ``int`` or a plain decimal string such as ``"1234.50"``.
+    Refuses floats, more than two decimals, exponents, NaN and infinity.
+    """
+    if isinstance(value, bool | float):
+        raise MoneyError(f"amount must be Decimal, int or str, not {type(value).__name__}")
+    if isinstance(value, int):
+        return value * _FEN_PER_YUAN
+    if isinstance(value, str):
+        text = value.strip()
+        if not _YUAN_PATTERN.match(text):
+            raise MoneyError(f"not an amount of yuan with at most 2 decimals: {value!r}")
+        value = Decimal(text)
+    if not isinstance(value, Decimal):
+        raise MoneyError(f"amount must be Decimal, int or str, not {type(value).__name__}")
+    if not value.is_finite():
+        raise MoneyError(f"amount is not finite: {value}")
+    try:
+        fen = value.scaleb(2)
+        integral = fen.to_integral_value()
+    except InvalidOperation as exc:  # pragma: no cover - is_finite() guards this
+        raise MoneyError(f"not an amount: {value}") from exc
+    if fen != integral:
+        raise MoneyError(f"more than 2 decimals: {value}")
+    return int(integral)
+
+
+def fen_to_yuan(fen: int) -> Decimal:
+    """Return ``fen`` as a ``Decimal`` number of yuan with exactly two decimals."""
+    if isinstance(fen, bool) or not isinstance(fen, int):
+        raise MoneyError(f"fen must be an int, not {type(fen).__name__}")
+    return Decimal(fen).scaleb(-2).quantize(Decimal("0.01"))
+
+
+def format_yuan(fen: int) -> str:
+    """Format fen as yuan with thousands separators: ``123456`` → ``"1,234.56"``."""
+    return f"{fen_to_yuan(fen):,}"
