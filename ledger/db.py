@@ -29,7 +29,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 #: How many times a transaction is retried after a serialization failure or deadlock.
-MAX_RETRIES = 20
+MAX_RETRIES = 40
+#: Longest pause between two attempts, in seconds (backoff doubles up to it, with jitter).
+MAX_BACKOFF = 0.05
 
 _RETRY_SQLSTATES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
 _RACE_CONSTRAINTS = {"uq_journal_entries_idempotency_key", "uq_journal_entries_reverses_id"}
@@ -145,7 +147,7 @@ def run_in_transaction(
             session.rollback()
             if _is_retryable(exc) and attempt <= retries:
                 log.info("transaction retried after %s (attempt %d)", exc.orig, attempt)
-                time.sleep(random.uniform(0, 0.002 * attempt))
+                time.sleep(random.uniform(0, min(MAX_BACKOFF, 0.0005 * 2**attempt)))
                 continue
             named = translate(exc)
             if named is not None:

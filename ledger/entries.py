@@ -142,7 +142,10 @@ def reverse_entry(
     The reversal is dated ``effective_date``, by default the original's date. An entry is
     reversed at most once.
     """
-    original = session.get(JournalEntry, entry_id)
+    # Lock the original: a concurrent reversal of it waits here, then sees ours.
+    original = session.scalar(
+        select(JournalEntry).where(JournalEntry.id == entry_id).with_for_update()
+    )
     if original is None:
         raise ReversalError(f"entry {entry_id} does not exist; nothing to reverse")
     if (
