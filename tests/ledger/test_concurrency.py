@@ -3,6 +3,7 @@
 import datetime as dt
 import random
 import threading
+import traceback
 
 import pytest
 from sqlalchemy import func, select
@@ -52,9 +53,7 @@ def hammer(factory, threads, moves):
             except OverdraftError:
                 with lock:
                     refused.append(fen)
-            except Exception as exc:  # anything else fails the test below
-                import traceback
-
+            except Exception:  # anything else fails the test below
                 with lock:
                     failures.append(traceback.format_exc())
             else:
