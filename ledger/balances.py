@@ -128,11 +128,11 @@ def trial_balance(
     activity = _activity(session, as_of, recorded_at)
     lines = []
     accounts = session.execute(
-        select(Account.id, Account.code, Account.name, Account.type)
-        .where(Account.id.in_(list(activity)) if activity else Account.id.is_(None))
-        .order_by(Account.code)
-    ).all()
+        select(Account.id, Account.code, Account.name, Account.type).order_by(Account.code)
+    )
     for account_id, code, name, acc_type in accounts:
+        if account_id not in activity:
+            continue
         d, c = activity[account_id]
         net = d - c
         lines.append(TrialBalanceLine(code, name, acc_type, max(net, 0), max(-net, 0)))
