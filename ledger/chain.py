@@ -154,13 +154,21 @@ def seal_pending(factory: sessionmaker[Session], entry_ids: Sequence[int] = ()) 
                     continue
                 return sealed
             # Another process is sealing: done once it has sealed ours.
-            left = session.scalar(
-                select(JournalEntry.id)
-                .where(JournalEntry.id.in_(entry_ids), JournalEntry.seq.is_(None))
-                .limit(1)
-            )
-        if left is None:
+            left = _any_unsealed(session, entry_ids)
+        if not left:
             return sealed
         if time.monotonic() > deadline:
             return sealed
         time.sleep(0.0005)
+
+
+def _any_unsealed(session: Session, entry_ids: Sequence[int]) -> bool:
+    for start in range(0, len(entry_ids), 1000):
+        chunk = entry_ids[start : start + 1000]
+        if session.scalar(
+            select(JournalEntry.id)
+            .where(JournalEntry.id.in_(chunk), JournalEntry.seq.is_(None))
+            .limit(1)
+        ):
+            return True
+    return False
