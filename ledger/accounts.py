@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ledger.clock import utcnow
@@ -156,4 +156,6 @@ def accounts_by_code(session: Session, codes: Iterable[str]) -> dict[str, Accoun
 def subtree_filter(code: str):
     """SQL condition selecting the account ``code`` and every account below it."""
     validate_code(code)
-    return or_(Account.code == code, Account.code.like(code + ":%"))
+    # Not LIKE: SQLite's LIKE ignores case, and codes are case-sensitive on both engines.
+    prefix = code + ":"
+    return or_(Account.code == code, func.substr(Account.code, 1, len(prefix)) == prefix)
