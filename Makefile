@@ -16,10 +16,11 @@ $(BIN)/fundledger: pyproject.toml
 install: $(BIN)/fundledger
 
 run: install
+	@echo "demo books in $(DEMO_DB); explore with: DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/fundledger --help"
 	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
 	DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/fundledger init --demo
-	DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/fundledger balances
-	DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/fundledger trial-balance | tail -n 6
+	DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/fundledger balances --depth 3
+	DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/fundledger trial-balance --totals-only
 	DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/fundledger verify
 
 test: test-sqlite test-postgresql

@@ -131,13 +131,16 @@ def verify(obj: Context):
 @click.option("--recorded-at", callback=_datetime, help="As posted by this UTC moment.")
 @click.option("--under", help="Only this account and those below it.")
 @click.option("--all", "show_all", is_flag=True, help="Include accounts with no postings.")
+@click.option("--depth", type=click.IntRange(1, 8), help="Only accounts this many levels deep.")
 @click.pass_obj
-def balances(obj: Context, as_of, recorded_at, under, show_all):
+def balances(obj: Context, as_of, recorded_at, under, show_all, depth):
     """Balances of every account, group totals included (yuan, normal direction)."""
     with obj.factory() as session:
         rows = bal.balances(session, as_of=as_of, recorded_at=recorded_at, under=under)
     if not show_all:
         rows = [r for r in rows if r.debits or r.credits]
+    if depth is not None:
+        rows = [r for r in rows if r.code.count(":") < depth]
     width = max((len(r.code) for r in rows), default=10)
     for r in rows:
         click.echo(f"{r.code:<{width}}  {format_yuan(r.balance):>20}  {r.name}")
@@ -146,8 +149,9 @@ def balances(obj: Context, as_of, recorded_at, under, show_all):
 @cli.command("trial-balance")
 @click.option("--as-of", callback=_date, help="Effective date (inclusive).")
 @click.option("--recorded-at", callback=_datetime, help="As posted by this UTC moment.")
+@click.option("--totals-only", is_flag=True, help="Only each section's totals.")
 @click.pass_obj
-def trial_balance(obj: Context, as_of, recorded_at):
+def trial_balance(obj: Context, as_of, recorded_at, totals_only):
     """Debit and credit balance of every account; each section totals to zero."""
     with obj.factory() as session:
         tb = bal.trial_balance(session, as_of=as_of, recorded_at=recorded_at)
@@ -155,7 +159,7 @@ def trial_balance(obj: Context, as_of, recorded_at):
     memo = AccountType.MEMORANDUM.value
     for title, is_memo in (("balance sheet and results", False), ("memorandum", True)):
         click.echo(f"-- {title}")
-        for ln in (x for x in tb.lines if (x.type == memo) == is_memo):
+        for ln in (x for x in tb.lines if (x.type == memo) == is_memo and not totals_only):
             d = format_yuan(ln.debit) if ln.debit else ""
             c = format_yuan(ln.credit) if ln.credit else ""
             click.echo(f"{ln.code:<{width}}  {d:>20}  {c:>20}")

@@ -146,3 +146,39 @@ def test_console_script_reports_unreachable_database(tmp_path):
     assert result.stderr == (
         "error: database unavailable or not initialised: no such table: postings\n"
     )
+
+
+def _demo_exposure_fen(loans):
+    """Guaranteed principal outstanding in the demo, summed straight from its drafts."""
+    import datetime as dt
+    import random
+
+    from ledger.demo import _loans
+
+    drafts, _ = _loans(random.Random(2026), dt.date(2025, 1, 6), loans)
+    out = 0
+    for d in drafts:
+        exposure_leg = next(leg for leg in d.legs if leg.account.startswith("memo:exposure:"))
+        out += exposure_leg.amount if exposure_leg.side == "D" else -exposure_leg.amount
+    return out
+
+
+def test_balances_depth_and_trial_balance_totals(demo):
+    from ledger.money import format_yuan
+
+    exposure = format_yuan(_demo_exposure_fen(12))
+    lines = demo("balances", "--depth", "2", "--under", "memo").stdout.splitlines()
+    assert [line.split()[:2] for line in lines] == [
+        ["memo", "0.00"],
+        ["memo:exposure", exposure],
+        ["memo:exposure-contra", exposure],
+    ]
+    result = demo("trial-balance", "--totals-only")
+    lines = [line.split() for line in result.stdout.splitlines()]
+    assert lines == [
+        ["--", "balance", "sheet", "and", "results"],
+        ["total", "8,799,750.00", "8,799,750.00"],
+        ["--", "memorandum"],
+        ["total", exposure, exposure],
+        ["net", "0.00"],
+    ]
