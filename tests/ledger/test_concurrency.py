@@ -84,7 +84,7 @@ def check_books(factory, accepted):
 
 
 @pytest.mark.postgresql_only
-@pytest.mark.parametrize("isolation", ["READ COMMITTED", "SERIALIZABLE"])
+@pytest.mark.parametrize("isolation", ["READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE"])
 def test_eight_writers_never_overdraw(chart, db_url, isolation):
     fund(chart)
     engine = make_engine(db_url, isolation_level=isolation)
