@@ -140,6 +140,12 @@ def accounts_by_code(session: Session, codes: Iterable[str]) -> dict[str, Accoun
         chunk = wanted[start : start + 500]
         for account in session.scalars(select(Account).where(Account.code.in_(chunk))):
             found[account.code] = account
+    check_postable(wanted, found)
+    return found
+
+
+def check_postable(wanted: Iterable[str], found: dict) -> None:
+    """Refuse codes missing from ``found`` and group accounts among them."""
     missing = [c for c in wanted if c not in found]
     if missing:
         shown = ", ".join(missing[:5]) + (" …" if len(missing) > 5 else "")
@@ -150,7 +156,6 @@ def accounts_by_code(session: Session, codes: Iterable[str]) -> dict[str, Accoun
             f"account {groups[0]} is a group account and takes no postings; post to one of "
             "its sub-accounts"
         )
-    return found
 
 
 def subtree_filter(code: str):

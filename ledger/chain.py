@@ -17,18 +17,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import time
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import bindparam, select, text, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Connection, Engine, bindparam, select, text, update
+from sqlalchemy.orm import Session
 
 from ledger.models import JournalEntry, LedgerHead
 
 #: How many entries one sealing statement covers at most.
 SEAL_BATCH = 5000
-#: How long a poster waits for another sealer to seal its entries before it gives up.
-SEAL_WAIT_SECONDS = 30.0
 
 
 def canonical_content(
@@ -69,22 +66,24 @@ def chain_hash(prev_hash: str, seq: int, content_hash_hex: str) -> str:
 def seal_in_session(session: Session, *, limit: int = SEAL_BATCH) -> int:
     """Seal up to ``limit`` pending entries inside the session's transaction.
 
-    The caller's transaction must hold the chain head (this takes it with a row lock on
-    PostgreSQL; SQLite's writer lock already serialises).
+    Takes the chain head with a row lock on PostgreSQL; SQLite's writer lock already
+    serialises. Used on SQLite, where entries are sealed in the posting transaction.
     """
-    head = session.execute(
-        select(LedgerHead.seq, LedgerHead.hash).where(LedgerHead.id == 1).with_for_update()
-    ).one()
-    return _seal_after(session, head.seq, head.hash, limit)
+    conn = session.connection()
+    head = conn.execute(_HEAD.with_for_update()).one()
+    return _seal_after(conn, head.seq, head.hash, limit)
 
 
-def _seal_after(session: Session, seq: int, prev: str, limit: int) -> int:
-    pending = session.execute(
-        select(JournalEntry.id, JournalEntry.content_hash)
-        .where(JournalEntry.seq.is_(None))
-        .order_by(JournalEntry.id)
-        .limit(limit)
-    ).all()
+_HEAD = select(LedgerHead.seq, LedgerHead.hash).where(LedgerHead.id == 1)
+_PENDING = select(JournalEntry.id, JournalEntry.content_hash).where(JournalEntry.seq.is_(None))
+
+
+def _seal_after(conn: Connection, seq: int, prev: str, limit: int) -> int:
+    pending = conn.execute(_PENDING.order_by(JournalEntry.id).limit(limit)).all()
+    return _seal_rows(conn, seq, prev, pending)
+
+
+def _seal_rows(conn: Connection, seq: int, prev: str, pending: Sequence[tuple[int, str]]) -> int:
     if not pending:
         return 0
     rows = []
@@ -93,14 +92,14 @@ def _seal_after(session: Session, seq: int, prev: str, limit: int) -> int:
         digest = chain_hash(prev, seq, chash)
         rows.append({"eid": entry_id, "s": seq, "p": prev, "h": digest})
         prev = digest
-    _write_seals(session, rows)
+    _write_seals(conn, rows)
     return len(rows)
 
 
-def _write_seals(session: Session, rows: Sequence[dict]) -> None:
-    if session.get_bind().dialect.name == "postgresql":
+def _write_seals(conn: Connection, rows: Sequence[dict]) -> None:
+    if conn.dialect.name == "postgresql":
         # One statement: the statement-level trigger checks the whole run at once.
-        session.execute(
+        conn.execute(
             text(
                 "UPDATE journal_entries AS e SET seq = v.s, prev_hash = v.p, hash = v.h "
                 "FROM (SELECT unnest(CAST(:eids AS bigint[])) AS eid, "
@@ -121,54 +120,56 @@ def _write_seals(session: Session, rows: Sequence[dict]) -> None:
         .where(JournalEntry.__table__.c.id == bindparam("eid"))
         .values(seq=bindparam("s"), prev_hash=bindparam("p"), hash=bindparam("h"))
     )
-    session.connection().execute(stmt, list(rows))
+    conn.execute(stmt, list(rows))
 
 
-def seal_pending(factory: sessionmaker[Session], entry_ids: Sequence[int] = ()) -> int:
-    """Seal every pending entry, in transactions of their own; return how many were sealed.
+def seal_pending(engine: Engine, *, wait: bool = True) -> int:
+    """Seal every pending entry, in transactions of their own; return how many this sealed.
 
-    With ``entry_ids``, return once those entries are sealed: by this call, or by another
-    process that holds the chain head and seals them (we then wait instead of queueing
-    behind it, so concurrent posters do not serialise on the head's commits).
+    With ``wait=False`` (after each commit on PostgreSQL) nobody queues for the chain
+    head: if another process holds it, we return at once. That is safe because a holder,
+    after releasing the head, always looks again for pending entries and goes round
+    until it sees none. A poster that found the head busy had committed before the
+    holder released it, so that look sees the poster's entry.
     """
     sealed = 0
-    deadline = time.monotonic() + SEAL_WAIT_SECONDS
-    while True:
-        with factory() as session, session.begin():
-            if session.get_bind().dialect.name == "postgresql":
-                # Sealing reads the newest committed head whatever the configured isolation.
-                session.connection(execution_options={"isolation_level": "READ COMMITTED"})
-                head = session.execute(
-                    select(LedgerHead.seq, LedgerHead.hash)
-                    .where(LedgerHead.id == 1)
-                    .with_for_update(skip_locked=bool(entry_ids))
-                ).one_or_none()
-            else:
-                head = session.execute(
-                    select(LedgerHead.seq, LedgerHead.hash).where(LedgerHead.id == 1)
-                ).one()
-            if head is not None:
-                n = _seal_after(session, head.seq, head.hash, SEAL_BATCH)
-                sealed += n
-                if n == SEAL_BATCH:
-                    continue
+    # Whatever the configured isolation, sealing must see the newest committed head.
+    options = {"isolation_level": "READ COMMITTED"} if engine.dialect.name == "postgresql" else {}
+    with engine.connect().execution_options(**options) as conn:
+        while True:
+            with conn.begin() as txn:
+                n = _seal_pass(conn, wait)
+                if n is None:
+                    return sealed
+                if n == 0:
+                    txn.rollback()  # nothing written: no commit, no fsync
+            sealed += n or 0
+            if not _any_pending(conn):
                 return sealed
-            # Another process is sealing: done once it has sealed ours.
-            left = _any_unsealed(session, entry_ids)
-        if not left:
-            return sealed
-        if time.monotonic() > deadline:
-            return sealed
-        time.sleep(0.0005)
 
 
-def _any_unsealed(session: Session, entry_ids: Sequence[int]) -> bool:
-    for start in range(0, len(entry_ids), 1000):
-        chunk = entry_ids[start : start + 1000]
-        if session.scalar(
-            select(JournalEntry.id)
-            .where(JournalEntry.id.in_(chunk), JournalEntry.seq.is_(None))
-            .limit(1)
-        ):
-            return True
-    return False
+def _seal_pass(conn: Connection, wait: bool) -> int | None:
+    """Take the head and seal what is pending; ``None`` when another process holds it.
+
+    The pending entries are read by a statement of their own, after the lock: in READ
+    COMMITTED, a statement that waited on or skipped to the head row sees the head's
+    newest version but an older snapshot of everything else.
+    """
+    head = conn.execute(_HEAD.with_for_update(skip_locked=not wait)).one_or_none()
+    if head is None:
+        return None
+    return _seal_after(conn, head.seq, head.hash, SEAL_BATCH)
+
+
+def _any_pending(conn: Connection) -> bool:
+    """Look for pending entries outside any transaction (autocommit: no BEGIN, no COMMIT)."""
+    isolation = conn.get_execution_options().get("isolation_level")
+    conn.execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        return conn.execute(_PENDING.limit(1)).first() is not None
+    finally:
+        conn.rollback()
+        if isolation:
+            conn.execution_options(isolation_level=isolation)
+        else:
+            conn.execution_options(isolation_level=conn.default_isolation_level)

@@ -291,7 +291,7 @@ def close_period_cmd(obj: Context, through, actor):
 @click.pass_obj
 def seal(obj: Context):
     """Seal entries still awaiting their place in the hash chain (after a crash)."""
-    click.echo(f"sealed {seal_pending(obj.factory)} entries")
+    click.echo(f"sealed {seal_pending(obj.engine)} entries")
 
 
 for _ep in entry_points(group="fundledger.commands"):

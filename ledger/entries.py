@@ -14,11 +14,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import Row, func, insert, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from ledger.accounts import accounts_by_code
+from ledger.accounts import check_postable
 from ledger.chain import canonical_content, content_hash, seal_in_session
 from ledger.clock import utcnow
 from ledger.errors import (
@@ -91,7 +91,7 @@ class Posted:
 @dataclass
 class _Batch:
     drafts: list[EntryDraft]
-    accounts: dict[str, Account]
+    accounts: dict[str, Row]
     results: list[Posted | None] = field(default_factory=list)
     new: list[int] = field(default_factory=list)  # indexes into drafts
 
@@ -116,15 +116,17 @@ def post_entries(session: Session, drafts: Iterable[EntryDraft], *, actor: str) 
     _check_actor(actor)
     for n, draft in enumerate(drafts):
         _check_draft(draft, n if len(drafts) > 1 else None)
-    codes = {leg.account for d in drafts for leg in d.legs}
-    batch = _Batch(drafts, accounts_by_code(session, codes))
+    # Draw ids with the locks unless some drafts may turn out to be replays of a key.
+    prefetch = 0 if any(d.idempotency_key for d in drafts) else len(drafts)
+    locked = _lock_accounts(session, {leg.account for d in drafts for leg in d.legs}, prefetch)
+    batch = _Batch(drafts, locked.accounts)
     for n, draft in enumerate(drafts):
         _check_memorandum_balances(draft, batch.accounts, n if len(drafts) > 1 else None)
-    _check_open_period(session, drafts)
+    _check_open_period(locked.closed, drafts)
     _resolve_idempotency(session, batch)
     if batch.new:
-        _check_overdrafts(session, batch)
-        _write(session, batch, actor)
+        _check_overdrafts(batch)
+        _write(session, batch, actor, locked.ids)
     return [r for r in batch.results if r is not None]
 
 
@@ -246,7 +248,7 @@ def _check_draft(draft: EntryDraft, n: int | None) -> None:
         )
 
 
-def _check_memorandum_balances(draft: EntryDraft, accounts: dict[str, Account], n) -> None:
+def _check_memorandum_balances(draft: EntryDraft, accounts: dict[str, Row], n) -> None:
     """Memorandum accounts keep their own double entry: their postings balance apart."""
     net = 0
     for leg in draft.legs:
@@ -259,8 +261,7 @@ def _check_memorandum_balances(draft: EntryDraft, accounts: dict[str, Account], 
         )
 
 
-def _check_open_period(session: Session, drafts: Sequence[EntryDraft]) -> None:
-    closed = session.scalar(select(func.max(PeriodClose.closed_through)))
+def _check_open_period(closed: dt.date | None, drafts: Sequence[EntryDraft]) -> None:
     if closed is None:
         return
     for n, draft in enumerate(drafts):
@@ -333,33 +334,82 @@ def _existing_fingerprints(session: Session, keys: Sequence[str]) -> dict[str, t
     return found
 
 
-def _check_overdrafts(session: Session, batch: _Batch) -> None:
-    """Lock every touched account in id order, then replay the batch on their balances."""
-    touched = sorted(
-        {batch.accounts[leg.account].id for n in batch.new for leg in batch.drafts[n].legs}
-    )
-    balances: dict[int, int] = {}
-    for start in range(0, len(touched), 1000):
-        rows = session.execute(
-            select(Account.id, Account.balance, Account.no_overdraft)
-            .where(Account.id.in_(touched[start : start + 1000]))
-            .order_by(Account.id)
-            .with_for_update()
-        ).all()
-        balances.update({r.id: r.balance for r in rows if r.no_overdraft})
+_ACCOUNT_COLUMNS = (
+    Account.id,
+    Account.code,
+    Account.type,
+    Account.normal_side,
+    Account.is_group,
+    Account.no_overdraft,
+    Account.balance,
+)
+#: Codes looked up and locked in one statement; larger batches take two passes.
+_LOCK_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class _Locked:
+    accounts: dict[str, Row]
+    #: The books are closed through this date (``None``: nothing closed yet).
+    closed: dt.date | None
+    #: Entry ids drawn from the sequence in the same round trip (PostgreSQL), or ``None``.
+    ids: list[int] | None
+
+
+def _lock_accounts(session: Session, codes: set[str], entries: int) -> _Locked:
+    """Load and lock (in id order, so writers cannot deadlock) every account named.
+
+    Returns the accounts by code with balances read under the lock, the date the books
+    are closed through and, on PostgreSQL, ``entries`` new entry ids (ids left unused by
+    a refused post are a gap in ids, never in the chain's ``seq``): one round trip for an
+    ordinary entry.
+    """
+    conn = session.connection()
+    extra = [select(func.max(PeriodClose.closed_through)).scalar_subquery().label("closed")]
+    if conn.dialect.name == "postgresql" and entries:
+        series = func.generate_series(1, entries).table_valued("n")
+        draw = func.nextval(text("'journal_entries_id_seq'"))
+        extra.append(
+            select(func.array_agg(draw)).select_from(series).scalar_subquery().label("ids")
+        )
+    locking = select(*_ACCOUNT_COLUMNS, *extra).order_by(Account.id).with_for_update(of=Account)
+    wanted = sorted(codes)
+    if len(wanted) <= _LOCK_CHUNK:
+        rows = conn.execute(locking.where(Account.code.in_(wanted))).all()
+    else:
+        ids = sorted(
+            account_id
+            for start in range(0, len(wanted), _LOCK_CHUNK)
+            for account_id in conn.execute(
+                select(Account.id).where(Account.code.in_(wanted[start : start + _LOCK_CHUNK]))
+            ).scalars()
+        )
+        rows = [
+            row
+            for start in range(0, len(ids), _LOCK_CHUNK)
+            for row in conn.execute(locking.where(Account.id.in_(ids[start : start + _LOCK_CHUNK])))
+        ]
+    found = {row.code: row for row in rows}
+    check_postable(wanted, found)
+    return _Locked(found, rows[0].closed, getattr(rows[0], "ids", None))
+
+
+def _check_overdrafts(batch: _Batch) -> None:
+    """Replay the batch, in order, on the locked balances of must-not-go-negative accounts."""
+    balances = {a.id: a.balance for a in batch.accounts.values() if a.no_overdraft}
     if not balances:
         return
+    codes = {a.id: code for code, a in batch.accounts.items()}
     for n in batch.new:
-        draft = batch.drafts[n]
         change: dict[int, int] = defaultdict(int)
-        for leg in draft.legs:
+        for leg in batch.drafts[n].legs:
             account = batch.accounts[leg.account]
             if account.id in balances:
                 change[account.id] += _signed(account, leg)
         for account_id, delta in change.items():
             after = balances[account_id] + delta
             if after < 0:
-                code = next(c for c, a in batch.accounts.items() if a.id == account_id)
+                code = codes[account_id]
                 raise OverdraftError(
                     f"{_where(n if len(batch.drafts) > 1 else None)}account {code} must not go "
                     f"negative: balance {format_yuan(balances[account_id])} yuan, this entry "
@@ -369,7 +419,7 @@ def _check_overdrafts(session: Session, batch: _Batch) -> None:
             balances[account_id] = after
 
 
-def _signed(account: Account, leg: Leg) -> int:
+def _signed(account: Row, leg: Leg) -> int:
     return leg.amount if Side(leg.side).value == account.normal_side else -leg.amount
 
 
@@ -390,8 +440,8 @@ def _allocate_ids(session: Session, count: int) -> list[int]:
     return list(range(last + 1, last + 1 + count))
 
 
-def _write(session: Session, batch: _Batch, actor: str) -> None:
-    ids = _allocate_ids(session, len(batch.new))
+def _write(session: Session, batch: _Batch, actor: str, ids: list[int] | None) -> None:
+    ids = ids[: len(batch.new)] if ids else _allocate_ids(session, len(batch.new))
     recorded_at = utcnow()
     entry_rows, posting_rows = [], []
     first_id_by_key: dict[str, int] = {}
@@ -437,8 +487,7 @@ def _write(session: Session, batch: _Batch, actor: str) -> None:
     for n, result in enumerate(batch.results):
         if result is None:  # a repeat of a key first seen earlier in this batch
             batch.results[n] = Posted(first_id_by_key[batch.drafts[n].idempotency_key], False)
-    _insert_rows(session, Posting.__table__, POSTING_COLUMNS, posting_rows)
-    _insert_rows(session, JournalEntry.__table__, ENTRY_COLUMNS, entry_rows)
+    _insert(session, posting_rows, entry_rows)
     if session.get_bind().dialect.name == "sqlite":
         seal_in_session(session)
     else:
@@ -459,20 +508,40 @@ ENTRY_COLUMNS = (
 )
 
 
-def _insert_rows(session: Session, table, columns: Sequence[str], rows: list[tuple]) -> None:
+#: Batches up to this many rows go in one INSERT; larger ones by COPY on PostgreSQL.
+_COPY_THRESHOLD = 64
+
+
+def _insert(session: Session, posting_rows: list[tuple], entry_rows: list[tuple]) -> None:
+    """Write the postings, then the entries (whose insert the database checks)."""
     conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        # COPY: the statement-level triggers check the whole batch once.
-        statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
-        dbapi = conn.dialect.loaded_dbapi
-        try:
-            with (
-                conn.connection.driver_connection.cursor() as cursor,
-                cursor.copy(statement) as copy,
-            ):
-                for row in rows:
-                    copy.write_row(row)
-        except dbapi.Error as exc:  # let callers see it as SQLAlchemy shows any other
-            raise DBAPIError.instance(statement, None, exc, dbapi.Error) from exc
+    tables = (
+        (Posting.__table__.name, POSTING_COLUMNS, posting_rows),
+        (JournalEntry.__table__.name, ENTRY_COLUMNS, entry_rows),
+    )
+    if conn.dialect.name != "postgresql":
+        for name, columns, rows in tables:
+            table = Posting.__table__ if name == "postings" else JournalEntry.__table__
+            conn.execute(insert(table), [dict(zip(columns, r, strict=True)) for r in rows])
         return
-    conn.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
+    driver = conn.connection.driver_connection
+    dbapi = conn.dialect.loaded_dbapi
+    try:
+        if len(posting_rows) > _COPY_THRESHOLD:
+            # COPY: the statement-level triggers check the whole batch once.
+            with driver.cursor() as cursor:
+                for name, columns, rows in tables:
+                    with cursor.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copy:
+                        for row in rows:
+                            copy.write_row(row)
+            return
+        # Two multi-row INSERTs sent together: one round trip, each trigger fires once.
+        with driver.pipeline(), driver.cursor() as cursor:
+            for name, columns, rows in tables:
+                values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
+                cursor.execute(
+                    f"INSERT INTO {name} ({', '.join(columns)}) VALUES {values}",
+                    [value for row in rows for value in row],
+                )
+    except dbapi.Error as exc:  # let callers see it as SQLAlchemy shows any other
+        raise DBAPIError.instance(f"INSERT INTO {name}", None, exc, dbapi.Error) from exc

@@ -21,6 +21,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -116,7 +117,15 @@ class Account(Base):
 
 class JournalEntry(Base):
     __tablename__ = "journal_entries"
-    __table_args__ = (Index("ix_journal_entries_recorded_at", "recorded_at"),)
+    __table_args__ = (
+        Index("ix_journal_entries_recorded_at", "recorded_at"),
+        Index(
+            "ix_journal_entries_unsealed",
+            "id",
+            postgresql_where=text("seq IS NULL"),
+            sqlite_where=text("seq IS NULL"),
+        ),
+    )
 
     #: Allocated before the postings are written; postings are written first.
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)

@@ -79,6 +79,14 @@ def upgrade() -> None:
     )
     op.create_index("ix_journal_entries_effective_date", "journal_entries", ["effective_date"])
     op.create_index("ix_journal_entries_recorded_at", "journal_entries", ["recorded_at"])
+    # Sealing looks for the few entries not yet in the chain; without this it scans them all.
+    op.create_index(
+        "ix_journal_entries_unsealed",
+        "journal_entries",
+        ["id"],
+        postgresql_where=sa.text("seq IS NULL"),
+        sqlite_where=sa.text("seq IS NULL"),
+    )
 
     op.create_table(
         "postings",
