@@ -17,6 +17,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import threading
+import weakref
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Connection, Engine, bindparam, select, text, update
@@ -70,16 +72,32 @@ def seal_in_session(session: Session, *, limit: int = SEAL_BATCH) -> int:
     serialises. Used on SQLite, where entries are sealed in the posting transaction.
     """
     conn = session.connection()
-    head = conn.execute(_HEAD.with_for_update()).one()
+    head = conn.execute(_HEAD_LOCKED).one()
     return _seal_after(conn, head.seq, head.hash, limit)
 
 
+# Built once: constructing a statement costs more than running it.
 _HEAD = select(LedgerHead.seq, LedgerHead.hash).where(LedgerHead.id == 1)
+_HEAD_LOCKED = _HEAD.with_for_update()
+_HEAD_UNLESS_LOCKED = _HEAD.with_for_update(skip_locked=True)
 _PENDING = select(JournalEntry.id, JournalEntry.content_hash).where(JournalEntry.seq.is_(None))
+_PENDING_IN_ORDER = _PENDING.order_by(JournalEntry.id).limit(bindparam("limit"))
+_ANY_PENDING = _PENDING.limit(1)
+_SEAL_POSTGRESQL = text(
+    "UPDATE journal_entries AS e SET seq = v.s, prev_hash = v.p, hash = v.h "
+    "FROM (SELECT unnest(CAST(:eids AS bigint[])) AS eid, "
+    "unnest(CAST(:ss AS bigint[])) AS s, unnest(CAST(:ps AS text[])) AS p, "
+    "unnest(CAST(:hs AS text[])) AS h) AS v WHERE e.id = v.eid"
+)
+_SEAL_ONE = (
+    update(JournalEntry.__table__)
+    .where(JournalEntry.__table__.c.id == bindparam("eid"))
+    .values(seq=bindparam("s"), prev_hash=bindparam("p"), hash=bindparam("h"))
+)
 
 
 def _seal_after(conn: Connection, seq: int, prev: str, limit: int) -> int:
-    pending = conn.execute(_PENDING.order_by(JournalEntry.id).limit(limit)).all()
+    pending = conn.execute(_PENDING_IN_ORDER, {"limit": limit}).all()
     return _seal_rows(conn, seq, prev, pending)
 
 
@@ -100,12 +118,7 @@ def _write_seals(conn: Connection, rows: Sequence[dict]) -> None:
     if conn.dialect.name == "postgresql":
         # One statement: the statement-level trigger checks the whole run at once.
         conn.execute(
-            text(
-                "UPDATE journal_entries AS e SET seq = v.s, prev_hash = v.p, hash = v.h "
-                "FROM (SELECT unnest(CAST(:eids AS bigint[])) AS eid, "
-                "unnest(CAST(:ss AS bigint[])) AS s, unnest(CAST(:ps AS text[])) AS p, "
-                "unnest(CAST(:hs AS text[])) AS h) AS v WHERE e.id = v.eid"
-            ),
+            _SEAL_POSTGRESQL,
             {
                 "eids": [r["eid"] for r in rows],
                 "ss": [r["s"] for r in rows],
@@ -115,12 +128,7 @@ def _write_seals(conn: Connection, rows: Sequence[dict]) -> None:
         )
         return
     # SQLite's row triggers check each link against the head, so go in chain order.
-    stmt = (
-        update(JournalEntry.__table__)
-        .where(JournalEntry.__table__.c.id == bindparam("eid"))
-        .values(seq=bindparam("s"), prev_hash=bindparam("p"), hash=bindparam("h"))
-    )
-    conn.execute(stmt, list(rows))
+    conn.execute(_SEAL_ONE, list(rows))
 
 
 def seal_pending(engine: Engine, *, wait: bool = True) -> int:
@@ -155,7 +163,7 @@ def _seal_pass(conn: Connection, wait: bool) -> int | None:
     COMMITTED, a statement that waited on or skipped to the head row sees the head's
     newest version but an older snapshot of everything else.
     """
-    head = conn.execute(_HEAD.with_for_update(skip_locked=not wait)).one_or_none()
+    head = conn.execute(_HEAD_LOCKED if wait else _HEAD_UNLESS_LOCKED).one_or_none()
     if head is None:
         return None
     return _seal_after(conn, head.seq, head.hash, SEAL_BATCH)
@@ -166,10 +174,45 @@ def _any_pending(conn: Connection) -> bool:
     isolation = conn.get_execution_options().get("isolation_level")
     conn.execution_options(isolation_level="AUTOCOMMIT")
     try:
-        return conn.execute(_PENDING.limit(1)).first() is not None
+        return conn.execute(_ANY_PENDING).first() is not None
     finally:
         conn.rollback()
         if isolation:
             conn.execution_options(isolation_level=isolation)
         else:
             conn.execution_options(isolation_level=conn.default_isolation_level)
+
+
+class _Coalescer:
+    """One sealing loop per engine in this process; other threads leave it the work."""
+
+    def __init__(self) -> None:
+        self.running = threading.Lock()
+        self.pending = threading.Event()
+
+
+_coalescers: weakref.WeakKeyDictionary[Engine, _Coalescer] = weakref.WeakKeyDictionary()
+_coalescers_guard = threading.Lock()
+
+
+def seal_after_commit(engine: Engine) -> None:
+    """Seal what this thread just committed, or leave it to the thread already sealing.
+
+    A thread that finds another one sealing only raises the ``pending`` flag; the sealing
+    thread goes round while the flag is up, and looks at it again after stepping down,
+    so a flag raised at any moment is seen by some loop.
+    """
+    with _coalescers_guard:
+        coalescer = _coalescers.get(engine)
+        if coalescer is None:
+            coalescer = _coalescers[engine] = _Coalescer()
+    coalescer.pending.set()
+    while coalescer.pending.is_set():
+        if not coalescer.running.acquire(blocking=False):
+            return
+        try:
+            while coalescer.pending.is_set():
+                coalescer.pending.clear()
+                seal_pending(engine, wait=False)
+        finally:
+            coalescer.running.release()

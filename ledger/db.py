@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger import config, errors
-from ledger.chain import seal_pending
+from ledger.chain import seal_after_commit
 
 log = logging.getLogger(__name__)
 
@@ -157,5 +157,10 @@ def run_in_transaction(
         finally:
             session.close()
     if unsealed:
-        seal_pending(factory.kw["bind"], wait=False)
+        try:
+            seal_after_commit(factory.kw["bind"])
+        except Exception:  # the post is committed; the next seal takes these entries
+            log.exception(
+                "sealing after commit failed; %d entries wait for the next seal", len(unsealed)
+            )
     return result

@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Row, func, insert, select, text
+from sqlalchemy import Row, bindparam, func, insert, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -38,6 +38,7 @@ MAX_BATCH = 100_000
 MAX_LEGS = 1_000
 EARLIEST_DATE = dt.date(2000, 1, 1)
 LATEST_DATE = dt.date(2099, 12, 31)
+_MEMORANDUM = AccountType.MEMORANDUM.value
 _KIND = re.compile(r"^[a-z][a-z0-9_.-]{0,59}$")
 
 
@@ -76,7 +77,7 @@ class EntryDraft:
             self.kind,
             self.description,
             self.reverses_id,
-            tuple(sorted((leg.account, Side(leg.side).value, leg.amount) for leg in self.legs)),
+            tuple(sorted((leg.account, str(leg.side), leg.amount) for leg in self.legs)),
         )
 
 
@@ -231,16 +232,15 @@ def _check_draft(draft: EntryDraft, n: int | None) -> None:
                 f"{where}posting to {leg.account}: amount must be more than 0 and at most "
                 f"{format_yuan(MAX_POSTING_FEN)} yuan, not {format_yuan(amount)}"
             )
-        try:
-            side = Side(leg.side)
-        except ValueError:
+        # Plain comparisons: Side is a StrEnum, so Side.DEBIT == "D" (hot loop, no Side()).
+        if leg.side == "D":
+            debits += amount
+        elif leg.side == "C":
+            credits += amount
+        else:
             raise EntryError(
                 f"{where}posting to {leg.account}: side must be D or C, not {leg.side!r}"
-            ) from None
-        if side is Side.DEBIT:
-            debits += amount
-        else:
-            credits += amount
+            )
     if debits != credits:
         raise UnbalancedEntryError(
             f"{where}entry does not balance: debits {format_yuan(debits)} yuan, credits "
@@ -252,8 +252,8 @@ def _check_memorandum_balances(draft: EntryDraft, accounts: dict[str, Row], n) -
     """Memorandum accounts keep their own double entry: their postings balance apart."""
     net = 0
     for leg in draft.legs:
-        if accounts[leg.account].type == AccountType.MEMORANDUM.value:
-            net += leg.amount if Side(leg.side) is Side.DEBIT else -leg.amount
+        if accounts[leg.account].type == _MEMORANDUM:
+            net += leg.amount if leg.side == "D" else -leg.amount
     if net:
         raise UnbalancedEntryError(
             f"{_where(n)}the memorandum postings of the entry do not balance among "
@@ -356,6 +356,31 @@ class _Locked:
     ids: list[int] | None
 
 
+def _locking_statement(*, draw_ids: bool, by: str):
+    """Select and lock accounts (``by`` code or id); the closed-through date rides along."""
+    extra = [select(func.max(PeriodClose.closed_through)).scalar_subquery().label("closed")]
+    if draw_ids:
+        series = func.generate_series(1, bindparam("n")).table_valued("n")
+        draw = func.nextval(text("'journal_entries_id_seq'"))
+        extra.append(
+            select(func.array_agg(draw)).select_from(series).scalar_subquery().label("ids")
+        )
+    key = Account.code if by == "code" else Account.id
+    return (
+        select(*_ACCOUNT_COLUMNS, *extra)
+        .where(key.in_(bindparam("keys", expanding=True)))
+        .order_by(Account.id)
+        .with_for_update(of=Account)
+    )
+
+
+# Built once: constructing a statement costs more than running it.
+_LOCK_BY_CODE = _locking_statement(draw_ids=False, by="code")
+_LOCK_BY_CODE_DRAWING_IDS = _locking_statement(draw_ids=True, by="code")
+_LOCK_BY_ID = _locking_statement(draw_ids=False, by="id")
+_IDS_BY_CODE = select(Account.id).where(Account.code.in_(bindparam("keys", expanding=True)))
+
+
 def _lock_accounts(session: Session, codes: set[str], entries: int) -> _Locked:
     """Load and lock (in id order, so writers cannot deadlock) every account named.
 
@@ -365,29 +390,24 @@ def _lock_accounts(session: Session, codes: set[str], entries: int) -> _Locked:
     ordinary entry.
     """
     conn = session.connection()
-    extra = [select(func.max(PeriodClose.closed_through)).scalar_subquery().label("closed")]
-    if conn.dialect.name == "postgresql" and entries:
-        series = func.generate_series(1, entries).table_valued("n")
-        draw = func.nextval(text("'journal_entries_id_seq'"))
-        extra.append(
-            select(func.array_agg(draw)).select_from(series).scalar_subquery().label("ids")
-        )
-    locking = select(*_ACCOUNT_COLUMNS, *extra).order_by(Account.id).with_for_update(of=Account)
     wanted = sorted(codes)
     if len(wanted) <= _LOCK_CHUNK:
-        rows = conn.execute(locking.where(Account.code.in_(wanted))).all()
+        if conn.dialect.name == "postgresql" and entries:
+            rows = conn.execute(_LOCK_BY_CODE_DRAWING_IDS, {"keys": wanted, "n": entries}).all()
+        else:
+            rows = conn.execute(_LOCK_BY_CODE, {"keys": wanted}).all()
     else:
         ids = sorted(
             account_id
             for start in range(0, len(wanted), _LOCK_CHUNK)
             for account_id in conn.execute(
-                select(Account.id).where(Account.code.in_(wanted[start : start + _LOCK_CHUNK]))
+                _IDS_BY_CODE, {"keys": wanted[start : start + _LOCK_CHUNK]}
             ).scalars()
         )
         rows = [
             row
             for start in range(0, len(ids), _LOCK_CHUNK)
-            for row in conn.execute(locking.where(Account.id.in_(ids[start : start + _LOCK_CHUNK])))
+            for row in conn.execute(_LOCK_BY_ID, {"keys": ids[start : start + _LOCK_CHUNK]})
         ]
     found = {row.code: row for row in rows}
     check_postable(wanted, found)
@@ -420,7 +440,7 @@ def _check_overdrafts(batch: _Batch) -> None:
 
 
 def _signed(account: Row, leg: Leg) -> int:
-    return leg.amount if Side(leg.side).value == account.normal_side else -leg.amount
+    return leg.amount if leg.side == account.normal_side else -leg.amount
 
 
 # ---------------------------------------------------------------------------- writing
@@ -450,7 +470,8 @@ def _write(session: Session, batch: _Batch, actor: str, ids: list[int] | None) -
         # Per account, increases first: SQLite checks no-overdraft row by row.
         accounts = [(batch.accounts[leg.account], leg) for leg in draft.legs]
         accounts.sort(key=lambda pair: (pair[0].id, _signed(*pair) < 0))
-        triples = [(acc.id, Side(leg.side).value, leg.amount) for acc, leg in accounts]
+        # str(): a plain "D"/"C" for the driver, never an enum object.
+        triples = [(acc.id, str(leg.side), leg.amount) for acc, leg in accounts]
         posting_rows.extend(
             (entry_id, account_id, side, amount, draft.effective_date)
             for account_id, side, amount in triples
