@@ -22,7 +22,6 @@ import weakref
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Connection, Engine, bindparam, select, text, update
-from sqlalchemy.orm import Session
 
 from ledger.models import JournalEntry, LedgerHead
 
@@ -65,17 +64,6 @@ def chain_hash(prev_hash: str, seq: int, content_hash_hex: str) -> str:
     return hashlib.sha256(f"{prev_hash}:{seq}:{content_hash_hex}".encode()).hexdigest()
 
 
-def seal_in_session(session: Session, *, limit: int = SEAL_BATCH) -> int:
-    """Seal up to ``limit`` pending entries inside the session's transaction.
-
-    Takes the chain head with a row lock on PostgreSQL; SQLite's writer lock already
-    serialises. Used on SQLite, where entries are sealed in the posting transaction.
-    """
-    conn = session.connection()
-    head = conn.execute(_HEAD_LOCKED).one()
-    return _seal_after(conn, head.seq, head.hash, limit)
-
-
 # Built once: constructing a statement costs more than running it.
 _HEAD = select(LedgerHead.seq, LedgerHead.hash).where(LedgerHead.id == 1)
 _HEAD_LOCKED = _HEAD.with_for_update()
@@ -96,14 +84,41 @@ _SEAL_ONE = (
 )
 
 
+def link_new_entries(conn: Connection, content_hashes: Sequence[str]) -> list[tuple[int, str, str]]:
+    """Take the chain head for this transaction and give new entries their places.
+
+    Entries committed by others and still pending are sealed first. Returns, for each
+    content hash in order, ``(seq, prev_hash, hash)`` to write with the entry: the
+    database accepts a sealed insert only if it continues the chain from the head.
+    """
+    head = conn.execute(_HEAD_LOCKED).one()
+    seq, prev = head.seq, head.hash
+    while True:
+        pending = conn.execute(_PENDING_IN_ORDER, {"limit": SEAL_BATCH}).all()
+        if not pending:
+            break
+        seq, prev = _seal_rows(conn, seq, prev, pending)
+    links = []
+    for chash in content_hashes:
+        seq += 1
+        digest = chain_hash(prev, seq, chash)
+        links.append((seq, prev, digest))
+        prev = digest
+    return links
+
+
 def _seal_after(conn: Connection, seq: int, prev: str, limit: int) -> int:
     pending = conn.execute(_PENDING_IN_ORDER, {"limit": limit}).all()
-    return _seal_rows(conn, seq, prev, pending)
+    _seal_rows(conn, seq, prev, pending)
+    return len(pending)
 
 
-def _seal_rows(conn: Connection, seq: int, prev: str, pending: Sequence[tuple[int, str]]) -> int:
+def _seal_rows(
+    conn: Connection, seq: int, prev: str, pending: Sequence[tuple[int, str]]
+) -> tuple[int, str]:
+    """Seal ``pending`` after ``(seq, prev)``; return the new end of the chain."""
     if not pending:
-        return 0
+        return seq, prev
     rows = []
     for entry_id, chash in pending:
         seq += 1
@@ -111,7 +126,7 @@ def _seal_rows(conn: Connection, seq: int, prev: str, pending: Sequence[tuple[in
         rows.append({"eid": entry_id, "s": seq, "p": prev, "h": digest})
         prev = digest
     _write_seals(conn, rows)
-    return len(rows)
+    return seq, prev
 
 
 def _write_seals(conn: Connection, rows: Sequence[dict]) -> None:

@@ -14,12 +14,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Row, bindparam, func, insert, select, text
+from sqlalchemy import Connection, Row, bindparam, func, insert, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from ledger.accounts import check_postable
-from ledger.chain import canonical_content, content_hash, seal_in_session
+from ledger.chain import canonical_content, content_hash, link_new_entries
 from ledger.clock import utcnow
 from ledger.errors import (
     ClosedPeriodError,
@@ -508,11 +508,19 @@ def _write(session: Session, batch: _Batch, actor: str, ids: list[int] | None) -
     for n, result in enumerate(batch.results):
         if result is None:  # a repeat of a key first seen earlier in this batch
             batch.results[n] = Posted(first_id_by_key[batch.drafts[n].idempotency_key], False)
-    _insert(session, posting_rows, entry_rows)
-    if session.get_bind().dialect.name == "sqlite":
-        seal_in_session(session)
+    conn = session.connection()
+    if conn.dialect.name == "sqlite" or len(entry_rows) > _COPY_THRESHOLD:
+        # One writer (SQLite) or one commit for many entries: hold the chain head until
+        # commit and write the entries sealed, instead of rewriting them after.
+        links = link_new_entries(conn, [row[-1] for row in entry_rows])
+        entry_rows = [row + link for row, link in zip(entry_rows, links, strict=True)]
+        entry_columns = SEALED_ENTRY_COLUMNS
     else:
+        entry_columns = ENTRY_COLUMNS
+    # After commit, someone must look for entries that found the head busy meanwhile.
+    if conn.dialect.name == "postgresql":
         session.info.setdefault("fl_unsealed", []).extend(ids)
+    _insert(conn, posting_rows, entry_rows, entry_columns)
 
 
 POSTING_COLUMNS = ("entry_id", "account_id", "side", "amount", "effective_date")
@@ -527,22 +535,26 @@ ENTRY_COLUMNS = (
     "reverses_id",
     "content_hash",
 )
+SEALED_ENTRY_COLUMNS = (*ENTRY_COLUMNS, "seq", "prev_hash", "hash")
 
 
 #: Batches up to this many rows go in one INSERT; larger ones by COPY on PostgreSQL.
 _COPY_THRESHOLD = 64
 
 
-def _insert(session: Session, posting_rows: list[tuple], entry_rows: list[tuple]) -> None:
+def _insert(
+    conn: Connection,
+    posting_rows: list[tuple],
+    entry_rows: list[tuple],
+    entry_columns: Sequence[str],
+) -> None:
     """Write the postings, then the entries (whose insert the database checks)."""
-    conn = session.connection()
     tables = (
-        (Posting.__table__.name, POSTING_COLUMNS, posting_rows),
-        (JournalEntry.__table__.name, ENTRY_COLUMNS, entry_rows),
+        (Posting.__table__, POSTING_COLUMNS, posting_rows),
+        (JournalEntry.__table__, entry_columns, entry_rows),
     )
     if conn.dialect.name != "postgresql":
-        for name, columns, rows in tables:
-            table = Posting.__table__ if name == "postings" else JournalEntry.__table__
+        for table, columns, rows in tables:
             conn.execute(insert(table), [dict(zip(columns, r, strict=True)) for r in rows])
         return
     driver = conn.connection.driver_connection
@@ -551,18 +563,20 @@ def _insert(session: Session, posting_rows: list[tuple], entry_rows: list[tuple]
         if len(posting_rows) > _COPY_THRESHOLD:
             # COPY: the statement-level triggers check the whole batch once.
             with driver.cursor() as cursor:
-                for name, columns, rows in tables:
-                    with cursor.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copy:
+                for table, columns, rows in tables:
+                    with cursor.copy(
+                        f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+                    ) as copy:
                         for row in rows:
                             copy.write_row(row)
             return
         # Two multi-row INSERTs sent together: one round trip, each trigger fires once.
         with driver.pipeline(), driver.cursor() as cursor:
-            for name, columns, rows in tables:
+            for table, columns, rows in tables:
                 values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
                 cursor.execute(
-                    f"INSERT INTO {name} ({', '.join(columns)}) VALUES {values}",
+                    f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES {values}",
                     [value for row in rows for value in row],
                 )
     except dbapi.Error as exc:  # let callers see it as SQLAlchemy shows any other
-        raise DBAPIError.instance(f"INSERT INTO {name}", None, exc, dbapi.Error) from exc
+        raise DBAPIError.instance(f"INSERT INTO {table.name}", None, exc, dbapi.Error) from exc

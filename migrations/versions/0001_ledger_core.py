@@ -8,6 +8,7 @@ raw SQL cannot do it either:
 * once an entry is written, no posting can be added to it (it is sealed);
 * entries and postings are never updated or deleted; the one allowed update of an entry
   is sealing it into the hash chain (seq, prev_hash and hash, once, linked to the head);
+  an entry may also be written already sealed, linked to the head the same way;
 * each posting moves its account's balance, and the CHECK on ``accounts`` refuses any
   must-not-go-negative account going below zero;
 * period closes are append-only and only move forward.
@@ -156,7 +157,7 @@ PG_FUNCTIONS = (
     "fl_postings_inserted",
     "fl_entries_inserted",
     "fl_entry_update_row",
-    "fl_entries_sealed",
+    "fl_chain_link",
     "fl_refuse_change",
     "fl_account_update_row",
     "fl_period_inserted",
@@ -203,9 +204,9 @@ DECLARE
     closed date;
 BEGIN
     SELECT id INTO bad FROM new_entries
-     WHERE seq IS NOT NULL OR prev_hash IS NOT NULL OR hash IS NOT NULL LIMIT 1;
+     WHERE (seq IS NULL) <> (prev_hash IS NULL) OR (seq IS NULL) <> (hash IS NULL) LIMIT 1;
     IF FOUND THEN
-        RAISE EXCEPTION '[chain] entry % must be written unsealed; sealing links it to the chain',
+        RAISE EXCEPTION '[chain] entry % is half sealed: seq, prev_hash and hash go together',
             bad.id;
     END IF;
     SELECT max(closed_through) INTO closed FROM period_closes;
@@ -262,35 +263,41 @@ CREATE TRIGGER fl_entry_update_row BEFORE UPDATE ON journal_entries
     FOR EACH ROW EXECUTE FUNCTION fl_entry_update_row()
 """,
     r"""
-CREATE FUNCTION fl_entries_sealed() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION fl_chain_link() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     head record;
     bad record;
     last record;
 BEGIN
+    SELECT seq, hash INTO last FROM sealed WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
     SELECT seq, hash INTO head FROM ledger_head WHERE id = 1 FOR UPDATE;
     SELECT s.id INTO bad FROM (
         SELECT id, seq, prev_hash,
                lag(hash) OVER (ORDER BY seq) AS before_hash,
                row_number() OVER (ORDER BY seq) AS rn
-          FROM sealed) s
+          FROM sealed WHERE seq IS NOT NULL) s
      WHERE s.seq <> head.seq + s.rn OR s.prev_hash <> coalesce(s.before_hash, head.hash)
      LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION '[chain] sealing entry % does not continue the chain at seq %',
             bad.id, head.seq;
     END IF;
-    SELECT seq, hash INTO last FROM sealed ORDER BY seq DESC LIMIT 1;
-    IF FOUND THEN
-        UPDATE ledger_head SET seq = last.seq, hash = last.hash WHERE id = 1;
-    END IF;
+    UPDATE ledger_head SET seq = last.seq, hash = last.hash WHERE id = 1;
     RETURN NULL;
 END $$
 """,
     """
 CREATE TRIGGER fl_entries_sealed AFTER UPDATE ON journal_entries
     REFERENCING NEW TABLE AS sealed
-    FOR EACH STATEMENT EXECUTE FUNCTION fl_entries_sealed()
+    FOR EACH STATEMENT EXECUTE FUNCTION fl_chain_link()
+""",
+    """
+CREATE TRIGGER fl_entries_inserted_sealed AFTER INSERT ON journal_entries
+    REFERENCING NEW TABLE AS sealed
+    FOR EACH STATEMENT EXECUTE FUNCTION fl_chain_link()
 """,
     r"""
 CREATE FUNCTION fl_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -387,8 +394,12 @@ END
 """,
     """
 CREATE TRIGGER fl_entries_before_insert BEFORE INSERT ON journal_entries BEGIN
-    SELECT RAISE(ABORT, '[chain] an entry must be written unsealed')
-     WHERE NEW.seq IS NOT NULL OR NEW.prev_hash IS NOT NULL OR NEW.hash IS NOT NULL;
+    SELECT RAISE(ABORT, '[chain] seq, prev_hash and hash go together')
+     WHERE (NEW.seq IS NULL) <> (NEW.prev_hash IS NULL) OR (NEW.seq IS NULL) <> (NEW.hash IS NULL);
+    SELECT RAISE(ABORT, '[chain] a sealed entry must continue the chain from its head')
+     WHERE NEW.seq IS NOT NULL
+       AND (NEW.seq <> (SELECT seq + 1 FROM ledger_head WHERE id = 1)
+            OR NEW.prev_hash <> (SELECT hash FROM ledger_head WHERE id = 1));
     SELECT RAISE(ABORT, '[closed-period] the entry is dated in a closed period')
      WHERE NEW.effective_date <= (SELECT max(closed_through) FROM period_closes);
     SELECT RAISE(ABORT, '[unbalanced] an entry needs two or more postings of its date, debits equal to credits')
@@ -411,6 +422,12 @@ END
 """,
     """
 CREATE TRIGGER fl_entries_after_update AFTER UPDATE ON journal_entries BEGIN
+    UPDATE ledger_head SET seq = NEW.seq, hash = NEW.hash WHERE id = 1;
+END
+""",
+    """
+CREATE TRIGGER fl_entries_after_insert AFTER INSERT ON journal_entries
+    WHEN NEW.seq IS NOT NULL BEGIN
     UPDATE ledger_head SET seq = NEW.seq, hash = NEW.hash WHERE id = 1;
 END
 """,

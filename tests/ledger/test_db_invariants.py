@@ -199,6 +199,34 @@ def test_entry_inserted_sealed_is_refused(books):
     assert "[chain]" in msg
 
 
+def _sealed_entry_sql(engine, seq, prev):
+    from ledger.chain import chain_hash
+
+    digest = chain_hash(prev, seq, "x")
+    return (
+        new_entry_sql(50)
+        .replace("content_hash)", "content_hash, seq, prev_hash, hash)")
+        .replace("'x')", f"'x', {seq}, '{prev}', '{digest}')")
+    )
+
+
+def test_sealed_insert_must_continue_the_chain(books):
+    engine, ids = books
+    with engine.connect() as conn:
+        head = conn.execute(text("SELECT seq, hash FROM ledger_head")).one()
+    legs = (
+        posting_sql(50, ids["asset:treasury"], "D", 100),
+        posting_sql(50, ids["capital:city"], "C", 100),
+    )
+    assert "[chain]" in raw(engine, *legs, _sealed_entry_sql(engine, head.seq + 1, "0" * 64))
+    assert "[chain]" in raw(engine, *legs, _sealed_entry_sql(engine, head.seq + 2, head.hash))
+    with engine.begin() as conn:
+        for sql in (*legs, _sealed_entry_sql(engine, head.seq + 1, head.hash)):
+            conn.execute(text(sql))
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT seq FROM ledger_head")).scalar() == head.seq + 1
+
+
 def test_balanced_raw_insert_is_accepted_and_moves_balance(books):
     engine, ids = books
     with engine.begin() as conn:

@@ -373,3 +373,34 @@ def test_post_entry_single_and_empty_batch(chart):
     assert run_in_transaction(chart, lambda s: post_entries(s, [], actor="x")) == []
     r = run_in_transaction(chart, lambda s: post_entry(s, allocate(1), actor="x"))
     assert (r.entry_id, r.created) == (1, True)
+
+
+# ------------------------------------------------------------------------------- bulk
+
+
+def test_bulk_batch_posts_sealed_in_order(chart):
+    drafts = [
+        allocate(100 + n, day=dt.date(2025, 1, 1) + dt.timedelta(days=n % 90)) for n in range(150)
+    ]
+    results = post(chart, *drafts)
+    assert [r.entry_id for r in results] == list(range(1, 151))
+    with chart() as s:
+        from ledger.verify import verify
+
+        report = verify(s)
+        assert report.problems == [] and report.sealed == 150 and report.unsealed == 0
+        seqs = s.execute(select(JournalEntry.id, JournalEntry.seq).order_by(JournalEntry.id)).all()
+        assert [tuple(r) for r in seqs] == [(n, n) for n in range(1, 151)]
+    assert bal(chart, "asset:treasury") == sum(100 + n for n in range(150))
+
+
+def test_bulk_after_single_posts_keeps_one_chain(chart):
+    post(chart, allocate(1))
+    post(chart, *[allocate(2) for _ in range(70)])
+    post(chart, allocate(3))
+    with chart() as s:
+        from ledger.verify import verify
+
+        report = verify(s)
+    assert report.problems == [] and report.sealed == 72
+    assert bal(chart, "asset:treasury") == 1 + 140 + 3
