@@ -117,8 +117,10 @@ def post_entries(session: Session, drafts: Iterable[EntryDraft], *, actor: str) 
     _check_actor(actor)
     for n, draft in enumerate(drafts):
         _check_draft(draft, n if len(drafts) > 1 else None)
-    # Draw ids with the locks unless some drafts may turn out to be replays of a key.
-    prefetch = 0 if any(d.idempotency_key for d in drafts) else len(drafts)
+    # Draw ids with the locks for small posts (the ids ride on every row returned), and
+    # not when some drafts may turn out to be replays of an idempotency key.
+    small = len(drafts) <= _COPY_THRESHOLD
+    prefetch = len(drafts) if small and not any(d.idempotency_key for d in drafts) else 0
     locked = _lock_accounts(session, {leg.account for d in drafts for leg in d.legs}, prefetch)
     batch = _Batch(drafts, locked.accounts)
     for n, draft in enumerate(drafts):
