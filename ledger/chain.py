@@ -5,25 +5,31 @@ postings), computed when it is posted. Sealing then gives the entry the next pos
 ``seq`` in the chain and ``hash = SHA-256(prev_hash ":" seq ":" content_hash)``. Changing
 any posted byte, or removing or reordering an entry, breaks a hash that ``verify`` checks.
 
-Posting transactions never take the chain's lock: on PostgreSQL a single lock held
-through every commit would cap the books at one commit per fsync. Instead, entries are
-written unsealed and sealed right after commit by a short transaction that seals every
-pending entry at once. On SQLite, where one writer holds the database anyway, entries
-are sealed inside the posting transaction.
+Small posting transactions on PostgreSQL never take the chain's lock: one lock held
+through every commit would cap the books at one commit per fsync. They write their
+entries unsealed, and a sealer thread of the posting process seals every pending entry
+in one pass a few milliseconds later (one pass costs about what sealing one entry
+does). Bulk batches, and every post on SQLite (one writer holds the database anyway),
+take the chain head inside their transaction and write their entries already sealed.
 """
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import hashlib
 import json
+import logging
 import threading
+import time
 import weakref
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Connection, Engine, bindparam, select, text, update
 
 from ledger.models import JournalEntry, LedgerHead
+
+log = logging.getLogger(__name__)
 
 #: How many entries one sealing statement covers at most.
 SEAL_BATCH = 5000
@@ -198,36 +204,76 @@ def _any_pending(conn: Connection) -> bool:
             conn.execution_options(isolation_level=conn.default_isolation_level)
 
 
-class _Coalescer:
-    """One sealing loop per engine in this process; other threads leave it the work."""
+class _Sealer:
+    """Seals, in batches, what this process's transactions committed unsealed."""
 
     def __init__(self) -> None:
-        self.running = threading.Lock()
-        self.pending = threading.Event()
+        self.cond = threading.Condition()
+        #: Sealing requests made (one per committing transaction) and those a pass covered.
+        self.requested = 0
+        self.done = 0
+        self.running = False
 
 
-_coalescers: weakref.WeakKeyDictionary[Engine, _Coalescer] = weakref.WeakKeyDictionary()
-_coalescers_guard = threading.Lock()
+#: How long the sealer waits for more commits to join a pass. Sealing 1,000 entries in
+#: one pass costs about what sealing one does, so batching is what makes posting fast.
+SEAL_DELAY = 0.025
+
+_sealers: weakref.WeakKeyDictionary[Engine, _Sealer] = weakref.WeakKeyDictionary()
+_sealers_guard = threading.Lock()
 
 
-def seal_after_commit(engine: Engine) -> None:
-    """Seal what this thread just committed, or leave it to the thread already sealing.
+def _sealer(engine: Engine) -> _Sealer:
+    with _sealers_guard:
+        sealer = _sealers.get(engine)
+        if sealer is None:
+            sealer = _sealers[engine] = _Sealer()
+        return sealer
 
-    A thread that finds another one sealing only raises the ``pending`` flag; the sealing
-    thread goes round while the flag is up, and looks at it again after stepping down,
-    so a flag raised at any moment is seen by some loop.
+
+def seal_soon(engine: Engine) -> None:
+    """Ask for what was just committed to be sealed; return at once.
+
+    A thread of this process runs passes of :func:`seal_pending` while requests come
+    in, each starting after the commits it answers, and stops when none are left.
     """
-    with _coalescers_guard:
-        coalescer = _coalescers.get(engine)
-        if coalescer is None:
-            coalescer = _coalescers[engine] = _Coalescer()
-    coalescer.pending.set()
-    while coalescer.pending.is_set():
-        if not coalescer.running.acquire(blocking=False):
+    sealer = _sealer(engine)
+    with sealer.cond:
+        sealer.requested += 1
+        if sealer.running:
             return
+        sealer.running = True
+    threading.Thread(
+        target=_run_sealer, args=(engine, sealer), name="fundledger-sealer", daemon=True
+    ).start()
+
+
+def _run_sealer(engine: Engine, sealer: _Sealer) -> None:
+    while True:
+        time.sleep(SEAL_DELAY)
+        with sealer.cond:
+            target = sealer.requested
         try:
-            while coalescer.pending.is_set():
-                coalescer.pending.clear()
-                seal_pending(engine, wait=False)
-        finally:
-            coalescer.running.release()
+            seal_pending(engine, wait=False)
+        except Exception:  # the entries stay pending; the next pass or `seal` takes them
+            log.exception("sealing pass failed")
+        with sealer.cond:
+            sealer.done = target
+            sealer.cond.notify_all()
+            if sealer.requested == target:
+                sealer.running = False
+                return
+
+
+def drain_sealer(engine: Engine, timeout: float = 30.0) -> bool:
+    """Wait until every sealing request made so far has had its pass; False on timeout."""
+    sealer = _sealer(engine)
+    with sealer.cond:
+        target = sealer.requested
+        return sealer.cond.wait_for(lambda: sealer.done >= target, timeout)
+
+
+@atexit.register
+def _drain_all() -> None:
+    for engine in list(_sealers):
+        drain_sealer(engine, timeout=10.0)

@@ -20,7 +20,7 @@ from sqlalchemy.exc import OperationalError
 
 from ledger import balances as bal
 from ledger import migrate
-from ledger.chain import seal_pending
+from ledger.chain import drain_sealer, seal_pending
 from ledger.db import make_engine, run_in_transaction, session_factory
 from ledger.entries import EntryDraft, Leg, post_entry, reverse_entry
 from ledger.errors import LedgerError
@@ -202,6 +202,7 @@ def post(obj: Context, effective_date, kind, description, debits, credits, idemp
         idempotency_key,
     )
     result = run_in_transaction(obj.factory, lambda s: post_entry(s, draft, actor=_actor(actor)))
+    drain_sealer(obj.engine)
     click.echo(f"entry {result.entry_id} {'posted' if result.created else 'already posted'}")
 
 
@@ -219,6 +220,7 @@ def reverse(obj: Context, entry_id, effective_date, description, actor):
             s, entry_id, actor=_actor(actor), effective_date=effective_date, description=description
         ),
     )
+    drain_sealer(obj.engine)
     click.echo(f"entry {result.entry_id} reverses entry {entry_id}")
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger import config, errors
-from ledger.chain import seal_after_commit
+from ledger.chain import seal_soon
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,8 @@ def run_in_transaction(
 
     Serialization failures and deadlocks roll back and run ``work`` again. A refusal by
     the database's own rules is raised as the matching :class:`errors.LedgerError`.
-    Entries posted by ``work`` are sealed into the hash chain after the commit.
+    Entries that ``work`` left unsealed are sealed by the process's sealer moments after
+    the commit (:func:`ledger.chain.drain_sealer` waits for it).
     """
     attempt = 0
     while True:
@@ -157,10 +158,5 @@ def run_in_transaction(
         finally:
             session.close()
     if unsealed:
-        try:
-            seal_after_commit(factory.kw["bind"])
-        except Exception:  # the post is committed; the next seal takes these entries
-            log.exception(
-                "sealing after commit failed; %d entries wait for the next seal", len(unsealed)
-            )
+        seal_soon(factory.kw["bind"])
     return result

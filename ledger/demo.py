@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ledger import chart
 from ledger.accounts import AccountSpec, ensure_accounts
+from ledger.chain import drain_sealer
 from ledger.db import run_in_transaction
 from ledger.entries import EntryDraft, credit, debit, post_entries, reverse_entry
 from ledger.periods import close_period
@@ -86,6 +87,7 @@ def build_demo(
     run_in_transaction(
         factory, lambda s: close_period(s, dt.date(2025, 6, 30), actor="approver:li")
     )
+    drain_sealer(factory.kw["bind"])
     return DemoSummary(entries=len(posted) + 2, loans=loans)
 
 

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, text
 from sqlalchemy.orm import Session, noload
 
 from ledger.chain import canonical_content, chain_hash, content_hash
@@ -54,6 +54,20 @@ class _Row:
 
 
 def verify(session: Session) -> Report:
+    """Check the books as one consistent snapshot, whatever others write meanwhile.
+
+    Runs in a session of its own on ``session``'s database: on PostgreSQL a read-only
+    REPEATABLE READ transaction (a chain walk and a head read in READ COMMITTED could
+    straddle a sealing commit); on SQLite the immediate transaction keeps writers out.
+    """
+    with Session(session.get_bind()) as snapshot:
+        if snapshot.get_bind().dialect.name == "postgresql":
+            snapshot.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            snapshot.execute(text("SET TRANSACTION READ ONLY"))
+        return _verify(snapshot)
+
+
+def _verify(session: Session) -> Report:
     report = Report()
     accounts = {a.id: a for a in session.scalars(select(Account))}
     report.accounts = len(accounts)

@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 
 from ledger import migrate
 from ledger.accounts import ensure_accounts
+from ledger.chain import drain_sealer
 from ledger.db import make_engine, normalize_url, session_factory
 from ledger.demo import demo_chart
 
@@ -100,6 +101,8 @@ def _empty_postgresql(url: str) -> None:
 def engine(db_url):
     engine = make_engine(db_url)
     yield engine
+    # No sealing pass of this test may run into the next test's reset of the database.
+    assert drain_sealer(engine)
     engine.dispose()
 
 

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from ledger.chain import drain_sealer
 from ledger.db import run_in_transaction
 from ledger.entries import EntryDraft, credit, debit, post_entries
 from ledger.periods import close_period
@@ -31,6 +32,7 @@ def books(chart, engine):
             actor="clerk",
         ),
     )
+    assert drain_sealer(engine)
     with engine.connect() as conn:
         ids = dict(conn.execute(text("SELECT code, id FROM accounts")).all())
     return engine, ids

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from ledger.balances import balance, balances, trial_balance
+from ledger.chain import drain_sealer
 from ledger.clock import utcnow
 from ledger.db import run_in_transaction
 from ledger.entries import EntryDraft, Leg, credit, debit, post_entries, post_entry, reverse_entry
@@ -40,7 +41,9 @@ def place(fen, bank="ICBC", day=D):
 
 
 def post(factory, *drafts, actor="clerk:wang"):
-    return run_in_transaction(factory, lambda s: post_entries(s, list(drafts), actor=actor))
+    posted = run_in_transaction(factory, lambda s: post_entries(s, list(drafts), actor=actor))
+    assert drain_sealer(factory.kw["bind"])
+    return posted
 
 
 def bal(factory, code, **kw):

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import text
 
-from ledger.chain import canonical_content, chain_hash, content_hash
+from ledger.chain import canonical_content, chain_hash, content_hash, drain_sealer
 from ledger.db import run_in_transaction
 from ledger.entries import EntryDraft, credit, debit, post_entries
 from ledger.verify import verify
@@ -34,6 +34,7 @@ def books(chart, engine):
         ),
     ]
     run_in_transaction(chart, lambda s: post_entries(s, drafts, actor="clerk:wang"))
+    assert drain_sealer(engine)
     return chart, engine
 
 
