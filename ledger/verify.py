@@ -56,14 +56,15 @@ class _Row:
 def verify(session: Session) -> Report:
     """Check the books as one consistent snapshot, whatever others write meanwhile.
 
-    Runs in a session of its own on ``session``'s database: on PostgreSQL a read-only
-    REPEATABLE READ transaction (a chain walk and a head read in READ COMMITTED could
-    straddle a sealing commit); on SQLite the immediate transaction keeps writers out.
+    On PostgreSQL it runs in a read-only REPEATABLE READ transaction of its own (a chain
+    walk and a head read in READ COMMITTED could straddle a sealing commit). On SQLite
+    it uses ``session``, whose immediate transaction keeps writers out.
     """
+    if session.get_bind().dialect.name != "postgresql":
+        return _verify(session)  # its immediate transaction already keeps writers out
     with Session(session.get_bind()) as snapshot:
-        if snapshot.get_bind().dialect.name == "postgresql":
-            snapshot.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-            snapshot.execute(text("SET TRANSACTION READ ONLY"))
+        snapshot.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        snapshot.execute(text("SET TRANSACTION READ ONLY"))
         return _verify(snapshot)
 
 
