@@ -152,29 +152,24 @@ def _write_seals(conn: Connection, rows: Sequence[dict]) -> None:
     conn.execute(_SEAL_ONE, list(rows))
 
 
-def seal_pending(engine: Engine, *, wait: bool = True) -> int:
-    """Seal every pending entry, in transactions of their own; return how many this sealed.
-
-    With ``wait=False`` (after each commit on PostgreSQL) nobody queues for the chain
-    head: if another process holds it, we return at once. That is safe because a holder,
-    after releasing the head, always looks again for pending entries and goes round
-    until it sees none. A poster that found the head busy had committed before the
-    holder released it, so that look sees the poster's entry.
-    """
+def seal_pending(engine: Engine) -> int:
+    """Seal every pending entry, waiting for the chain head if need be; return how many."""
     sealed = 0
-    # Whatever the configured isolation, sealing must see the newest committed head.
+    while True:
+        n = _pass(engine, wait=True)
+        sealed += n or 0
+        if not n or n < SEAL_BATCH:
+            return sealed
+
+
+def _pass(engine: Engine, *, wait: bool) -> int | None:
+    """One sealing transaction; ``None`` if another holds the head and ``wait`` is false."""
     options = {"isolation_level": "READ COMMITTED"} if engine.dialect.name == "postgresql" else {}
-    with engine.connect().execution_options(**options) as conn:
-        while True:
-            with conn.begin() as txn:
-                n = _seal_pass(conn, wait)
-                if n is None:
-                    return sealed
-                if n == 0:
-                    txn.rollback()  # nothing written: no commit, no fsync
-            sealed += n or 0
-            if not _any_pending(conn):
-                return sealed
+    with engine.connect().execution_options(**options) as conn, conn.begin() as txn:
+        n = _seal_pass(conn, wait)
+        if not n:
+            txn.rollback()  # nothing written: no commit, no fsync
+        return n
 
 
 def _seal_pass(conn: Connection, wait: bool) -> int | None:
@@ -190,18 +185,10 @@ def _seal_pass(conn: Connection, wait: bool) -> int | None:
     return _seal_after(conn, head.seq, head.hash, SEAL_BATCH)
 
 
-def _any_pending(conn: Connection) -> bool:
-    """Look for pending entries outside any transaction (autocommit: no BEGIN, no COMMIT)."""
-    isolation = conn.get_execution_options().get("isolation_level")
-    conn.execution_options(isolation_level="AUTOCOMMIT")
-    try:
-        return conn.execute(_ANY_PENDING).first() is not None
-    finally:
-        conn.rollback()
-        if isolation:
-            conn.execution_options(isolation_level=isolation)
-        else:
-            conn.execution_options(isolation_level=conn.default_isolation_level)
+def _nothing_pending(engine: Engine) -> bool:
+    """True when no entry awaits sealing (one autocommit read: no BEGIN, no COMMIT)."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        return conn.execute(_ANY_PENDING).first() is None
 
 
 class _Sealer:
@@ -209,7 +196,7 @@ class _Sealer:
 
     def __init__(self) -> None:
         self.cond = threading.Condition()
-        #: Sealing requests made (one per committing transaction) and those a pass covered.
+        #: Sealing requests made (one per committing transaction) and those answered.
         self.requested = 0
         self.done = 0
         self.running = False
@@ -218,6 +205,8 @@ class _Sealer:
 #: How long the sealer waits for more commits to join a pass. Sealing 1,000 entries in
 #: one pass costs about what sealing one does, so batching is what makes posting fast.
 SEAL_DELAY = 0.025
+#: Longest pause between two tries when sealing fails (database away, say).
+MAX_SEAL_BACKOFF = 5.0
 
 _sealers: weakref.WeakKeyDictionary[Engine, _Sealer] = weakref.WeakKeyDictionary()
 _sealers_guard = threading.Lock()
@@ -234,8 +223,11 @@ def _sealer(engine: Engine) -> _Sealer:
 def seal_soon(engine: Engine) -> None:
     """Ask for what was just committed to be sealed; return at once.
 
-    A thread of this process runs passes of :func:`seal_pending` while requests come
-    in, each starting after the commits it answers, and stops when none are left.
+    A thread of this process answers the requests: after a short wait it tries one
+    sealing pass, which seals every entry pending when it starts, so every request made
+    before the try is answered when the pass runs. If another process holds the chain
+    head, the requests are answered only once nothing is pending any more; until then
+    the thread tries again. It stops when every request is answered.
     """
     sealer = _sealer(engine)
     with sealer.cond:
@@ -249,24 +241,28 @@ def seal_soon(engine: Engine) -> None:
 
 
 def _run_sealer(engine: Engine, sealer: _Sealer) -> None:
+    pause = SEAL_DELAY
     while True:
-        time.sleep(SEAL_DELAY)
+        time.sleep(pause)
         with sealer.cond:
             target = sealer.requested
         try:
-            seal_pending(engine, wait=False)
-        except Exception:  # the entries stay pending; the next pass or `seal` takes them
-            log.exception("sealing pass failed")
+            answered = _pass(engine, wait=False) is not None or _nothing_pending(engine)
+            pause = SEAL_DELAY
+        except Exception:  # the entries stay pending; a later try or `seal` takes them
+            log.exception("sealing pass failed; trying again in %.1f s", pause)
+            answered, pause = False, min(MAX_SEAL_BACKOFF, pause * 2)
         with sealer.cond:
-            sealer.done = target
-            sealer.cond.notify_all()
-            if sealer.requested == target:
+            if answered:
+                sealer.done = target
+                sealer.cond.notify_all()
+            if sealer.done == sealer.requested:
                 sealer.running = False
                 return
 
 
 def drain_sealer(engine: Engine, timeout: float = 30.0) -> bool:
-    """Wait until every sealing request made so far has had its pass; False on timeout."""
+    """Wait until every sealing request made so far is answered; False on timeout."""
     sealer = _sealer(engine)
     with sealer.cond:
         target = sealer.requested

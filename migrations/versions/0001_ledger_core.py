@@ -15,6 +15,9 @@ raw SQL cannot do it either:
 
 PostgreSQL uses statement-level triggers with transition tables, so a bulk insert is
 checked once per statement; SQLite uses row-level triggers (constant messages only).
+The PostgreSQL trigger functions run with ``enable_seqscan = off``: PL/pgSQL caches a
+plan per connection, and one made while the journal was nearly empty would otherwise
+scan the whole journal on every insert for the rest of that connection's life.
 
 Revision ID: 0001
 Revises:
@@ -165,19 +168,21 @@ PG_FUNCTIONS = (
 
 POSTGRESQL_TRIGGERS = [
     r"""
-CREATE FUNCTION fl_postings_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION fl_postings_inserted() RETURNS trigger LANGUAGE plpgsql
+    SET enable_seqscan = off AS $$
 DECLARE
     bad record;
 BEGIN
-    SELECT n.entry_id INTO bad
-      FROM new_postings n JOIN journal_entries e ON e.id = n.entry_id LIMIT 1;
-    IF FOUND THEN
+    SELECT n.entry_id, a.code, a.is_group,
+           EXISTS (SELECT 1 FROM journal_entries e WHERE e.id = n.entry_id) AS posted
+      INTO bad
+      FROM new_postings n JOIN accounts a ON a.id = n.account_id
+     WHERE a.is_group OR EXISTS (SELECT 1 FROM journal_entries e WHERE e.id = n.entry_id)
+     LIMIT 1;
+    IF FOUND AND bad.posted THEN
         RAISE EXCEPTION '[sealed] entry % is already posted; postings cannot be added to it',
             bad.entry_id;
-    END IF;
-    SELECT a.code INTO bad
-      FROM new_postings n JOIN accounts a ON a.id = n.account_id WHERE a.is_group LIMIT 1;
-    IF FOUND THEN
+    ELSIF FOUND THEN
         RAISE EXCEPTION '[group-account] account % is a group account and takes no postings',
             bad.code;
     END IF;
@@ -198,7 +203,8 @@ CREATE TRIGGER fl_postings_inserted AFTER INSERT ON postings
     FOR EACH STATEMENT EXECUTE FUNCTION fl_postings_inserted()
 """,
     r"""
-CREATE FUNCTION fl_entries_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION fl_entries_inserted() RETURNS trigger LANGUAGE plpgsql
+    SET enable_seqscan = off AS $$
 DECLARE
     bad record;
     closed date;
@@ -263,7 +269,8 @@ CREATE TRIGGER fl_entry_update_row BEFORE UPDATE ON journal_entries
     FOR EACH ROW EXECUTE FUNCTION fl_entry_update_row()
 """,
     r"""
-CREATE FUNCTION fl_chain_link() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION fl_chain_link() RETURNS trigger LANGUAGE plpgsql
+    SET enable_seqscan = off AS $$
 DECLARE
     head record;
     bad record;
