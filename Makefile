@@ -39,7 +39,8 @@ lint: install
 	$(BIN)/ruff format --check .
 
 bench: install postgres
-	$(BIN)/python bench/posting.py --postgresql $(PG_TEST_URL)
+	$(BIN)/python bench/posting.py --sqlite --postgresql $(PG_TEST_URL)
+	$(BIN)/python bench/processes.py --sqlite --postgresql $(PG_TEST_URL)
 
 clean:
 	rm -rf $(VENV) instance/*.db* .pytest_cache .ruff_cache
