@@ -76,7 +76,7 @@ _HEAD_LOCKED = _HEAD.with_for_update()
 _HEAD_UNLESS_LOCKED = _HEAD.with_for_update(skip_locked=True)
 _PENDING = select(JournalEntry.id, JournalEntry.content_hash).where(JournalEntry.seq.is_(None))
 _PENDING_IN_ORDER = _PENDING.order_by(JournalEntry.id).limit(bindparam("limit"))
-_ANY_PENDING = _PENDING.limit(1)
+_ANY_OF_PENDING = _PENDING.where(JournalEntry.id.in_(bindparam("ids", expanding=True))).limit(1)
 _SEAL_POSTGRESQL = text(
     "UPDATE journal_entries AS e SET seq = v.s, prev_hash = v.p, hash = v.h "
     "FROM (SELECT unnest(CAST(:eids AS bigint[])) AS eid, "
@@ -185,10 +185,14 @@ def _seal_pass(conn: Connection, wait: bool) -> int | None:
     return _seal_after(conn, head.seq, head.hash, SEAL_BATCH)
 
 
-def _nothing_pending(engine: Engine) -> bool:
-    """True when no entry awaits sealing (one autocommit read: no BEGIN, no COMMIT)."""
+def _all_sealed(engine: Engine, entry_ids: Sequence[int]) -> bool:
+    """True when none of ``entry_ids`` awaits sealing (autocommit reads: no BEGIN/COMMIT)."""
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        return conn.execute(_ANY_PENDING).first() is None
+        for start in range(0, len(entry_ids), 1000):
+            chunk = list(entry_ids[start : start + 1000])
+            if conn.execute(_ANY_OF_PENDING, {"ids": chunk}).first() is not None:
+                return False
+    return True
 
 
 class _Sealer:
@@ -200,6 +204,8 @@ class _Sealer:
         self.requested = 0
         self.done = 0
         self.running = False
+        #: Ids of the entries the unanswered requests are about.
+        self.entry_ids: list[int] = []
 
 
 #: How long the sealer waits for more commits to join a pass. Sealing 1,000 entries in
@@ -222,18 +228,20 @@ def _sealer(engine: Engine) -> _Sealer:
         return sealer
 
 
-def seal_soon(engine: Engine) -> None:
+def seal_soon(engine: Engine, entry_ids: Sequence[int]) -> None:
     """Ask for what was just committed to be sealed; return at once.
 
     A thread of this process answers the requests: after a short wait it tries one
     sealing pass, which seals every entry pending when it starts, so every request made
     before the try is answered when the pass runs. If another process holds the chain
-    head, the requests are answered only once nothing is pending any more; until then
-    the thread tries again. It stops when every request is answered.
+    head, the requests are answered once their entries are sealed (usually by that
+    process's pass); until then the thread tries again. It stops when every request is
+    answered.
     """
     sealer = _sealer(engine)
     with sealer.cond:
         sealer.requested += 1
+        sealer.entry_ids.extend(entry_ids)
         if sealer.running:
             return
         sealer.running = True
@@ -247,9 +255,9 @@ def _run_sealer(engine: Engine, sealer: _Sealer) -> None:
     while True:
         time.sleep(pause)
         with sealer.cond:
-            target = sealer.requested
+            target, asked = sealer.requested, list(sealer.entry_ids)
         try:
-            answered = _pass(engine, wait=False) is not None or _nothing_pending(engine)
+            answered = _pass(engine, wait=False) is not None or _all_sealed(engine, asked)
             pause = SEAL_DELAY
         except Exception:  # the entries stay pending; a later try or `seal` takes them
             log.exception("sealing pass failed; trying again in %.1f s", pause)
@@ -257,6 +265,7 @@ def _run_sealer(engine: Engine, sealer: _Sealer) -> None:
         with sealer.cond:
             if answered:
                 sealer.done = target
+                del sealer.entry_ids[: len(asked)]
                 sealer.cond.notify_all()
             if sealer.done == sealer.requested:
                 sealer.running = False

@@ -158,5 +158,5 @@ def run_in_transaction(
         finally:
             session.close()
     if unsealed:
-        seal_soon(factory.kw["bind"])
+        seal_soon(factory.kw["bind"], unsealed)
     return result
