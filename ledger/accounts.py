@@ -132,18 +132,6 @@ def get_account(session: Session, code: str) -> Account:
     return account
 
 
-def accounts_by_code(session: Session, codes: Iterable[str]) -> dict[str, Account]:
-    """Load the postable accounts named; refuse unknown codes and group accounts."""
-    wanted = sorted(set(codes))
-    found: dict[str, Account] = {}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        for account in session.scalars(select(Account).where(Account.code.in_(chunk))):
-            found[account.code] = account
-    check_postable(wanted, found)
-    return found
-
-
 def check_postable(wanted: Iterable[str], found: dict) -> None:
     """Refuse codes missing from ``found`` and group accounts among them."""
     missing = [c for c in wanted if c not in found]

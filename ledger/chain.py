@@ -98,12 +98,9 @@ def link_new_entries(conn: Connection, content_hashes: Sequence[str]) -> list[tu
     database accepts a sealed insert only if it continues the chain from the head.
     """
     head = conn.execute(_HEAD_LOCKED).one()
-    seq, prev = head.seq, head.hash
-    while True:
-        pending = conn.execute(_PENDING_IN_ORDER, {"limit": SEAL_BATCH}).all()
-        if not pending:
-            break
-        seq, prev = _seal_rows(conn, seq, prev, pending)
+    n, seq, prev = _seal_after(conn, head.seq, head.hash, SEAL_BATCH)
+    while n == SEAL_BATCH:
+        n, seq, prev = _seal_after(conn, seq, prev, SEAL_BATCH)
     links = []
     for chash in content_hashes:
         seq += 1
@@ -113,10 +110,10 @@ def link_new_entries(conn: Connection, content_hashes: Sequence[str]) -> list[tu
     return links
 
 
-def _seal_after(conn: Connection, seq: int, prev: str, limit: int) -> int:
+def _seal_after(conn: Connection, seq: int, prev: str, limit: int) -> tuple[int, int, str]:
+    """Seal up to ``limit`` pending entries after ``(seq, prev)``: (how many, new end)."""
     pending = conn.execute(_PENDING_IN_ORDER, {"limit": limit}).all()
-    _seal_rows(conn, seq, prev, pending)
-    return len(pending)
+    return (len(pending), *_seal_rows(conn, seq, prev, pending))
 
 
 def _seal_rows(
@@ -182,7 +179,7 @@ def _seal_pass(conn: Connection, wait: bool) -> int | None:
     head = conn.execute(_HEAD_LOCKED if wait else _HEAD_UNLESS_LOCKED).one_or_none()
     if head is None:
         return None
-    return _seal_after(conn, head.seq, head.hash, SEAL_BATCH)
+    return _seal_after(conn, head.seq, head.hash, SEAL_BATCH)[0]
 
 
 def _all_sealed(engine: Engine, entry_ids: Sequence[int]) -> bool:

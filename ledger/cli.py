@@ -12,6 +12,7 @@ import datetime as dt
 import getpass
 import os
 import sys
+from functools import cached_property
 from importlib.metadata import entry_points
 
 import click
@@ -41,7 +42,7 @@ class Context:
             self._engine = make_engine(self.url)
         return self._engine
 
-    @property
+    @cached_property
     def factory(self):
         return session_factory(self.engine)
 

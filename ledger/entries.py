@@ -72,13 +72,25 @@ class EntryDraft:
 
     def fingerprint(self) -> tuple:
         """What must be equal for a second post with the same key to be the same entry."""
-        return (
+        return fingerprint(
             self.effective_date,
             self.kind,
             self.description,
             self.reverses_id,
-            tuple(sorted((leg.account, str(leg.side), leg.amount) for leg in self.legs)),
+            ((leg.account, leg.side, leg.amount) for leg in self.legs),
         )
+
+
+def fingerprint(
+    effective_date: dt.date,
+    kind: str,
+    description: str,
+    reverses_id: int | None,
+    legs: Iterable[tuple[str, str, int]],
+) -> tuple:
+    """The content idempotency compares, for a draft or a stored entry alike."""
+    postings = tuple(sorted((code, str(side), amount) for code, side, amount in legs))
+    return (effective_date, kind, description, reverses_id, postings)
 
 
 @dataclass(frozen=True)
@@ -331,7 +343,7 @@ def _existing_fingerprints(session: Session, keys: Sequence[str]) -> dict[str, t
         for r in rows:
             found[r.idempotency_key] = (
                 r.id,
-                (r.effective_date, r.kind, r.description, r.reverses_id, tuple(sorted(legs[r.id]))),
+                fingerprint(r.effective_date, r.kind, r.description, r.reverses_id, legs[r.id]),
             )
     return found
 

@@ -204,21 +204,28 @@ def _check_unsealed(session: Session, report: Report, accounts: dict[int, Accoun
 
 
 def _check_reversals(session: Session, report: Report, reversals: dict[int, list]) -> None:
-    for entry_id, (original_id, postings) in reversals.items():
-        original = session.execute(
-            select(Posting.account_id, Posting.side, Posting.amount).where(
-                Posting.entry_id == original_id
+    items = list(reversals.items())
+    for start in range(0, len(items), 1000):
+        chunk = items[start : start + 1000]
+        originals: dict[int, list] = defaultdict(list)
+        for original_id, account_id, side, amount in session.execute(
+            select(Posting.entry_id, Posting.account_id, Posting.side, Posting.amount).where(
+                Posting.entry_id.in_({original_id for _, (original_id, _) in chunk})
             )
-        ).all()
-        if not original:
-            report.problem(f"entry {entry_id}: reverses entry {original_id}, which does not exist")
-            continue
-        mirrored = sorted((a, Side(s).opposite.value, m) for a, s, m in original)
-        if mirrored != sorted((a, s, m) for a, s, m, _ in postings):
-            report.problem(
-                f"entry {entry_id}: does not mirror the postings of entry {original_id}, "
-                "which it claims to reverse"
-            )
+        ):
+            originals[original_id].append((account_id, side, amount))
+        for entry_id, (original_id, postings) in chunk:
+            if original_id not in originals:
+                report.problem(
+                    f"entry {entry_id}: reverses entry {original_id}, which does not exist"
+                )
+                continue
+            mirrored = sorted((a, Side(s).opposite.value, m) for a, s, m in originals[original_id])
+            if mirrored != sorted((a, s, m) for a, s, m, _ in postings):
+                report.problem(
+                    f"entry {entry_id}: does not mirror the postings of entry {original_id}, "
+                    "which it claims to reverse"
+                )
 
 
 def _check_orphans(session: Session, report: Report) -> None:

@@ -1,8 +1,9 @@
 import pytest
+from sqlalchemy import select
 
-from ledger.accounts import AccountSpec, accounts_by_code, open_account
+from ledger.accounts import AccountSpec, check_postable, open_account
 from ledger.errors import AccountError, GroupAccountError, UnknownAccountError
-from ledger.models import AccountType, Side
+from ledger.models import Account, AccountType, Side
 
 
 def test_child_inherits_type_side_and_dimensions(chart):
@@ -58,13 +59,14 @@ def test_open_account_refusals(chart, spec, error, message):
     assert str(exc.value) == message
 
 
-def test_accounts_by_code_refuses_unknown_and_group(chart):
+def test_check_postable_refuses_unknown_and_group(chart):
     with chart() as s:
+        found = {a.code: a for a in s.scalars(select(Account))}
         with pytest.raises(UnknownAccountError) as exc:
-            accounts_by_code(s, ["asset:treasury", "asset:nope"])
+            check_postable(["asset:treasury", "asset:nope"], found)
         assert str(exc.value) == "no such account: asset:nope"
         with pytest.raises(GroupAccountError) as exc:
-            accounts_by_code(s, ["asset:special"])
+            check_postable(["asset:special"], found)
         assert str(exc.value) == (
             "account asset:special is a group account and takes no postings; post to one of "
             "its sub-accounts"

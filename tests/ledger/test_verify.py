@@ -210,3 +210,15 @@ def test_backdated_insert_into_closed_period(books):
     assert found[0] == (
         "entry 1: dated 2025-01-06, recorded after the books were closed through 2025-01-31"
     )
+
+
+def test_reversal_that_no_longer_mirrors_its_original(books):
+    from ledger.entries import reverse_entry
+
+    factory, engine = books
+    run_in_transaction(factory, lambda s: reverse_entry(s, 3, actor="li"))
+    assert drain_sealer(engine)
+    tamper(engine, "UPDATE postings SET amount = 1 WHERE entry_id = 4")
+    found = problems(factory)
+    assert "entry 4: does not mirror the postings of entry 3, which it claims to reverse" in found
+    assert found[0].startswith("entry 4: content does not match its content hash")
