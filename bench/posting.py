@@ -58,7 +58,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ledger import chain, chart, migrate
 from ledger.accounts import AccountSpec, ensure_accounts
 from ledger.db import make_engine, normalize_url, run_in_transaction, session_factory
-from ledger.demo import BANKS, demo_chart
+from ledger.demo import BANKS, INTEREST_INCOME, demo_chart
 from ledger.entries import EntryDraft, Leg, credit, debit, post_entries, post_entry
 from ledger.models import Account, JournalEntry, Side
 from ledger.verify import verify
@@ -156,14 +156,14 @@ def _entry(rng: random.Random, loans: Sequence[Loan], size: int) -> EntryDraft:
             ("loan.disbursement", (debit(loan.exposure, x), credit(loan.contra, x))),
             ("loan.repayment", (debit(loan.contra, x), credit(loan.exposure, x))),
             ("claim.payment", (debit(loan.receivable, x), credit(loan.special, x))),
-            ("interest.deposit", (debit(loan.special, x), credit(chart.INTEREST_INCOME, x))),
+            ("interest.deposit", (debit(loan.special, x), credit(INTEREST_INCOME, x))),
         ][shape]
     elif size == 3 and shape == 0:
         kind = "capital.topup"
         legs = (
             debit(loan.special, x + y),
             credit("capital:city", x),
-            credit(chart.INTEREST_INCOME, y),
+            credit(INTEREST_INCOME, y),
         )
     elif size == 3:
         kind = "claim.partial"

@@ -39,7 +39,7 @@ STANDARD_CHART: tuple[AccountSpec, ...] = (
     AccountSpec(CLAIMS_PAYABLE, "应付代偿款", is_group=True),
     AccountSpec(CAPITAL, "基金资本", CAPITAL_T, is_group=True),
     AccountSpec("income", "收入", INCOME, is_group=True),
-    AccountSpec(INTEREST_INCOME, "专户存款利息收入"),
+    AccountSpec(INTEREST_INCOME, "专户存款利息收入", is_group=True),
     AccountSpec("expense", "损失", EXPENSE, is_group=True),
     AccountSpec(GUARANTEE_LOSS, "担保代偿损失核销", is_group=True),
     AccountSpec("memo", "备查登记", MEMO, normal_side=Side.DEBIT, is_group=True),
@@ -58,6 +58,16 @@ def special_account(bank: str) -> str:
 
 def capital_account(source: str) -> str:
     return f"{CAPITAL}:{source}"
+
+
+def interest_income_account(source: str) -> str:
+    """Deposit interest attributed to one capital source."""
+    return f"{INTEREST_INCOME}:{source}"
+
+
+def loss_account(source: str) -> str:
+    """Guarantee losses written off and attributed to one capital source."""
+    return f"{GUARANTEE_LOSS}:{source}"
 
 
 def exposure_account(bank: str) -> str:

@@ -27,6 +27,8 @@ SOURCES = (
     ("district", "区县配套"),
     ("other", "其他来源"),
 )
+#: The one income account of the ledger-level demo chart (the fund attributes by source).
+INTEREST_INCOME = chart.interest_income_account("city")
 DISTRICTS = (("D01", "城东区"), ("D02", "城西区"), ("D03", "新河县"))
 ACTOR = "system:demo"
 
@@ -46,6 +48,7 @@ def demo_chart() -> list[AccountSpec]:
         )
     for code, name in DISTRICTS:
         specs.append(AccountSpec(f"capital:district:{code}", f"区县配套-{name}", district=code))
+    specs.append(AccountSpec(INTEREST_INCOME, "专户存款利息收入-市级配套", capital_source="city"))
     for code, name in BANKS:
         specs.extend(chart.bank_accounts(code, name))
     return specs
@@ -128,7 +131,7 @@ def _capital_and_placements(start: dt.date) -> list[EntryDraft]:
                     "interest.deposit",
                     (
                         debit(chart.special_account(bank), rate_fen),
-                        credit(chart.INTEREST_INCOME, rate_fen),
+                        credit(INTEREST_INCOME, rate_fen),
                     ),
                     f"{bank}专户季度结息",
                 )

@@ -8,6 +8,11 @@ class LedgerError(Exception):
 
     code = "ledger-error"
 
+    def __init__(self, message: str = "", *, zh: str | None = None):
+        super().__init__(message)
+        #: The same message in Chinese, for the clerk's screen and the bank's error report.
+        self.zh = zh
+
 
 class AccountError(LedgerError):
     code = "account"
@@ -40,8 +45,8 @@ class OverdraftError(LedgerError):
 
     code = "overdraft"
 
-    def __init__(self, message: str, *, account_code: str | None = None):
-        super().__init__(message)
+    def __init__(self, message: str, *, account_code: str | None = None, zh: str | None = None):
+        super().__init__(message, zh=zh)
         self.account_code = account_code
 
 
@@ -50,8 +55,8 @@ class IdempotencyConflictError(LedgerError):
 
     code = "idempotency-conflict"
 
-    def __init__(self, message: str, *, key: str):
-        super().__init__(message)
+    def __init__(self, message: str, *, key: str, zh: str | None = None):
+        super().__init__(message, zh=zh)
         self.key = key
 
 

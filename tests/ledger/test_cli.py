@@ -30,7 +30,7 @@ def test_init_demo_then_verify(demo):
     result = demo("verify")
     assert result.exit_code == 0
     assert result.stdout == (
-        "ok: 40 entries (40 sealed, 0 awaiting seal), 80 postings, 56 accounts\n"
+        "ok: 40 entries (40 sealed, 0 awaiting seal), 80 postings, 57 accounts\n"
     )
 
 

@@ -354,7 +354,10 @@ def test_balances_roll_up_groups_and_trial_balance_nets_zero(chart):
         EntryDraft(
             D,
             "interest.deposit",
-            (debit("asset:special:ICBC", 10_500_00), credit("income:deposit-interest", 10_500_00)),
+            (
+                debit("asset:special:ICBC", 10_500_00),
+                credit("income:deposit-interest:city", 10_500_00),
+            ),
         ),
     )
     with chart() as s:
