@@ -22,8 +22,9 @@ from ledger.accounts import ensure_accounts
 from ledger.chain import drain_sealer
 from ledger.db import make_engine, normalize_url, session_factory
 from ledger.demo import demo_chart
+from ledger.fund.models import FUND_TABLES
 
-TABLES = ("postings", "journal_entries", "period_closes", "accounts")
+TABLES = (*FUND_TABLES, "postings", "journal_entries", "period_closes", "accounts")
 
 
 def _backend() -> str:

@@ -1,0 +1,465 @@
+"""Tables of the fund's domain: reference data, borrowers, policy overrides, commitments,
+loans, repayments, claims, recoveries, write-offs, counter-guarantees, deposit interest.
+
+Money columns are integer fen with ``CHECK`` constraints; every row that moved money
+points at the journal entry that did it. Rows are written by the operations in
+``ledger.fund`` and never by hand.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ledger.models import Base, BigId
+
+ENTRY_FK = "journal_entries.id"
+
+
+class District(Base):
+    __tablename__ = "districts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    #: Short code, e.g. ``D01``; used in capital source and account codes.
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    #: Name shown to people, e.g. 城东区.
+    name: Mapped[str] = mapped_column(String(100))
+    created_by: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class Bank(Base):
+    __tablename__ = "banks"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    #: Short code, e.g. ``ICBC``; appears in account codes and bank file names.
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    #: Name shown to people, e.g. 工商银行.
+    name: Mapped[str] = mapped_column(String(100))
+    #: Number of the fund's special account (担保基金专户) at this bank.
+    special_account_no: Mapped[str] = mapped_column(String(40))
+    #: An inactive bank takes no new guarantees.
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class CapitalSource(Base):
+    __tablename__ = "capital_sources"
+    __table_args__ = (
+        CheckConstraint("kind IN ('provincial','city','district','other')", name="kind"),
+        CheckConstraint("committed IS NULL OR committed >= 0", name="committed"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    #: Code used in account codes, e.g. ``provincial``, ``city``, ``district-D01``.
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    #: provincial allocation, city matching, district matching or other.
+    kind: Mapped[str] = mapped_column(String(12))
+    #: The district whose matching money this is (district sources only).
+    district_code: Mapped[str | None] = mapped_column(ForeignKey("districts.code"))
+    #: Fen this source is required or has pledged to contribute; None when open-ended.
+    committed: Mapped[int | None] = mapped_column(BigInteger)
+    created_by: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    #: Login name; also the ``actor`` recorded on everything the user does.
+    username: Mapped[str] = mapped_column(String(60), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    #: Comma-separated roles: clerk, approver, bank, auditor, admin.
+    roles: Mapped[str] = mapped_column(String(100))
+    #: The bank a bank user works for; they act for that bank only.
+    bank_code: Mapped[str | None] = mapped_column(ForeignKey("banks.code"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class PolicyOverride(Base):
+    """A locality's change to the national rules, in force from its date on."""
+
+    __tablename__ = "policy_overrides"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    effective_from: Mapped[dt.date] = mapped_column(Date, unique=True)
+    #: JSON object of the parameters it changes (merged over earlier rules).
+    params: Mapped[str] = mapped_column(Text)
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[str] = mapped_column(String(60))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class Borrower(Base):
+    __tablename__ = "borrowers"
+    __table_args__ = (
+        CheckConstraint("sex IN ('M','F')", name="sex"),
+        CheckConstraint(
+            "borrower_type IN ('individual','partnership','small_enterprise')", name="type"
+        ),
+        CheckConstraint("head_count >= 1", name="head_count"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    #: 18-character resident ID (GB 11643), check digit verified; the person's key.
+    id_number: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    #: Derived from the ID number.
+    birth_date: Mapped[dt.date] = mapped_column(Date)
+    #: ``M`` or ``F``, derived from the ID number.
+    sex: Mapped[str] = mapped_column(String(1))
+    district_code: Mapped[str] = mapped_column(ForeignKey("districts.code"), index=True)
+    #: individual, partnership or small_enterprise.
+    borrower_type: Mapped[str] = mapped_column(String(20))
+    #: People in a partnership (1 for an individual).
+    head_count: Mapped[int] = mapped_column(Integer, default=1)
+    #: Comma-separated declared eligibility categories (4050 is derived, never stored).
+    categories: Mapped[str] = mapped_column(String(400))
+    registered_by: Mapped[str] = mapped_column(String(60))
+    registered_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class CapitalAllocation(Base):
+    """Money received from a capital source: recorded by a clerk, approved by another."""
+
+    __tablename__ = "capital_allocations"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount"),
+        CheckConstraint("status IN ('pending','approved','rejected')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source_code: Mapped[str] = mapped_column(ForeignKey("capital_sources.code"), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    #: The date the money arrived in the treasury account; the entry's effective date.
+    received_on: Mapped[dt.date] = mapped_column(Date)
+    #: The allocation document's number (e.g. a provincial finance department file).
+    reference: Mapped[str] = mapped_column(String(100), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    recorded_by: Mapped[str] = mapped_column(String(60))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(60))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    reject_reason: Mapped[str | None] = mapped_column(Text)
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey(ENTRY_FK))
+
+
+class Commitment(Base):
+    """A guarantee approval (承诺担保): the fund will guarantee a loan up to ``amount``."""
+
+    __tablename__ = "commitments"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount"),
+        CheckConstraint("term_months > 0", name="term"),
+        CheckConstraint("status IN ('approved','used','cancelled')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    #: The commitment number printed on the 担保承诺书, e.g. ``G2025-ICBC-00017``.
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    borrower_id: Mapped[int] = mapped_column(ForeignKey("borrowers.id"), index=True)
+    bank_code: Mapped[str] = mapped_column(ForeignKey("banks.code"), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    term_months: Mapped[int] = mapped_column(Integer)
+    approved_on: Mapped[dt.date] = mapped_column(Date)
+    approved_by: Mapped[str] = mapped_column(String(60))
+    #: Comma-separated eligibility categories the borrower had on the approval date.
+    categories: Mapped[str] = mapped_column(String(400))
+    #: approved (unused), used (a loan was disbursed) or cancelled.
+    status: Mapped[str] = mapped_column(String(10), default="approved")
+    #: The rule set in force on ``approved_on`` (JSON), frozen with the commitment.
+    rules: Mapped[str] = mapped_column(Text)
+    cancelled_on: Mapped[dt.date | None] = mapped_column(Date)
+    cancelled_by: Mapped[str | None] = mapped_column(String(60))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class Loan(Base):
+    """A loan a partner bank disbursed against a commitment; the fund guarantees a share."""
+
+    __tablename__ = "loans"
+    __table_args__ = (
+        UniqueConstraint("bank_code", "contract_no"),
+        CheckConstraint("principal > 0", name="principal"),
+        CheckConstraint("annual_rate_ppm >= 0 AND annual_rate_ppm <= 1000000", name="rate"),
+        CheckConstraint("coverage_ppm > 0 AND coverage_ppm <= 1000000", name="coverage"),
+        CheckConstraint("maturity_on > disbursed_on", name="maturity"),
+        CheckConstraint(
+            "status IN ('active','repaid','claimed','written_off','recovered')", name="status"
+        ),
+        CheckConstraint(
+            "method IN ('bullet','interest_only','annuity','equal_principal')", name="method"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    bank_code: Mapped[str] = mapped_column(ForeignKey("banks.code"), index=True)
+    #: The bank's loan contract number, unique per bank.
+    contract_no: Mapped[str] = mapped_column(String(60))
+    commitment_id: Mapped[int] = mapped_column(ForeignKey("commitments.id"), unique=True)
+    borrower_id: Mapped[int] = mapped_column(ForeignKey("borrowers.id"), index=True)
+    principal: Mapped[int] = mapped_column(BigInteger)
+    #: Annual interest rate in parts per million (3.85% = 38500).
+    annual_rate_ppm: Mapped[int] = mapped_column(Integer)
+    #: bullet, interest_only, annuity or equal_principal.
+    method: Mapped[str] = mapped_column(String(20))
+    disbursed_on: Mapped[dt.date] = mapped_column(Date, index=True)
+    #: The contract's maturity; an extension sets ``extended_to`` and keeps this.
+    maturity_on: Mapped[dt.date] = mapped_column(Date)
+    extended_to: Mapped[dt.date | None] = mapped_column(Date)
+    extended_on: Mapped[dt.date | None] = mapped_column(Date)
+    #: The fund's share of a loss, in ppm, from the loan's rule set.
+    coverage_ppm: Mapped[int] = mapped_column(Integer)
+    #: active, repaid, claimed (compensation paid), written_off or recovered.
+    status: Mapped[str] = mapped_column(String(12), default="active")
+    #: Date the principal was repaid in full (None while outstanding).
+    repaid_on: Mapped[dt.date | None] = mapped_column(Date)
+    #: The rule set in force on ``disbursed_on`` (JSON): a later rule never changes it.
+    rules: Mapped[str] = mapped_column(Text)
+    #: The disbursement's journal entry (exposure up).
+    entry_id: Mapped[int] = mapped_column(ForeignKey(ENTRY_FK))
+    #: A hash of the bank file row's content, for idempotent imports (issue 4).
+    row_hash: Mapped[str | None] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class Repayment(Base):
+    """A repayment the bank reported, or the reversal of one (``reversal_of_id``)."""
+
+    __tablename__ = "repayments"
+    __table_args__ = (
+        UniqueConstraint("bank_code", "bank_ref"),
+        CheckConstraint("principal >= 0 AND interest >= 0 AND penalty >= 0", name="amounts"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), index=True)
+    bank_code: Mapped[str] = mapped_column(ForeignKey("banks.code"))
+    #: The bank's transaction reference (银行流水号), unique per bank.
+    bank_ref: Mapped[str] = mapped_column(String(60))
+    paid_on: Mapped[dt.date] = mapped_column(Date)
+    principal: Mapped[int] = mapped_column(BigInteger)
+    interest: Mapped[int] = mapped_column(BigInteger)
+    penalty: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: Set on a reversal row: the repayment it cancels (once).
+    reversal_of_id: Mapped[int | None] = mapped_column(ForeignKey("repayments.id"), unique=True)
+    #: The exposure entry, when the principal part moved the guaranteed share.
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey(ENTRY_FK))
+    row_hash: Mapped[str | None] = mapped_column(String(64))
+    recorded_by: Mapped[str] = mapped_column(String(60))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class Extension(Base):
+    """An extension (展期) of a loan's maturity."""
+
+    __tablename__ = "extensions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), index=True)
+    extended_on: Mapped[dt.date] = mapped_column(Date)
+    old_maturity: Mapped[dt.date] = mapped_column(Date)
+    new_maturity: Mapped[dt.date] = mapped_column(Date)
+    approved_by: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class CounterGuarantee(Base):
+    """A counter-guarantee (反担保) the borrower gave for a commitment and its loan."""
+
+    __tablename__ = "counter_guarantees"
+    __table_args__ = (
+        CheckConstraint("value >= 0", name="value"),
+        CheckConstraint(
+            "kind IN ('guarantor','mortgage','pledge','joint_group','credit_community')",
+            name="kind",
+        ),
+        CheckConstraint("status IN ('held','released','enforced')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    commitment_id: Mapped[int] = mapped_column(ForeignKey("commitments.id"), index=True)
+    #: guarantor (a person), mortgage, pledge, joint_group (联保小组) or credit_community
+    #: (信用社区 waiver: no collateral, value 0).
+    kind: Mapped[str] = mapped_column(String(20))
+    #: The guarantor or owner of the collateral.
+    guarantor_name: Mapped[str] = mapped_column(String(100), default="")
+    guarantor_id_number: Mapped[str | None] = mapped_column(String(18))
+    #: A guarantor's employer type, e.g. civil_servant, public_institution, enterprise.
+    employer_type: Mapped[str | None] = mapped_column(String(30))
+    description: Mapped[str] = mapped_column(Text, default="")
+    #: Assessed value in fen (0 for a waiver).
+    value: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(10), default="held")
+    recorded_by: Mapped[str] = mapped_column(String(60))
+    recorded_on: Mapped[dt.date] = mapped_column(Date)
+    #: Memorandum entry registering it (None for a zero-value waiver).
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey(ENTRY_FK))
+    closed_on: Mapped[dt.date | None] = mapped_column(Date)
+    #: Memorandum entry releasing it on repayment or enforcement.
+    close_entry_id: Mapped[int | None] = mapped_column(ForeignKey(ENTRY_FK))
+
+
+class Claim(Base):
+    """A compensation claim (代偿申请) on a defaulted loan."""
+
+    __tablename__ = "claims"
+    __table_args__ = (
+        CheckConstraint("loss > 0 AND amount > 0 AND amount <= loss", name="amounts"),
+        CheckConstraint("status IN ('filed','approved','paid','rejected')", name="status"),
+        Index(
+            "uq_claims_open_loan",
+            "loan_id",
+            unique=True,
+            postgresql_where=text("status <> 'rejected'"),
+            sqlite_where=text("status <> 'rejected'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), index=True)
+    filed_on: Mapped[dt.date] = mapped_column(Date)
+    filed_by: Mapped[str] = mapped_column(String(60))
+    days_overdue: Mapped[int] = mapped_column(Integer)
+    principal_outstanding: Mapped[int] = mapped_column(BigInteger)
+    interest_outstanding: Mapped[int] = mapped_column(BigInteger)
+    #: The loss the claim is for (principal, or principal and interest, per policy).
+    loss: Mapped[int] = mapped_column(BigInteger)
+    coverage_ppm: Mapped[int] = mapped_column(Integer)
+    #: The fund's share: loss × coverage, rounded half up to the fen.
+    amount: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(10), default="filed")
+    decided_by: Mapped[str | None] = mapped_column(String(60))
+    decided_on: Mapped[dt.date | None] = mapped_column(Date)
+    reject_reason: Mapped[str | None] = mapped_column(Text)
+    approve_entry_id: Mapped[int | None] = mapped_column(ForeignKey(ENTRY_FK))
+    paid_on: Mapped[dt.date | None] = mapped_column(Date)
+    paid_by: Mapped[str | None] = mapped_column(String(60))
+    pay_entry_id: Mapped[int | None] = mapped_column(ForeignKey(ENTRY_FK))
+
+
+class Recovery(Base):
+    """Money recovered (追偿) on a paid claim, shared between the fund and the bank."""
+
+    __tablename__ = "recoveries"
+    __table_args__ = (
+        CheckConstraint("total > 0 AND fund_share >= 0 AND bank_share >= 0", name="amounts"),
+        CheckConstraint("fund_share + bank_share = total", name="shares"),
+        CheckConstraint("source IN ('borrower','counter_guarantee')", name="source"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), index=True)
+    recovered_on: Mapped[dt.date] = mapped_column(Date)
+    #: Everything recovered this time, before sharing.
+    total: Mapped[int] = mapped_column(BigInteger)
+    fund_share: Mapped[int] = mapped_column(BigInteger)
+    bank_share: Mapped[int] = mapped_column(BigInteger)
+    source: Mapped[str] = mapped_column(String(20))
+    counter_guarantee_id: Mapped[int | None] = mapped_column(ForeignKey("counter_guarantees.id"))
+    reference: Mapped[str] = mapped_column(String(60), default="")
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey(ENTRY_FK))
+    recorded_by: Mapped[str] = mapped_column(String(60))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class WriteOff(Base):
+    """A write-off (核销) of what is left of a compensation receivable."""
+
+    __tablename__ = "write_offs"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount"),
+        CheckConstraint("status IN ('requested','approved','rejected')", name="status"),
+        Index(
+            "uq_write_offs_open_claim",
+            "claim_id",
+            unique=True,
+            postgresql_where=text("status <> 'rejected'"),
+            sqlite_where=text("status <> 'rejected'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"))
+    #: The receivable balance when requested; the approval writes off what is left then.
+    amount: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="requested")
+    requested_by: Mapped[str] = mapped_column(String(60))
+    requested_on: Mapped[dt.date] = mapped_column(Date)
+    decided_by: Mapped[str | None] = mapped_column(String(60))
+    decided_on: Mapped[dt.date | None] = mapped_column(Date)
+    #: pro_rata or first_loss: the rule that attributed the loss to capital sources.
+    rule: Mapped[str | None] = mapped_column(String(12))
+    #: JSON object {source code: fen} of the attribution.
+    allocation: Mapped[str | None] = mapped_column(Text)
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey(ENTRY_FK))
+
+
+class DepositInterest(Base):
+    """Interest the bank credited to the fund's special account."""
+
+    __tablename__ = "deposit_interest"
+    __table_args__ = (
+        UniqueConstraint("bank_code", "bank_ref"),
+        CheckConstraint("amount > 0", name="amount"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    bank_code: Mapped[str] = mapped_column(ForeignKey("banks.code"), index=True)
+    credited_on: Mapped[dt.date] = mapped_column(Date)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    #: The statement line's reference.
+    bank_ref: Mapped[str] = mapped_column(String(60))
+    #: JSON object {source code: fen}: the income attributed to each capital source.
+    allocation: Mapped[str] = mapped_column(Text)
+    entry_id: Mapped[int] = mapped_column(ForeignKey(ENTRY_FK))
+    recorded_by: Mapped[str] = mapped_column(String(60))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+#: Every table above, children first: the order a test reset truncates them in.
+FUND_TABLES = (
+    "deposit_interest",
+    "write_offs",
+    "recoveries",
+    "claims",
+    "counter_guarantees",
+    "extensions",
+    "repayments",
+    "loans",
+    "commitments",
+    "capital_allocations",
+    "borrowers",
+    "policy_overrides",
+    "users",
+    "capital_sources",
+    "banks",
+    "districts",
+)
