@@ -238,8 +238,8 @@ class Loan(Base):
     repaid_on: Mapped[dt.date | None] = mapped_column(Date)
     #: The rule set in force on ``disbursed_on`` (JSON): a later rule never changes it.
     rules: Mapped[str] = mapped_column(Text)
-    #: The disbursement's journal entry (exposure up).
-    entry_id: Mapped[int] = mapped_column(ForeignKey(ENTRY_FK))
+    #: The disbursement's journal entry (exposure up); written with the loan.
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey(ENTRY_FK))
     #: A hash of the bank file row's content, for idempotent imports (issue 4).
     row_hash: Mapped[str | None] = mapped_column(String(64))
     created_by: Mapped[str] = mapped_column(String(60))

@@ -297,7 +297,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=12), nullable=False),
         sa.Column("repaid_on", sa.Date(), nullable=True),
         sa.Column("rules", sa.Text(), nullable=False),
-        sa.Column("entry_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("entry_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("row_hash", sa.String(length=64), nullable=True),
         sa.Column("created_by", sa.String(length=60), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),

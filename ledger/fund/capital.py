@@ -1,0 +1,303 @@
+"""Capital: allocations from sources (maker-checker), placement at and withdrawal from a
+bank's special account, deposit interest, and attribution of income and losses to sources.
+
+Posts: allocation approved → treasury ↑, capital[source] ↑; placement → special[bank] ↑,
+treasury ↓; withdrawal → the reverse; deposit interest → special[bank] ↑,
+income[source] ↑ pro rata to contributed capital on the date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger import chart
+from ledger.clock import utcnow
+from ledger.entries import credit, debit
+from ledger.fund.books import balance_now, balances_as_of, post, pro_rata
+from ledger.fund.errors import DuplicateReferenceError, FundError, StateError
+from ledger.fund.leverage import check_withdrawal
+from ledger.fund.models import CapitalAllocation, CapitalSource, DepositInterest
+from ledger.fund.reference import (
+    Role,
+    all_sources,
+    check_maker_checker,
+    get_bank,
+    get_source,
+    require_bank_access,
+    require_role,
+)
+from ledger.money import format_yuan
+
+
+def record_allocation(
+    session: Session,
+    source: str,
+    amount: int,
+    received_on: dt.date,
+    *,
+    actor: str,
+    reference: str = "",
+    note: str = "",
+) -> CapitalAllocation:
+    """A clerk records money received from a capital source; nothing is posted yet."""
+    require_role(session, actor, Role.CLERK)
+    get_source(session, source)
+    _positive(amount, "allocation")
+    allocation = CapitalAllocation(
+        source_code=source,
+        amount=amount,
+        received_on=received_on,
+        reference=reference.strip(),
+        note=note,
+        status="pending",
+        recorded_by=actor,
+        recorded_at=utcnow(),
+    )
+    session.add(allocation)
+    session.flush()
+    return allocation
+
+
+def approve_allocation(session: Session, allocation_id: int, *, actor: str) -> CapitalAllocation:
+    """An approver other than the recording clerk approves it: the capital is posted."""
+    require_role(session, actor, Role.APPROVER)
+    allocation = _pending(session, allocation_id)
+    check_maker_checker(allocation.recorded_by, actor, "this allocation", "该笔资金拨付")
+    source = get_source(session, allocation.source_code)
+    allocation.entry_id = post(
+        session,
+        allocation.received_on,
+        "capital.allocation",
+        [
+            debit(chart.TREASURY, allocation.amount),
+            credit(chart.capital_account(source.code), allocation.amount),
+        ],
+        f"{source.name}到位 {allocation.reference}".strip(),
+        actor=actor,
+        key=f"capital-allocation:{allocation.id}",
+    )
+    allocation.status = "approved"
+    allocation.decided_by = actor
+    allocation.decided_at = utcnow()
+    session.flush()
+    return allocation
+
+
+def reject_allocation(
+    session: Session, allocation_id: int, reason: str, *, actor: str
+) -> CapitalAllocation:
+    require_role(session, actor, Role.APPROVER)
+    allocation = _pending(session, allocation_id)
+    check_maker_checker(allocation.recorded_by, actor, "this allocation", "该笔资金拨付")
+    if not reason.strip():
+        raise FundError("a rejection needs a reason", zh="退回须注明原因")
+    allocation.status = "rejected"
+    allocation.decided_by = actor
+    allocation.decided_at = utcnow()
+    allocation.reject_reason = reason.strip()
+    session.flush()
+    return allocation
+
+
+def place_capital(session: Session, bank: str, amount: int, on: dt.date, *, actor: str) -> int:
+    """Move treasury money into the bank's special account; returns the entry id."""
+    require_role(session, actor, Role.CLERK, Role.APPROVER)
+    bank_row = get_bank(session, bank)
+    _positive(amount, "placement")
+    available = balance_now(session, chart.TREASURY)
+    if amount > available:
+        raise FundError(
+            f"the treasury holds {format_yuan(available)} yuan; cannot place "
+            f"{format_yuan(amount)} yuan at {bank}",
+            zh=f"财政待拨付资金余额 {format_yuan(available)} 元，不足以存入 {bank} "
+            f"{format_yuan(amount)} 元",
+        )
+    return post(
+        session,
+        on,
+        "capital.placement",
+        [debit(chart.special_account(bank), amount), credit(chart.TREASURY, amount)],
+        f"存入{bank_row.name}担保基金专户",
+        actor=actor,
+    )
+
+
+def withdraw_capital(session: Session, bank: str, amount: int, on: dt.date, *, actor: str) -> int:
+    """Move money from the bank's special account back to the treasury.
+
+    Refused when the special account does not hold it or when what stays would no longer
+    carry the bank's guarantee exposure under the leverage cap.
+    """
+    require_role(session, actor, Role.CLERK, Role.APPROVER)
+    bank_row = get_bank(session, bank, for_update=True)
+    _positive(amount, "withdrawal")
+    check_withdrawal(session, bank, amount, on)
+    return post(
+        session,
+        on,
+        "capital.withdrawal",
+        [debit(chart.TREASURY, amount), credit(chart.special_account(bank), amount)],
+        f"从{bank_row.name}担保基金专户调回",
+        actor=actor,
+    )
+
+
+def record_deposit_interest(
+    session: Session,
+    bank: str,
+    amount: int,
+    credited_on: dt.date,
+    bank_ref: str,
+    *,
+    actor: str,
+) -> DepositInterest:
+    """Interest credited to the special account; income attributed to the sources."""
+    require_bank_access(session, actor, bank, Role.CLERK, Role.APPROVER, Role.BANK)
+    bank_row = get_bank(session, bank)
+    _positive(amount, "deposit interest")
+    bank_ref = bank_ref.strip()
+    if not bank_ref:
+        raise FundError(
+            "deposit interest needs the statement's reference", zh="利息入账须填写银行流水号"
+        )
+    earlier = session.scalar(
+        select(DepositInterest).where(
+            DepositInterest.bank_code == bank, DepositInterest.bank_ref == bank_ref
+        )
+    )
+    if earlier is not None:
+        if (earlier.amount, earlier.credited_on) == (amount, credited_on):
+            return earlier
+        raise DuplicateReferenceError(
+            f"bank reference {bank_ref} of {bank} was already recorded as interest of "
+            f"{format_yuan(earlier.amount)} yuan on {earlier.credited_on}",
+            zh=f"{bank} 流水号 {bank_ref} 已登记为 {earlier.credited_on} 利息 "
+            f"{format_yuan(earlier.amount)} 元",
+        )
+    allocation = attribute_pro_rata(session, amount, credited_on)
+    legs = [debit(chart.special_account(bank), amount)]
+    legs += [credit(chart.interest_income_account(src), fen) for src, fen in allocation.items()]
+    entry_id = post(
+        session,
+        credited_on,
+        "interest.deposit",
+        legs,
+        f"{bank_row.name}专户结息 {bank_ref}",
+        actor=actor,
+        key=f"interest:{bank}:{bank_ref}",
+    )
+    row = DepositInterest(
+        bank_code=bank,
+        credited_on=credited_on,
+        amount=amount,
+        bank_ref=bank_ref,
+        allocation=json.dumps(allocation, sort_keys=True),
+        entry_id=entry_id,
+        recorded_by=actor,
+        recorded_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def contributed_as_of(session: Session, on: dt.date) -> dict[str, int]:
+    """Capital contributed by each source up to ``on`` (effective date), in fen."""
+    sources = [s.code for s in all_sources(session)]
+    by_account = balances_as_of(session, [chart.capital_account(s) for s in sources], on)
+    return {s: by_account[chart.capital_account(s)] for s in sources}
+
+
+def net_capital_as_of(session: Session, on: dt.date) -> dict[str, int]:
+    """Contributed + attributed income − attributed losses of each source up to ``on``."""
+    sources = [s.code for s in all_sources(session)]
+    codes = []
+    for s in sources:
+        codes += [
+            chart.capital_account(s),
+            chart.interest_income_account(s),
+            chart.loss_account(s),
+        ]
+    b = balances_as_of(session, codes, on)
+    return {
+        s: b[chart.capital_account(s)]
+        + b[chart.interest_income_account(s)]
+        - b[chart.loss_account(s)]
+        for s in sources
+    }
+
+
+def attribute_pro_rata(session: Session, amount: int, on: dt.date) -> dict[str, int]:
+    """Split ``amount`` over the sources in proportion to their contributed capital."""
+    allocation = pro_rata(amount, contributed_as_of(session, on))
+    if not allocation:
+        raise FundError(
+            f"no capital has been contributed by {on}: nothing to attribute to",
+            zh=f"截至 {on} 尚无到位资本金，无法分摊",
+        )
+    return allocation
+
+
+def attribute_first_loss(
+    session: Session, amount: int, on: dt.date, order: list[str]
+) -> dict[str, int]:
+    """Losses borne by sources in ``order`` of kind (e.g. city first), each up to its net
+    capital; whatever is left falls on the last source that has any capital."""
+    net = net_capital_as_of(session, on)
+    contributed = contributed_as_of(session, on)
+    kinds = dict(session.execute(select(CapitalSource.code, CapitalSource.kind)).all())
+    rank = {kind: n for n, kind in enumerate(order)}
+    ranked = sorted(
+        (s for s in net if net[s] > 0 or contributed[s] > 0),
+        key=lambda s: (rank.get(kinds[s], len(rank)), s),
+    )
+    if not ranked:
+        raise FundError(
+            f"no capital has been contributed by {on}: nothing to attribute to",
+            zh=f"截至 {on} 尚无到位资本金，无法分摊",
+        )
+    left, allocation = amount, {}
+    for code in ranked:
+        take = min(left, max(net[code], 0))
+        if take:
+            allocation[code] = take
+            left -= take
+    if left:
+        allocation[ranked[-1]] = allocation.get(ranked[-1], 0) + left
+    return allocation
+
+
+def attribute(
+    session: Session, amount: int, on: dt.date, rule: Mapping
+) -> tuple[str, dict[str, int]]:
+    """Attribute a loss under the ``loss_attribution`` rule; returns (rule name, parts)."""
+    name = rule.get("rule", "pro_rata")
+    if name == "first_loss":
+        return name, attribute_first_loss(session, amount, on, list(rule["first_loss_order"]))
+    return "pro_rata", attribute_pro_rata(session, amount, on)
+
+
+def _pending(session: Session, allocation_id: int) -> CapitalAllocation:
+    allocation = session.scalar(
+        select(CapitalAllocation).where(CapitalAllocation.id == allocation_id).with_for_update()
+    )
+    if allocation is None:
+        raise StateError(
+            f"no capital allocation {allocation_id}", zh=f"资金拨付记录 {allocation_id} 不存在"
+        )
+    if allocation.status != "pending":
+        raise StateError(
+            f"capital allocation {allocation_id} is already {allocation.status}",
+            zh=f"资金拨付记录 {allocation_id} 已处理（{allocation.status}）",
+        )
+    return allocation
+
+
+def _positive(amount: int, what: str) -> None:
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise FundError(f"the {what} amount must be a positive number of fen", zh="金额必须大于零")

@@ -1,0 +1,170 @@
+"""Who may get a guaranteed loan: borrower categories, borrower types and the checks on them.
+
+Guaranteed loans are for people who find it hard to get work: registered unemployed,
+holders of a re-employment certificate, "4050" persons, veterans, graduates and so on. A
+borrower declares categories; "4050" (women aged 40 or more, men 50 or more on the
+application date) is never declared but derived from the resident ID number's sex and birth
+date. Which categories qualify and which ages are allowed are policy parameters that change
+by date: the policy module supplies them, this module only applies them. Refusals are
+:class:`EligibilityError` with an English and a Chinese message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from enum import StrEnum
+
+from ledger.fund.errors import EligibilityError
+from ledger.fund.identity import Sex, age_on
+
+FOUR_050_AGE = {Sex.FEMALE: 40, Sex.MALE: 50}
+
+
+class Category(StrEnum):
+    """Borrower categories (人员类别) that guaranteed-loan policies have supported."""
+
+    registered_unemployed = "registered_unemployed"
+    reemployment_certificate = "reemployment_certificate"
+    person_4050 = "person_4050"
+    veteran = "veteran"
+    graduate = "graduate"
+    disabled = "disabled"
+    returning_migrant = "returning_migrant"
+    zero_employment_household = "zero_employment_household"
+    poverty_alleviated = "poverty_alleviated"
+
+
+CATEGORY_NAMES_ZH: dict[Category, str] = {
+    Category.registered_unemployed: "登记失业人员",
+    Category.reemployment_certificate: "持再就业优惠证人员",
+    Category.person_4050: "4050人员",
+    Category.veteran: "退役军人",
+    Category.graduate: "高校毕业生",
+    Category.disabled: "残疾人",
+    Category.returning_migrant: "返乡创业农民工",
+    Category.zero_employment_household: "零就业家庭",
+    Category.poverty_alleviated: "建档立卡贫困人口",
+}
+
+
+class BorrowerType(StrEnum):
+    """Who signs the loan contract."""
+
+    individual = "individual"
+    partnership = "partnership"
+    small_enterprise = "small_enterprise"
+
+
+BORROWER_TYPE_NAMES_ZH: dict[BorrowerType, str] = {
+    BorrowerType.individual: "个人",
+    BorrowerType.partnership: "合伙创业",
+    BorrowerType.small_enterprise: "小微企业",
+}
+
+_BY_NAME: dict[str, Category] = {c.value: c for c in Category} | {
+    zh: c for c, zh in CATEGORY_NAMES_ZH.items()
+}
+
+# Separators clerks use in a list of categories: commas (ASCII and full-width), the
+# enumeration comma 、 and semicolons (ASCII and full-width).
+_SEPARATORS = re.compile("[,，、;；]")
+
+
+def is_4050(sex: Sex | str, birth_date: dt.date, on: dt.date) -> bool:
+    """True for a woman aged 40 or more, or a man aged 50 or more, on ``on``."""
+    return age_on(birth_date, on) >= FOUR_050_AGE[Sex(sex)]
+
+
+def categories_on(
+    declared: Iterable[Category | str], sex: Sex | str, birth_date: dt.date, on: dt.date
+) -> frozenset[Category]:
+    """The declared categories plus ``person_4050`` when the borrower is one on ``on``.
+
+    ``person_4050`` may not be declared: it is derived from sex and birth date.
+    """
+    categories = {category_of(item) for item in declared}
+    if Category.person_4050 in categories:
+        raise EligibilityError(
+            "The category person_4050 cannot be declared: "
+            "it is derived from the borrower's sex and birth date",
+            zh="“4050人员”不能申报：由借款人的性别和出生日期自动认定",
+        )
+    if is_4050(sex, birth_date, on):
+        categories.add(Category.person_4050)
+    return frozenset(categories)
+
+
+def check_eligible(
+    *,
+    categories: frozenset[Category],
+    eligible: Iterable[str],
+    birth_date: dt.date,
+    on: dt.date,
+    min_age: int,
+    max_age: int,
+) -> None:
+    """Refuse a borrower whose age on ``on`` is outside [min_age, max_age] or none of whose
+    categories is among ``eligible`` (the rules in force on ``on``)."""
+    if min_age > max_age:
+        raise ValueError(f"min_age {min_age} is above max_age {max_age}")
+    _check_age(age_on(birth_date, on), on, min_age, max_age)
+    _check_categories(frozenset(categories), _policy_categories(eligible), on)
+
+
+def parse_categories(text: str) -> frozenset[Category]:
+    """Categories from a list separated by commas, 、 or semicolons; each item an English
+    value (any case) or the Chinese name. An empty text is no category."""
+    items = (item.strip() for item in _SEPARATORS.split(text))
+    return frozenset(category_of(item) for item in items if item)
+
+
+def category_of(item: Category | str) -> Category:
+    """The category named by ``item``: a Category, an English value or a Chinese name."""
+    if isinstance(item, Category):
+        return item
+    name = item.strip()
+    category = _BY_NAME.get(name) or _BY_NAME.get(name.lower())
+    if category is None:
+        raise EligibilityError(
+            f"Unknown borrower category '{name}'",
+            zh=f"未知的人员类别“{name}”",
+        )
+    return category
+
+
+def _policy_categories(eligible: Iterable[str]) -> frozenset[Category]:
+    try:
+        return frozenset(Category(value) for value in eligible)
+    except ValueError as exc:
+        raise ValueError(f"policy names an unknown category: {exc}") from None
+
+
+def _check_age(age: int, on: dt.date, min_age: int, max_age: int) -> None:
+    if not min_age <= age <= max_age:
+        raise EligibilityError(
+            f"The borrower is {age} on {on.isoformat()}; the rules in force on that date "
+            f"allow ages {min_age} to {max_age}",
+            zh=f"借款人在 {on.isoformat()} 为 {age} 周岁，"
+            f"不在当日适用政策规定的 {min_age}–{max_age} 周岁范围内",
+        )
+
+
+def _check_categories(
+    categories: frozenset[Category], eligible: frozenset[Category], on: dt.date
+) -> None:
+    if categories & eligible:
+        return
+    day = on.isoformat()
+    if not categories:
+        raise EligibilityError(
+            f"The borrower has no category; none is eligible under the rules in force on {day}",
+            zh=f"借款人没有任何人员类别，不符合 {day} 适用政策的扶持范围",
+        )
+    names = ", ".join(c.value for c in Category if c in categories)
+    names_zh = "、".join(CATEGORY_NAMES_ZH[c] for c in Category if c in categories)
+    raise EligibilityError(
+        f"The borrower's categories ({names}): none is eligible under the rules in force on {day}",
+        zh=f"借款人的人员类别（{names_zh}）均不在 {day} 适用政策的扶持范围内",
+    )

@@ -1,0 +1,140 @@
+"""Named errors of the guarantee fund's domain.
+
+Every refusal carries an English message and, in ``zh``, the same message in Chinese for the
+clerk's screen and the bank's error report. ``code`` is stable: callers and reports match on
+it, never on the wording.
+"""
+
+from __future__ import annotations
+
+from ledger.errors import LedgerError
+
+
+class FundError(LedgerError):
+    """Base of every refusal by the fund's domain rules."""
+
+    code = "fund-error"
+
+
+class InvalidIdNumberError(FundError):
+    """A resident ID number (居民身份证号码) that is malformed or fails its check digit."""
+
+    code = "invalid-id-number"
+
+
+class EligibilityError(FundError):
+    """A borrower who may not get a guaranteed loan, or an unknown borrower category."""
+
+    code = "not-eligible"
+
+
+class PolicyError(FundError):
+    """A policy parameter, rule set or reference rate that is malformed, unknown or refused."""
+
+    code = "policy"
+
+
+class ReferenceDataError(FundError):
+    """Unknown or duplicate district, bank, capital source, user or borrower."""
+
+    code = "reference-data"
+
+
+class PermissionDeniedError(FundError):
+    """The user lacks the role for an action, or acts for another bank."""
+
+    code = "permission-denied"
+
+
+class MakerCheckerError(PermissionDeniedError):
+    """Someone tried to approve a record they recorded themselves."""
+
+    code = "maker-checker"
+
+
+class StateError(FundError):
+    """The record is not in a state that allows the action (e.g. approving twice)."""
+
+    code = "invalid-state"
+
+
+class LimitError(FundError):
+    """An amount, term or rate outside what the rule set allows."""
+
+    code = "over-limit"
+
+
+class RepeatLoanError(FundError):
+    """The borrower may not borrow again under the repeat-loan rules."""
+
+    code = "repeat-loan"
+
+
+class BankSuspendedError(FundError):
+    """New guarantees at the bank are suspended (compensation rate over the threshold)."""
+
+    code = "bank-suspended"
+
+
+class CounterGuaranteeError(FundError):
+    """A counter-guarantee is missing, malformed, or cannot be released or enforced."""
+
+    code = "counter-guarantee"
+
+
+class CommitmentError(FundError):
+    """A disbursement that does not match its commitment."""
+
+    code = "commitment"
+
+
+class LeverageCapError(FundError):
+    """The bank's guarantee exposure would exceed multiplier × its special account balance."""
+
+    code = "leverage-cap"
+
+    def __init__(self, message: str, *, cap: int, exposure: int, shortfall: int, zh=None):
+        super().__init__(message, zh=zh)
+        self.cap, self.exposure, self.shortfall = cap, exposure, shortfall
+
+
+class RepaymentError(FundError):
+    """A repayment that is over the outstanding principal, misdated, or inconsistent."""
+
+    code = "repayment"
+
+
+class BalanceMismatchError(RepaymentError):
+    """The bank's principal balance after a repayment differs from the fund's figure."""
+
+    code = "balance-mismatch"
+
+
+class DuplicateReferenceError(FundError):
+    """A bank reference or contract number already used with different content."""
+
+    code = "duplicate-reference"
+
+
+class ClaimError(FundError):
+    """A claim filed too early, on a loan not in default, or paid or decided wrongly."""
+
+    code = "claim"
+
+
+class RecoveryError(FundError):
+    """A recovery on a loan without a paid claim, or more than is still owed."""
+
+    code = "recovery"
+
+
+class WriteOffError(FundError):
+    """A write-off with nothing left to write off, or in the wrong state."""
+
+    code = "write-off"
+
+
+class ExtensionError(FundError):
+    """An extension the loan's rule set does not allow."""
+
+    code = "extension"

@@ -1,0 +1,158 @@
+"""The leverage cap (放大倍数) and the bank-level rates it and suspension depend on.
+
+A bank's guarantee exposure may not exceed multiplier × its special account balance.
+Every operation that raises exposure or lowers the special account locks the bank's
+row first (``SELECT … FOR UPDATE``; SQLite serialises writers anyway), so two
+concurrent disbursements can never together breach the cap.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session, aliased
+
+from ledger import chart
+from ledger.fund.books import PPM, balance_now, subtree_balance_now
+from ledger.fund.errors import LeverageCapError
+from ledger.fund.models import Claim, Loan, Repayment
+from ledger.fund.policy import RuleSet, rules_on
+from ledger.money import format_yuan
+
+
+@dataclass(frozen=True)
+class Capacity:
+    bank: str
+    #: The fund's guarantee exposure at the bank now (fen).
+    exposure: int
+    #: The special account balance now (fen).
+    special: int
+    multiplier: int
+    #: Last calendar year's repayment rate at maturity (ppm), None if nothing matured.
+    repayment_rate_ppm: int | None
+
+    @property
+    def cap(self) -> int:
+        return self.multiplier * self.special
+
+    @property
+    def remaining(self) -> int:
+        return max(self.cap - self.exposure, 0)
+
+
+def capacity(session: Session, bank: str, on: dt.date, rules: RuleSet | None = None) -> Capacity:
+    """Exposure, cap and what the bank can still guarantee under the rules in force on ``on``."""
+    rules = rules or rules_on(session, on)
+    last_year = dt.date(on.year - 1, 1, 1), dt.date(on.year - 1, 12, 31)
+    rate = repayment_rate_ppm(session, bank, *last_year)
+    return Capacity(
+        bank=bank,
+        exposure=subtree_balance_now(session, chart.exposure_account(bank)),
+        special=balance_now(session, chart.special_account(bank)),
+        multiplier=rules.leverage_multiplier(rate),
+        repayment_rate_ppm=rate,
+    )
+
+
+def check_new_exposure(session: Session, bank: str, amount: int, on: dt.date) -> Capacity:
+    """Refuse ``amount`` more exposure at ``bank`` if it would break the cap.
+
+    The caller must hold the bank's row lock (``get_bank(…, for_update=True)``).
+    """
+    cap = capacity(session, bank, on)
+    if cap.exposure + amount > cap.cap:
+        shortfall = cap.exposure + amount - cap.cap
+        raise LeverageCapError(
+            f"bank {bank}: guarantee exposure would be {format_yuan(cap.exposure + amount)} "
+            f"yuan, over the leverage cap of {format_yuan(cap.cap)} yuan "
+            f"({cap.multiplier} × special account {format_yuan(cap.special)} yuan; exposure now "
+            f"{format_yuan(cap.exposure)} yuan); short by {format_yuan(shortfall)} yuan",
+            zh=f"{bank} 在保余额将达 {format_yuan(cap.exposure + amount)} 元，超过放大倍数上限 "
+            f"{format_yuan(cap.cap)} 元（{cap.multiplier} 倍 × 专户余额 "
+            f"{format_yuan(cap.special)} 元；现在保余额 {format_yuan(cap.exposure)} 元），"
+            f"缺口 {format_yuan(shortfall)} 元",
+            cap=cap.cap,
+            exposure=cap.exposure,
+            shortfall=shortfall,
+        )
+    return cap
+
+
+def check_withdrawal(session: Session, bank: str, amount: int, on: dt.date) -> None:
+    """Refuse a withdrawal the special account does not hold or the cap cannot bear."""
+    cap = capacity(session, bank, on)
+    if amount > cap.special:
+        raise LeverageCapError(
+            f"bank {bank}: the special account holds {format_yuan(cap.special)} yuan; cannot "
+            f"withdraw {format_yuan(amount)} yuan",
+            zh=f"{bank} 专户余额 {format_yuan(cap.special)} 元，"
+            f"不足以调回 {format_yuan(amount)} 元",
+            cap=cap.cap,
+            exposure=cap.exposure,
+            shortfall=amount - cap.special,
+        )
+    new_cap = cap.multiplier * (cap.special - amount)
+    if cap.exposure > new_cap:
+        shortfall = cap.exposure - new_cap
+        raise LeverageCapError(
+            f"bank {bank}: after withdrawing {format_yuan(amount)} yuan the leverage cap would "
+            f"be {format_yuan(new_cap)} yuan, below the guarantee exposure of "
+            f"{format_yuan(cap.exposure)} yuan; short by {format_yuan(shortfall)} yuan",
+            zh=f"{bank} 调回 {format_yuan(amount)} 元后放大倍数上限为 {format_yuan(new_cap)} 元，"
+            f"低于在保余额 {format_yuan(cap.exposure)} 元，缺口 {format_yuan(shortfall)} 元",
+            cap=new_cap,
+            exposure=cap.exposure,
+            shortfall=shortfall,
+        )
+
+
+def effective_repayments():
+    """Repayment rows that count: not reversal rows, and not reversed by one."""
+    reversal = aliased(Repayment)
+    return and_(
+        Repayment.reversal_of_id.is_(None),
+        ~select(reversal.id).where(reversal.reversal_of_id == Repayment.id).exists(),
+    )
+
+
+def repayment_rate_ppm(
+    session: Session, bank: str | None, start: dt.date, end: dt.date
+) -> int | None:
+    """Share of principal falling due in [start, end] (final maturity) repaid by then.
+
+    ``None`` when no loan matured in the period. Rounded down: a bank reaches 90% only
+    when it really did.
+    """
+    final = func.coalesce(Loan.extended_to, Loan.maturity_on)
+    loans = select(Loan.id, Loan.principal, final.label("final")).where(final.between(start, end))
+    if bank is not None:
+        loans = loans.where(Loan.bank_code == bank)
+    loans = loans.subquery()
+    due = session.scalar(select(func.sum(loans.c.principal)))
+    if not due:
+        return None
+    repaid = session.scalar(
+        select(func.coalesce(func.sum(Repayment.principal), 0))
+        .join(loans, loans.c.id == Repayment.loan_id)
+        .where(Repayment.paid_on <= loans.c.final, effective_repayments())
+    )
+    return int(repaid) * PPM // int(due)
+
+
+def compensation_rate_ppm(session: Session, bank: str | None, on: dt.date) -> int | None:
+    """Claims paid ÷ principal guaranteed, up to ``on``; None when nothing was guaranteed."""
+    guaranteed = select(func.sum(Loan.principal)).where(Loan.disbursed_on <= on)
+    paid = (
+        select(func.coalesce(func.sum(Claim.amount), 0))
+        .join(Loan, Loan.id == Claim.loan_id)
+        .where(Claim.status == "paid", Claim.paid_on <= on)
+    )
+    if bank is not None:
+        guaranteed = guaranteed.where(Loan.bank_code == bank)
+        paid = paid.where(Loan.bank_code == bank)
+    total = session.scalar(guaranteed)
+    if not total:
+        return None
+    return int(session.scalar(paid)) * PPM // int(total)

@@ -1,0 +1,264 @@
+"""What the bureau, the banks and the auditors ask of the fund: capital by source,
+capital placed per bank, exposure and capacity per bank, compensation and repayment
+rates, a loan's full state as of a date, and a bank's quarterly interest-subsidy claim.
+
+Everything is read from the books and the fund's tables; nothing here writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ledger import chart
+from ledger.fund.books import balances_as_of, loan_exposure_account, receivable_account
+from ledger.fund.leverage import (
+    Capacity,
+    capacity,
+    compensation_rate_ppm,
+    effective_repayments,
+    repayment_rate_ppm,
+)
+from ledger.fund.loans import get_loan, loan_payments, loan_position, loan_rules, loan_schedule
+from ledger.fund.models import (
+    Bank,
+    Borrower,
+    CapitalSource,
+    Claim,
+    Commitment,
+    CounterGuarantee,
+    Loan,
+    Recovery,
+    Repayment,
+)
+from ledger.fund.policy import reference_rate_ppm, rules_on
+from ledger.fund.schedule import Installment, Position
+from ledger.fund.subsidy import SubsidyLine, quarter_bounds, quarter_subsidy
+
+
+@dataclass(frozen=True)
+class SourceCapital:
+    code: str
+    name: str
+    kind: str
+    #: Capital contributed (allocations approved), fen.
+    contributed: int
+    #: Deposit interest attributed to the source, fen.
+    income: int
+    #: Guarantee losses written off and attributed to the source, fen.
+    losses: int
+    #: What the source was required or pledged to contribute, fen (None: open-ended).
+    committed: int | None
+
+    @property
+    def net(self) -> int:
+        return self.contributed + self.income - self.losses
+
+    @property
+    def unpaid(self) -> int | None:
+        """Matching money still to come in; None for an open-ended source."""
+        return None if self.committed is None else max(self.committed - self.contributed, 0)
+
+
+def capital_by_source(session: Session, as_of: dt.date) -> list[SourceCapital]:
+    sources = list(session.scalars(select(CapitalSource).order_by(CapitalSource.code)))
+    codes = []
+    for s in sources:
+        codes += [
+            chart.capital_account(s.code),
+            chart.interest_income_account(s.code),
+            chart.loss_account(s.code),
+        ]
+    b = balances_as_of(session, codes, as_of)
+    return [
+        SourceCapital(
+            s.code,
+            s.name,
+            s.kind,
+            b[chart.capital_account(s.code)],
+            b[chart.interest_income_account(s.code)],
+            b[chart.loss_account(s.code)],
+            s.committed,
+        )
+        for s in sources
+    ]
+
+
+@dataclass(frozen=True)
+class BankPosition:
+    code: str
+    name: str
+    #: Special account balance on the date, fen.
+    placed: int
+    #: Guarantee exposure on the date, fen.
+    exposure: int
+    #: Loans outstanding (principal) on the date, fen.
+    outstanding: int
+
+
+def banks_as_of(session: Session, as_of: dt.date) -> list[BankPosition]:
+    """Capital placed, exposure and principal outstanding per bank on ``as_of``."""
+    banks = list(session.scalars(select(Bank).order_by(Bank.code)))
+    result = []
+    for bank in banks:
+        exposure_codes = list(
+            session.scalars(
+                select(Loan.id).where(Loan.bank_code == bank.code, Loan.disbursed_on <= as_of)
+            )
+        )
+        accounts = [chart.special_account(bank.code)] + [
+            loan_exposure_account(bank.code, loan_id) for loan_id in exposure_codes
+        ]
+        b = balances_as_of(session, accounts, as_of)
+        result.append(
+            BankPosition(
+                bank.code,
+                bank.name,
+                b[chart.special_account(bank.code)],
+                sum(b[a] for a in accounts[1:]),
+                _outstanding(session, bank.code, as_of),
+            )
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class BankRisk:
+    code: str
+    capacity: Capacity
+    compensation_rate_ppm: int | None
+    repayment_rate_ppm: int | None
+
+
+def bank_risk(
+    session: Session, bank: str, on: dt.date, period: tuple[dt.date, dt.date]
+) -> BankRisk:
+    """Exposure, cap and capacity now; compensation rate up to ``on``; repayment rate at
+    maturity over ``period``."""
+    return BankRisk(
+        bank,
+        capacity(session, bank, on, rules_on(session, on)),
+        compensation_rate_ppm(session, bank, on),
+        repayment_rate_ppm(session, bank, *period),
+    )
+
+
+@dataclass(frozen=True)
+class LoanState:
+    loan: Loan
+    borrower: Borrower
+    commitment: Commitment
+    as_of: dt.date
+    position: Position
+    schedule: tuple[Installment, ...]
+    #: Exposure and compensation receivable on the date, fen.
+    exposure: int
+    receivable: int
+    repayments: list[Repayment]
+    claims: list[Claim]
+    recoveries: list[Recovery]
+    counter_guarantees: list[CounterGuarantee]
+
+
+def loan_state(session: Session, bank: str, contract_no: str, as_of: dt.date) -> LoanState:
+    loan = get_loan(session, bank, contract_no)
+    codes = [loan_exposure_account(bank, loan.id), receivable_account(loan.id)]
+    b = balances_as_of(session, codes, as_of)
+    return LoanState(
+        loan=loan,
+        borrower=session.get(Borrower, loan.borrower_id),
+        commitment=session.get(Commitment, loan.commitment_id),
+        as_of=as_of,
+        position=loan_position(session, loan, as_of),
+        schedule=loan_schedule(loan),
+        exposure=b[codes[0]],
+        receivable=b[codes[1]],
+        repayments=list(
+            session.scalars(
+                select(Repayment).where(Repayment.loan_id == loan.id).order_by(Repayment.id)
+            )
+        ),
+        claims=list(session.scalars(select(Claim).where(Claim.loan_id == loan.id))),
+        recoveries=list(session.scalars(select(Recovery).where(Recovery.loan_id == loan.id))),
+        counter_guarantees=list(
+            session.scalars(
+                select(CounterGuarantee)
+                .where(CounterGuarantee.commitment_id == loan.commitment_id)
+                .order_by(CounterGuarantee.id)
+            )
+        ),
+    )
+
+
+def loan_subsidy(session: Session, loan: Loan, year: int, quarter: int) -> SubsidyLine:
+    """The interest subsidy due on one loan for a quarter, under the loan's own rules."""
+    rules = loan_rules(loan)
+    rule = dict(rules["subsidy"])
+    lpr = reference_rate_ppm("lpr", loan.disbursed_on) if rule["method"] == "lpr_minus" else None
+    borrower_type = session.scalar(
+        select(Borrower.borrower_type).where(Borrower.id == loan.borrower_id)
+    )
+    return quarter_subsidy(
+        subsidy_rule=_plain(rule),
+        borrower_type=borrower_type,
+        principal=loan.principal,
+        annual_rate_ppm=loan.annual_rate_ppm,
+        disbursed_on=loan.disbursed_on,
+        original_maturity=loan.maturity_on,
+        schedule=loan_schedule(loan),
+        payments=loan_payments(session, loan.id),
+        year=year,
+        quarter=quarter,
+        lpr_ppm=lpr,
+    )
+
+
+def subsidy_claim(
+    session: Session, bank: str, year: int, quarter: int
+) -> list[tuple[str, SubsidyLine]]:
+    """Every loan of ``bank`` outstanding in the quarter with the subsidy it earned."""
+    start, end = quarter_bounds(year, quarter)
+    loans = session.scalars(
+        select(Loan)
+        .where(Loan.bank_code == bank, Loan.disbursed_on < end)
+        .order_by(Loan.contract_no)
+    )
+    lines = []
+    for loan in loans:
+        if loan.repaid_on is not None and loan.repaid_on < start:
+            continue
+        line = loan_subsidy(session, loan, year, quarter)
+        if line.days_in_quarter:
+            lines.append((loan.contract_no, line))
+    return lines
+
+
+def _outstanding(session: Session, bank: str, as_of: dt.date) -> int:
+    """Principal lent by ``bank`` on or before ``as_of`` and not repaid by then (loans
+    still with the bank: compensated loans are the fund's receivables instead)."""
+    lent = select(Loan.id, Loan.principal).where(
+        Loan.bank_code == bank,
+        Loan.disbursed_on <= as_of,
+        Loan.status.in_(("active", "repaid")),
+    )
+    principal = session.scalar(select(func.coalesce(func.sum(lent.subquery().c.principal), 0)))
+    loans = lent.subquery()
+    repaid = session.scalar(
+        select(func.coalesce(func.sum(Repayment.principal), 0))
+        .join(loans, loans.c.id == Repayment.loan_id)
+        .where(Repayment.paid_on <= as_of, effective_repayments())
+    )
+    return int(principal) - int(repaid)
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if hasattr(value, "items"):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    return value

@@ -1,0 +1,319 @@
+"""Reference data: districts, partner banks, capital sources, users and their roles.
+
+Adding a bank or a capital source also opens its accounts in the chart, so that the
+books and the reference data never disagree about what exists.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger import chart
+from ledger.accounts import AccountSpec, ensure_accounts
+from ledger.clock import utcnow
+from ledger.fund.errors import MakerCheckerError, PermissionDeniedError, ReferenceDataError
+from ledger.fund.models import Bank, CapitalSource, District, User
+
+_CODE = re.compile(r"^[A-Z][A-Z0-9]{1,19}$")
+_SOURCE_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,39}$")
+_USERNAME = re.compile(r"^[a-z][a-z0-9._-]{1,59}$")
+
+
+class Role(StrEnum):
+    CLERK = "clerk"  # 经办
+    APPROVER = "approver"  # 审核
+    BANK = "bank"  # 经办银行
+    AUDITOR = "auditor"  # 审计
+    ADMIN = "admin"
+
+
+class SourceKind(StrEnum):
+    PROVINCIAL = "provincial"  # 省级拨付
+    CITY = "city"  # 市级配套
+    DISTRICT = "district"  # 区县配套
+    OTHER = "other"  # 其他
+
+
+#: The actor name of the system itself (demo builder, scheduled jobs).
+SYSTEM = "system"
+
+
+def ensure_standard_chart(session: Session) -> None:
+    """Open the fund's standard chart of accounts where it is not open yet."""
+    ensure_accounts(session, chart.STANDARD_CHART)
+
+
+def bank_account_specs(code: str, name: str) -> list[AccountSpec]:
+    """The accounts every partner bank has in the fund's books."""
+    return [
+        AccountSpec(
+            chart.special_account(code), f"担保基金专户-{name}", no_overdraft=True, bank=code
+        ),
+        AccountSpec(chart.exposure_account(code), f"在保责任余额-{name}", is_group=True, bank=code),
+        AccountSpec(chart.exposure_contra_account(code), f"在保责任对方-{name}", bank=code),
+        AccountSpec(f"{chart.CLAIMS_PAYABLE}:{code}", f"应付代偿款-{name}", bank=code),
+        AccountSpec(f"{chart.COUNTER_GUARANTEES}:{code}", f"反担保物-{name}", bank=code),
+        AccountSpec(f"{chart.COUNTER_GUARANTEES_CONTRA}:{code}", f"反担保物对方-{name}", bank=code),
+    ]
+
+
+def source_account_specs(code: str, name: str) -> list[AccountSpec]:
+    """Contributed capital, attributed interest income and attributed losses of a source."""
+    return [
+        AccountSpec(chart.capital_account(code), name, capital_source=code),
+        AccountSpec(chart.interest_income_account(code), f"利息收入-{name}", capital_source=code),
+        AccountSpec(chart.loss_account(code), f"代偿损失-{name}", capital_source=code),
+    ]
+
+
+def add_district(session: Session, code: str, name: str, *, actor: str) -> District:
+    require_role(session, actor, Role.ADMIN)
+    _check_code(code, "district")
+    if session.scalar(select(District.id).where(District.code == code)) is not None:
+        raise ReferenceDataError(f"district {code} already exists", zh=f"区县 {code} 已存在")
+    district = District(code=code, name=_name(name), created_by=actor, created_at=utcnow())
+    session.add(district)
+    session.flush()
+    return district
+
+
+def add_bank(
+    session: Session, code: str, name: str, special_account_no: str, *, actor: str
+) -> Bank:
+    """Register a partner bank and open its special account and memorandum accounts."""
+    require_role(session, actor, Role.ADMIN)
+    _check_code(code, "bank")
+    if session.scalar(select(Bank.id).where(Bank.code == code)) is not None:
+        raise ReferenceDataError(f"bank {code} already exists", zh=f"经办银行 {code} 已存在")
+    if not special_account_no.strip():
+        raise ReferenceDataError(
+            f"bank {code} needs its special account number", zh=f"经办银行 {code} 缺少专户账号"
+        )
+    bank = Bank(
+        code=code,
+        name=_name(name),
+        special_account_no=special_account_no.strip(),
+        active=True,
+        created_by=actor,
+        created_at=utcnow(),
+    )
+    session.add(bank)
+    ensure_standard_chart(session)
+    ensure_accounts(session, bank_account_specs(code, bank.name))
+    session.flush()
+    return bank
+
+
+def add_capital_source(
+    session: Session,
+    code: str,
+    name: str,
+    kind: SourceKind | str,
+    *,
+    actor: str,
+    district: str | None = None,
+    committed: int | None = None,
+) -> CapitalSource:
+    """Register a capital source and open its capital, income and loss accounts."""
+    require_role(session, actor, Role.ADMIN)
+    if not _SOURCE_CODE.match(code or ""):
+        raise ReferenceDataError(
+            f"capital source code {code!r} is not valid: use 2-40 letters, digits "
+            "and '-', starting with a letter",
+            zh=f"资金来源代码 {code!r} 无效：应为 2-40 位字母、数字或 '-'，以字母开头",
+        )
+    try:
+        kind = SourceKind(kind)
+    except ValueError:
+        raise ReferenceDataError(
+            f"capital source kind {kind!r} is not one of provincial, city, district, other",
+            zh=f"资金来源类别 {kind!r} 无效",
+        ) from None
+    if (kind is SourceKind.DISTRICT) != (district is not None):
+        raise ReferenceDataError(
+            "a district matching source names its district, and only it does",
+            zh="区县配套资金必须且只能由区县配套来源指定所属区县",
+        )
+    if district is not None:
+        get_district(session, district)
+    if committed is not None and committed < 0:
+        raise ReferenceDataError("committed amount must not be negative", zh="承诺金额不能为负")
+    if session.scalar(select(CapitalSource.id).where(CapitalSource.code == code)) is not None:
+        raise ReferenceDataError(
+            f"capital source {code} already exists", zh=f"资金来源 {code} 已存在"
+        )
+    source = CapitalSource(
+        code=code,
+        name=_name(name),
+        kind=kind.value,
+        district_code=district,
+        committed=committed,
+        created_by=actor,
+        created_at=utcnow(),
+    )
+    session.add(source)
+    ensure_standard_chart(session)
+    ensure_accounts(session, source_account_specs(code, source.name))
+    session.flush()
+    return source
+
+
+def add_user(
+    session: Session,
+    username: str,
+    name: str,
+    roles: Iterable[Role | str],
+    *,
+    actor: str,
+    bank: str | None = None,
+) -> User:
+    """Create a user. The first user of an empty database may be created by ``system``."""
+    if session.scalar(select(User.id).limit(1)) is not None or actor != SYSTEM:
+        require_role(session, actor, Role.ADMIN)
+    if not _USERNAME.match(username or ""):
+        raise ReferenceDataError(
+            f"user name {username!r} is not valid: use 2-60 lower-case letters, digits, "
+            "'.', '_' or '-', starting with a letter",
+            zh=f"用户名 {username!r} 无效",
+        )
+    try:
+        role_set = sorted({Role(r) for r in roles})
+    except ValueError as exc:
+        raise ReferenceDataError(
+            f"{exc}; roles are clerk, approver, bank, auditor, admin", zh="角色无效"
+        ) from None
+    if not role_set:
+        raise ReferenceDataError(
+            f"user {username} needs at least one role", zh="用户至少需要一个角色"
+        )
+    if (Role.BANK in role_set) != (bank is not None):
+        raise ReferenceDataError(
+            "a bank user names their bank, and only a bank user does",
+            zh="银行用户必须且只能由银行用户指定所属银行",
+        )
+    if bank is not None:
+        get_bank(session, bank)
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise ReferenceDataError(f"user {username} already exists", zh=f"用户 {username} 已存在")
+    user = User(
+        username=username,
+        name=_name(name),
+        roles=",".join(r.value for r in role_set),
+        bank_code=bank,
+        active=True,
+        created_by=actor,
+        created_at=utcnow(),
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def get_user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not user.active:
+        raise PermissionDeniedError(
+            f"user {username} does not exist or is inactive", zh=f"用户 {username} 不存在或已停用"
+        )
+    return user
+
+
+def roles_of(user: User) -> set[Role]:
+    return {Role(r) for r in user.roles.split(",") if r}
+
+
+def require_role(session: Session, username: str, *roles: Role) -> User:
+    """The user, if they hold one of ``roles`` (admin holds none implicitly)."""
+    if username == SYSTEM:
+        return User(username=SYSTEM, name="system", roles=",".join(r.value for r in Role))
+    user = get_user(session, username)
+    if not roles_of(user) & set(roles):
+        wanted = " or ".join(r.value for r in roles)
+        raise PermissionDeniedError(
+            f"user {username} may not do this: it needs the {wanted} role",
+            zh=f"用户 {username} 无权执行此操作：需要{_roles_zh(roles)}角色",
+        )
+    return user
+
+
+def require_bank_access(session: Session, username: str, bank: str, *roles: Role) -> User:
+    """Like :func:`require_role`, and a bank user may act for their own bank only."""
+    user = require_role(session, username, *roles)
+    if user.bank_code is not None and user.bank_code != bank:
+        raise PermissionDeniedError(
+            f"user {username} works for bank {user.bank_code} and may not act for bank {bank}",
+            zh=f"用户 {username} 属于 {user.bank_code}，不能代 {bank} 操作",
+        )
+    return user
+
+
+def check_maker_checker(maker: str, checker: str, what: str, what_zh: str) -> None:
+    if maker == checker and maker != SYSTEM:
+        raise MakerCheckerError(
+            f"{checker} recorded {what} and may not approve it: another approver must",
+            zh=f"{checker} 是{what_zh}的经办人，不能自己审核，须由其他审核人审核",
+        )
+
+
+def get_bank(session: Session, code: str, *, for_update: bool = False) -> Bank:
+    query = select(Bank).where(Bank.code == code)
+    if for_update:
+        query = query.with_for_update()
+    bank = session.scalar(query)
+    if bank is None:
+        raise ReferenceDataError(f"no partner bank {code}", zh=f"经办银行 {code} 不存在")
+    return bank
+
+
+def get_district(session: Session, code: str) -> District:
+    district = session.scalar(select(District).where(District.code == code))
+    if district is None:
+        raise ReferenceDataError(f"no district {code}", zh=f"区县 {code} 不存在")
+    return district
+
+
+def get_source(session: Session, code: str) -> CapitalSource:
+    source = session.scalar(select(CapitalSource).where(CapitalSource.code == code))
+    if source is None:
+        raise ReferenceDataError(f"no capital source {code}", zh=f"资金来源 {code} 不存在")
+    return source
+
+
+def all_sources(session: Session) -> list[CapitalSource]:
+    return list(session.scalars(select(CapitalSource).order_by(CapitalSource.code)))
+
+
+_ROLE_ZH = {
+    "clerk": "经办",
+    "approver": "审核",
+    "bank": "银行",
+    "auditor": "审计",
+    "admin": "管理员",
+}
+
+
+def _roles_zh(roles: Iterable[Role]) -> str:
+    return "或".join(_ROLE_ZH[r.value] for r in roles)
+
+
+def _check_code(code: str, what: str) -> None:
+    if not _CODE.match(code or ""):
+        raise ReferenceDataError(
+            f"{what} code {code!r} is not valid: use 2-20 upper-case letters and digits, "
+            "starting with a letter",
+            zh=f"代码 {code!r} 无效：应为 2-20 位大写字母或数字，以字母开头",
+        )
+
+
+def _name(name: str) -> str:
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise ReferenceDataError(
+            "a name of 1-100 characters is required", zh="名称应为 1-100 个字符"
+        )
+    return name
