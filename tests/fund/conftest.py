@@ -15,8 +15,12 @@ from ledger.fund.reference import SYSTEM
 D = dt.date
 #: Capital received in the fixture, fen: provincial 5,000,000; city 2,000,000;
 #: district-D01 600,000; other 400,000 yuan — 8,000,000 yuan in all.
-CAPITAL = {"provincial": 500_000_000, "city": 200_000_000, "district-D01": 60_000_000,
-           "other": 40_000_000}
+CAPITAL = {
+    "provincial": 500_000_000,
+    "city": 200_000_000,
+    "district-D01": 60_000_000,
+    "other": 40_000_000,
+}
 #: Placed on 2025-01-10: ICBC 3,000,000 yuan, ABC 1,000,000 yuan.
 PLACED = {"ICBC": 300_000_000, "ABC": 100_000_000}
 
@@ -42,7 +46,12 @@ def fund(factory):
         reference.add_capital_source(s, "provincial", "省级拨付", "provincial", actor="admin")
         reference.add_capital_source(s, "city", "市级配套", "city", actor="admin")
         reference.add_capital_source(
-            s, "district-D01", "城东区配套", "district", district="D01", actor="admin",
+            s,
+            "district-D01",
+            "城东区配套",
+            "district",
+            district="D01",
+            actor="admin",
             committed=100_000_000,
         )
         reference.add_capital_source(s, "other", "社会捐赠", "other", actor="admin")
@@ -54,8 +63,9 @@ def fund(factory):
         reference.add_user(s, "abc", "农行信贷员", ["bank"], bank="ABC", actor="admin")
         reference.add_user(s, "auditor", "审计员", ["auditor"], actor="admin")
         for n, (source, fen) in enumerate(CAPITAL.items()):
-            a = capital.record_allocation(s, source, fen, D(2025, 1, 2 + n), actor="clerk",
-                                          reference=f"财字〔2025〕{n + 1}号")
+            a = capital.record_allocation(
+                s, source, fen, D(2025, 1, 2 + n), actor="clerk", reference=f"财字〔2025〕{n + 1}号"
+            )
             capital.approve_allocation(s, a.id, actor="approver")
         for bank, fen in PLACED.items():
             capital.place_capital(s, bank, fen, D(2025, 1, 10), actor="clerk")
@@ -64,7 +74,10 @@ def fund(factory):
     return factory
 
 
-def borrower_id(serial: int, *, born=D(1990, 5, 17), sex=Sex.MALE, region="110105") -> str:
+BORN = D(1990, 5, 17)
+
+
+def borrower_id(serial: int, *, born=BORN, sex=Sex.MALE, region="110105") -> str:
     return make_resident_id(region, born, serial, sex)
 
 
@@ -72,8 +85,15 @@ def borrower_id(serial: int, *, born=D(1990, 5, 17), sex=Sex.MALE, region="11010
 def borrower(fund):
     """Registers 张三 (registered unemployed, born 1990-05-17) and returns his ID number."""
     number = borrower_id(1)
-    run(fund, lambda s: register_borrower(
-        s, id_number=number, name="张三", district="D01",
-        categories=["registered_unemployed"], actor="clerk",
-    ))
+    run(
+        fund,
+        lambda s: register_borrower(
+            s,
+            id_number=number,
+            name="张三",
+            district="D01",
+            categories=["registered_unemployed"],
+            actor="clerk",
+        ),
+    )
     return number
