@@ -2,8 +2,9 @@
 
 ``verify`` reads only. It recomputes each entry's content hash and chain hash, checks
 that every entry balances and every reversal mirrors its original, recomputes every
-account's balance from the postings, and checks that nothing was dated into a period
-after it was closed. Each problem names the entry or account and what is wrong.
+account's balance from the postings, checks that nothing was dated into a period after
+it was closed, and cross-checks the fund's records (loans, claims, capital sources,
+counter-guarantees) against the books. Each problem names the entry or account and what is wrong.
 """
 
 from __future__ import annotations
@@ -77,6 +78,10 @@ def _verify(session: Session) -> Report:
     _check_orphans(session, report)
     _check_balances(session, report, accounts)
     _check_closed_periods(session, report)
+    # The fund's records against the books (loans, claims, sources, counter-guarantees).
+    from ledger.fund.checks import check_fund
+
+    check_fund(session, report.problem)
     return report
 
 

@@ -1,0 +1,140 @@
+"""Cross-checks between the fund's records and the books, run by ``fundledger verify``.
+
+The operations keep these true; a check that fails means something bypassed them:
+each loan's exposure is coverage × its outstanding principal (zero once compensated),
+each compensation receivable is what was paid less the fund's recoveries and write-off,
+each source's capital is the sum of its approved allocations, the counter-guarantees
+registered at a bank are the ones still held, and no claim was over-recovered.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ledger import chart
+from ledger.fund.books import (
+    counter_guarantee_accounts,
+    loan_exposure_account,
+    receivable_account,
+    share,
+)
+from ledger.fund.leverage import effective_repayments
+from ledger.fund.models import (
+    CapitalAllocation,
+    CapitalSource,
+    Claim,
+    Commitment,
+    CounterGuarantee,
+    Loan,
+    Recovery,
+    Repayment,
+    WriteOff,
+)
+from ledger.models import Account
+from ledger.money import format_yuan
+
+
+def check_fund(session: Session, problem: Callable[[str], None]) -> None:
+    """Report every disagreement between the fund's tables and the account balances."""
+    balance = dict(session.execute(select(Account.code, Account.balance)).all())
+    _check_exposure(session, balance, problem)
+    _check_receivables(session, balance, problem)
+    _check_capital(session, balance, problem)
+    _check_counter_guarantees(session, balance, problem)
+
+
+def _check_exposure(session: Session, balance: dict, problem) -> None:
+    repaid = dict(
+        session.execute(
+            select(Repayment.loan_id, func.sum(Repayment.principal))
+            .where(effective_repayments())
+            .group_by(Repayment.loan_id)
+        ).all()
+    )
+    for loan in session.scalars(select(Loan).order_by(Loan.id)):
+        outstanding = loan.principal - int(repaid.get(loan.id, 0))
+        live = loan.status in ("active", "repaid")
+        expected = share(outstanding, loan.coverage_ppm) if live else 0
+        actual = balance.get(loan_exposure_account(loan.bank_code, loan.id), 0)
+        if outstanding < 0:
+            problem(f"loan {loan.bank_code}/{loan.contract_no}: repaid more than its principal")
+        if actual != expected:
+            problem(
+                f"loan {loan.bank_code}/{loan.contract_no}: exposure is {format_yuan(actual)} "
+                f"yuan, expected {format_yuan(expected)} yuan (status {loan.status}, "
+                f"outstanding {format_yuan(outstanding)} yuan)"
+            )
+
+
+def _check_receivables(session: Session, balance: dict, problem) -> None:
+    recovered = defaultdict(lambda: (0, 0))
+    rows = session.execute(
+        select(Recovery.claim_id, func.sum(Recovery.total), func.sum(Recovery.fund_share)).group_by(
+            Recovery.claim_id
+        )
+    )
+    for claim_id, total, fund in rows:
+        recovered[claim_id] = (int(total), int(fund))
+    written = dict(
+        session.execute(
+            select(WriteOff.claim_id, WriteOff.amount).where(WriteOff.status == "approved")
+        ).all()
+    )
+    for claim in session.scalars(
+        select(Claim).where(Claim.status.in_(("approved", "paid"))).order_by(Claim.id)
+    ):
+        total, fund = recovered[claim.id]
+        if total > claim.loss or fund > claim.amount:
+            problem(f"claim {claim.number}: recovered more than the loss")
+        expected = claim.amount - fund - int(written.get(claim.id, 0))
+        actual = balance.get(receivable_account(claim.loan_id), 0)
+        if actual != expected:
+            problem(
+                f"claim {claim.number}: receivable is {format_yuan(actual)} yuan, expected "
+                f"{format_yuan(expected)} yuan"
+            )
+
+
+def _check_capital(session: Session, balance: dict, problem) -> None:
+    approved = dict(
+        session.execute(
+            select(CapitalAllocation.source_code, func.sum(CapitalAllocation.amount))
+            .where(CapitalAllocation.status == "approved")
+            .group_by(CapitalAllocation.source_code)
+        ).all()
+    )
+    for code in session.scalars(select(CapitalSource.code).order_by(CapitalSource.code)):
+        actual = balance.get(chart.capital_account(code), 0)
+        expected = int(approved.get(code, 0))
+        if actual != expected:
+            problem(
+                f"capital source {code}: capital is {format_yuan(actual)} yuan, approved "
+                f"allocations total {format_yuan(expected)} yuan"
+            )
+
+
+def _check_counter_guarantees(session: Session, balance: dict, problem) -> None:
+    held = dict(
+        session.execute(
+            select(Commitment.bank_code, func.sum(CounterGuarantee.value))
+            .join(Commitment, Commitment.id == CounterGuarantee.commitment_id)
+            .where(CounterGuarantee.status == "held")
+            .group_by(Commitment.bank_code)
+        ).all()
+    )
+    banks = {
+        code.split(":")[-1] for code in balance if code.startswith(chart.COUNTER_GUARANTEES + ":")
+    }
+    for bank in sorted(banks | set(held)):
+        account, _contra = counter_guarantee_accounts(bank)
+        actual = balance.get(account, 0)
+        expected = int(held.get(bank, 0))
+        if actual != expected:
+            problem(
+                f"bank {bank}: counter-guarantees registered {format_yuan(actual)} yuan, held "
+                f"{format_yuan(expected)} yuan"
+            )
