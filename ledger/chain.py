@@ -59,7 +59,45 @@ def canonical_content(
         "reverses_id": reverses_id,
         "postings": sorted([int(a), str(s), int(m)] for a, s, m in postings),
     }
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return _dumps(doc).encode()
+
+
+def canonical_parts(
+    *,
+    effective_date: dt.date,
+    recorded_at: dt.datetime,
+    kind: str,
+    description: str,
+    actor: str,
+    idempotency_key: str | None,
+    reverses_id: int | None,
+) -> tuple[bytes, bytes, bytes]:
+    """:func:`canonical_content` in three parts, for the server to fill in the rest.
+
+    ``head + str(entry_id) + middle + postings + tail`` is the canonical content, where
+    ``postings`` is the JSON of the sorted postings: PostgreSQL's ``fl_post_entry`` knows
+    the entry id and the account ids only once it has drawn and locked them.
+    """
+    # Sorted keys: actor, description, effective_date | id | idempotency_key, kind |
+    # postings | recorded_at, reverses_id.
+    before = {
+        "actor": actor,
+        "description": description,
+        "effective_date": effective_date.isoformat(),
+    }
+    between = {"idempotency_key": idempotency_key, "kind": kind}
+    after = {
+        "recorded_at": recorded_at.isoformat(timespec="microseconds"),
+        "reverses_id": reverses_id,
+    }
+    head = _dumps(before)[:-1] + ',"id":'
+    middle = "," + _dumps(between)[1:-1] + ',"postings":'
+    tail = "," + _dumps(after)[1:]
+    return head.encode(), middle.encode(), tail.encode()
+
+
+def _dumps(doc: dict) -> str:
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def content_hash(content: bytes) -> str:
@@ -83,6 +121,7 @@ _SEAL_POSTGRESQL = text(
     "unnest(CAST(:ss AS bigint[])) AS s, unnest(CAST(:ps AS text[])) AS p, "
     "unnest(CAST(:hs AS text[])) AS h) AS v WHERE e.id = v.eid"
 )
+_SEAL_PASS_POSTGRESQL = text("SELECT fl_seal_pending(:wait, :limit)")
 _SEAL_ONE = (
     update(JournalEntry.__table__)
     .where(JournalEntry.__table__.c.id == bindparam("eid"))
@@ -176,6 +215,9 @@ def _seal_pass(conn: Connection, wait: bool) -> int | None:
     COMMITTED, a statement that waited on or skipped to the head row sees the head's
     newest version but an older snapshot of everything else.
     """
+    if conn.dialect.name == "postgresql":
+        # One round trip: fl_seal_pending (migration 0003) does the same on the server.
+        return conn.execute(_SEAL_PASS_POSTGRESQL, {"wait": wait, "limit": SEAL_BATCH}).scalar()
     head = conn.execute(_HEAD_LOCKED if wait else _HEAD_UNLESS_LOCKED).one_or_none()
     if head is None:
         return None
