@@ -77,6 +77,8 @@ class FundledgerGroup(click.Group):
             return super().invoke(ctx)
         except LedgerError as exc:
             click.echo(f"error: {exc}", err=True)
+            if getattr(exc, "zh", None):
+                click.echo(f"错误：{exc.zh}", err=True)
             ctx.exit(1)
         except OperationalError as exc:
             first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
@@ -102,10 +104,10 @@ def init(obj: Context, demo: bool, seed: int, loans: int):
     migrate.upgrade(obj.engine)
     click.echo(f"database at revision {migrate.current_revision(obj.engine)}")
     if demo:
-        from ledger.demo import build_demo
+        from ledger.fund.demo import build_fund_demo
 
-        summary = build_demo(obj.factory, seed=seed, loans=loans)
-        click.echo(f"demo books posted: {summary.entries} entries, {summary.loans} loans")
+        summary = build_fund_demo(obj.factory, seed=seed, loans=loans)
+        click.echo(summary.line())
 
 
 @cli.command()
@@ -306,3 +308,8 @@ def main() -> None:
 
 
 __all__ = ["cli", "main"]
+
+
+from ledger.fund.cli import register as _register_fund  # noqa: E402
+
+_register_fund(cli)

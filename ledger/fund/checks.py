@@ -24,6 +24,7 @@ from ledger.fund.books import (
 )
 from ledger.fund.leverage import effective_repayments
 from ledger.fund.models import (
+    Bank,
     CapitalAllocation,
     CapitalSource,
     Claim,
@@ -126,10 +127,7 @@ def _check_counter_guarantees(session: Session, balance: dict, problem) -> None:
             .group_by(Commitment.bank_code)
         ).all()
     )
-    banks = {
-        code.split(":")[-1] for code in balance if code.startswith(chart.COUNTER_GUARANTEES + ":")
-    }
-    for bank in sorted(banks | set(held)):
+    for bank in session.scalars(select(Bank.code).order_by(Bank.code)):
         account, _contra = counter_guarantee_accounts(bank)
         actual = balance.get(account, 0)
         expected = int(held.get(bank, 0))

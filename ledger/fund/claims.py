@@ -194,10 +194,15 @@ def paid_claim(session: Session, loan: Loan) -> Claim:
 def _expect(claim: Claim, status: str, action: str) -> None:
     if claim.status != status:
         raise ClaimError(
-            f"claim {claim.number} is {claim.status}; only a {status} claim can be {action}",
+            f"claim {claim.number} is {claim.status}; "
+            f"only {_a(status)} {status} claim can be {action}",
             zh=f"代偿申请 {claim.number} 状态为{STATUS_ZH[claim.status]}，"
             f"只有{STATUS_ZH[status]}的申请可以办理",
         )
+
+
+def _a(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"
 
 
 def _not_before(on: dt.date, earlier: dt.date, number: str, what: str) -> None:

@@ -246,8 +246,9 @@ def _check_limits(
     if amount > limit:
         kind = borrower.borrower_type
         heads = f" of {borrower.head_count} partners" if kind == "partnership" else ""
+        article = "an" if kind == "individual" else "a"
         raise LimitError(
-            f"{format_yuan(amount)} yuan is over the limit for a {kind}{heads} under the "
+            f"{format_yuan(amount)} yuan is over the limit for {article} {kind}{heads} under the "
             f"rules in force on {on}: at most {format_yuan(limit)} yuan",
             zh=f"{format_yuan(amount)} 元超过 {on} 适用政策对"
             f"{BORROWER_TYPE_NAMES_ZH[kind]}的贷款上限 {format_yuan(limit)} 元",

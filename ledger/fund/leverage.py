@@ -108,12 +108,20 @@ def check_withdrawal(session: Session, bank: str, amount: int, on: dt.date) -> N
         )
 
 
+_REVERSAL = aliased(Repayment)
+
+
 def effective_repayments():
-    """Repayment rows that count: not reversal rows, and not reversed by one."""
-    reversal = aliased(Repayment)
+    """Repayment rows that count: not reversal rows, and not reversed by one.
+
+    ``reversal_of_id + 0 IS NULL`` rather than ``reversal_of_id IS NULL``: SQLite would
+    otherwise answer the test through the unique index on ``reversal_of_id``, where nearly
+    every row is NULL, and read the whole table on every query (one loan's repayments
+    took time growing with all the repayments ever recorded).
+    """
     return and_(
-        Repayment.reversal_of_id.is_(None),
-        ~select(reversal.id).where(reversal.reversal_of_id == Repayment.id).exists(),
+        (Repayment.reversal_of_id + 0).is_(None),
+        ~select(_REVERSAL.id).where(_REVERSAL.reversal_of_id == Repayment.id).exists(),
     )
 
 

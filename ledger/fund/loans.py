@@ -319,6 +319,15 @@ def reverse_repayment(
             description=f"{bank} 冲正还款 {reversal_of}（流水 {bank_ref}）",
             idempotency_key=f"repayment-reversal:{bank}:{bank_ref}",
         ).entry_id
+    # Reversing an earlier repayment than the last can leave a rounding fen: true it up.
+    _move_exposure(
+        session,
+        loan,
+        loan.principal - repaid_principal(session, loan.id),
+        on,
+        actor,
+        f"{bank} 冲正还款 {reversal_of} 在保余额尾差调整",
+    )
     if loan.status == "repaid":
         loan.status = "active"
         loan.repaid_on = None
@@ -444,16 +453,15 @@ def _move_exposure(
 ) -> int | None:
     account = loan_exposure_account(loan.bank_code, loan.id)
     drop = balance_now(session, account) - share(outstanding_after, loan.coverage_ppm)
-    if drop <= 0:
+    contra = chart.exposure_contra_account(loan.bank_code)
+    if drop == 0:
         return None
-    return post(
-        session,
-        on,
-        "loan.repayment",
-        [debit(chart.exposure_contra_account(loan.bank_code), drop), credit(account, drop)],
-        text,
-        actor=actor,
+    legs = (
+        [debit(contra, drop), credit(account, drop)]
+        if drop > 0
+        else [debit(account, -drop), credit(contra, -drop)]
     )
+    return post(session, on, "loan.repayment", legs, text, actor=actor)
 
 
 def _check_commitment(
@@ -624,14 +632,22 @@ def _commitment(session: Session, loan: Loan) -> Commitment:
 def _hold_again(session: Session, loan: Loan, on: dt.date, actor: str) -> None:
     """A reversal re-opened a repaid loan: what was released on repayment is held again."""
     commitment = _commitment(session, loan)
-    released = session.scalars(
+    rows = session.scalars(
         select(CounterGuarantee)
-        .where(
-            CounterGuarantee.commitment_id == commitment.id,
-            CounterGuarantee.status == "released",
-        )
+        .where(CounterGuarantee.commitment_id == commitment.id)
         .order_by(CounterGuarantee.id)
     ).all()
+
+    def content(item: CounterGuarantee) -> tuple:
+        return (item.kind, item.value, item.guarantor_name, item.guarantor_id_number,
+                item.employer_type, item.description)  # fmt: skip
+
+    # Only the latest copy of each: one re-held by an earlier reversal was released again.
+    released = [
+        item
+        for n, item in enumerate(rows)
+        if item.status == "released" and all(content(x) != content(item) for x in rows[n + 1 :])
+    ]
     for item in released:
         spec = CounterGuaranteeSpec(
             item.kind,

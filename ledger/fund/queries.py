@@ -238,11 +238,12 @@ def subsidy_claim(
 
 def _outstanding(session: Session, bank: str, as_of: dt.date) -> int:
     """Principal lent by ``bank`` on or before ``as_of`` and not repaid by then (loans
-    still with the bank: compensated loans are the fund's receivables instead)."""
+    still with the bank: loans compensated by then are the fund's receivables instead)."""
+    compensated = select(Claim.loan_id).where(Claim.status == "paid", Claim.paid_on <= as_of)
     lent = select(Loan.id, Loan.principal).where(
         Loan.bank_code == bank,
         Loan.disbursed_on <= as_of,
-        Loan.status.in_(("active", "repaid")),
+        Loan.id.not_in(compensated),
     )
     principal = session.scalar(select(func.coalesce(func.sum(lent.subquery().c.principal), 0)))
     loans = lent.subquery()

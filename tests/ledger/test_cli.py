@@ -6,6 +6,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
+from ledger import migrate
 from ledger.cli import cli
 
 
@@ -19,10 +20,18 @@ def run(db_url):
     return invoke
 
 
+#: What ``init --demo --loans 12`` builds (the fund demo, ledger.fund.demo).
+DEMO_LINE = (
+    "demo city built: 13 borrowers, 12 loans, 67 repayments, 3 claims, 3 recoveries, "
+    "1 write-offs, 99 entries"
+)
+
+
 @pytest.fixture
 def demo(run):
     result = run("init", "--demo", "--loans", "12")
     assert result.exit_code == 0, result.output
+    assert result.stdout == f"database at revision {migrate.head_revision()}\n{DEMO_LINE}\n"
     return run
 
 
@@ -30,24 +39,28 @@ def test_init_demo_then_verify(demo):
     result = demo("verify")
     assert result.exit_code == 0
     assert result.stdout == (
-        "ok: 40 entries (40 sealed, 0 awaiting seal), 80 postings, 57 accounts\n"
+        "ok: 99 entries (99 sealed, 0 awaiting seal), 314 postings, 76 accounts\n"
     )
 
 
 def test_init_is_idempotent(run):
-    assert run("init").stdout == "database at revision 0001\n"
-    assert run("init").stdout == "database at revision 0001\n"
+    expected = f"database at revision {migrate.head_revision()}\n"
+    assert run("init").stdout == expected
+    assert run("init").stdout == expected
 
 
 def test_balances_and_as_of(demo):
     out = demo("balances", "--under", "capital").stdout.splitlines()
-    assert out[0].split() == ["capital", "8,730,000.00", "基金资本"]
-    assert ["capital:district:D03", "150,000.00", "区县配套-新河县"] in [x.split() for x in out]
+    assert out[0].split() == ["capital", "6,490,000.00", "基金资本"]
+    assert ["capital:district-D03", "140,000.00", "新河县配套"] in [x.split() for x in out]
     early = demo("balances", "--under", "capital", "--as-of", "2025-01-31").stdout.splitlines()
     assert [line.split()[:2] for line in early] == [
-        ["capital", "7,500,000.00"],
-        ["capital:city", "2,500,000.00"],
-        ["capital:provincial", "5,000,000.00"],
+        ["capital", "5,180,000.00"],
+        ["capital:city", "1,000,000.00"],
+        ["capital:district-D01", "470,000.00"],
+        ["capital:district-D02", "170,000.00"],
+        ["capital:other", "200,000.00"],
+        ["capital:provincial", "3,340,000.00"],
     ]
 
 
@@ -57,7 +70,10 @@ def test_trial_balance_nets_zero(demo):
     lines = result.stdout.splitlines()
     assert lines[-1] == "net 0.00"
     totals = [line.split() for line in lines if line.startswith("total")]
-    assert totals[0] == ["total", "8,799,750.00", "8,799,750.00"]
+    assert totals == [
+        ["total", "6,530,989.47", "6,530,989.47"],
+        ["total", "494,494.07", "494,494.07"],
+    ]
 
 
 def test_post_reverse_and_idempotent_retry(demo):
@@ -66,11 +82,13 @@ def test_post_reverse_and_idempotent_retry(demo):
         "--debit", "asset:special:ABC=100.50", "--credit", "asset:treasury=100.50",
         "--key", "place-abc-1", "--actor", "clerk:wang",
     )  # fmt: skip
-    assert demo(*args).stdout == "entry 41 posted\n"
-    assert demo(*args).stdout == "entry 41 already posted\n"
-    assert demo("reverse", "41", "--actor", "approver:li").stdout == "entry 42 reverses entry 41\n"
+    assert demo(*args).stdout == "entry 100 posted\n"
+    assert demo(*args).stdout == "entry 100 already posted\n"
+    assert demo("reverse", "100", "--actor", "approver:li").stdout == (
+        "entry 101 reverses entry 100\n"
+    )
     shown = demo("entries", "--limit", "1").stdout.splitlines()
-    assert shown[0].startswith("#42 2025-07-02 reversal reverses 41 by approver:li (seq 42)")
+    assert shown[0].startswith("#101 2025-07-02 reversal reverses 100 by approver:li (seq 101)")
     assert demo("verify").exit_code == 0
 
 
@@ -95,8 +113,8 @@ def test_post_reverse_and_idempotent_retry(demo):
             ("post", "--date", "2025-07-02", "--kind", "manual",
              "--debit", "asset:special:RCB=99999999", "--credit", "asset:treasury=99999999"),
             1,
-            "error: account asset:treasury must not go negative: balance 730,000.00 yuan, this "
-            "entry takes 99,999,999.00 yuan, short by 99,269,999.00 yuan\n",
+            "error: account asset:treasury must not go negative: balance 3,490,000.00 yuan, "
+            "this entry takes 99,999,999.00 yuan, short by 96,509,999.00 yuan\n",
         ),
         (("reverse", "554"), 1, "error: entry 554 does not exist; nothing to reverse\n"),
         (
@@ -131,7 +149,7 @@ def test_verify_fails_with_exit_1_on_tampering(demo, engine):
         "FAIL entry 7: content does not match its content hash — the entry or its postings "
         "were changed after posting"
     )
-    assert result.stderr.splitlines()[-1].startswith("error: 3 problem(s) in 40 entries")
+    assert result.stderr.splitlines()[-1].startswith("error: 7 problem(s) in 99 entries")
 
 
 def test_console_script_reports_unreachable_database(tmp_path):
@@ -148,37 +166,21 @@ def test_console_script_reports_unreachable_database(tmp_path):
     )
 
 
-def _demo_exposure_fen(loans):
-    """Guaranteed principal outstanding in the demo, summed straight from its drafts."""
-    import datetime as dt
-    import random
-
-    from ledger.demo import _loans
-
-    drafts, _ = _loans(random.Random(2026), dt.date(2025, 1, 6), loans)
-    out = 0
-    for d in drafts:
-        exposure_leg = next(leg for leg in d.legs if leg.account.startswith("memo:exposure:"))
-        out += exposure_leg.amount if exposure_leg.side == "D" else -exposure_leg.amount
-    return out
-
-
 def test_balances_depth_and_trial_balance_totals(demo):
-    from ledger.money import format_yuan
-
-    exposure = format_yuan(_demo_exposure_fen(12))
     lines = demo("balances", "--depth", "2", "--under", "memo").stdout.splitlines()
     assert [line.split()[:2] for line in lines] == [
         ["memo", "0.00"],
-        ["memo:exposure", exposure],
-        ["memo:exposure-contra", exposure],
+        ["memo:counter-guarantees", "0.00"],
+        ["memo:counter-guarantees-contra", "0.00"],
+        ["memo:exposure", "674,803.03"],
+        ["memo:exposure-contra", "674,803.03"],
     ]
     result = demo("trial-balance", "--totals-only")
     lines = [line.split() for line in result.stdout.splitlines()]
     assert lines == [
         ["--", "balance", "sheet", "and", "results"],
-        ["total", "8,799,750.00", "8,799,750.00"],
+        ["total", "6,544,546.48", "6,544,546.48"],
         ["--", "memorandum"],
-        ["total", exposure, exposure],
+        ["total", "674,803.03", "674,803.03"],
         ["net", "0.00"],
     ]

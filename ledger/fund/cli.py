@@ -1,0 +1,1318 @@
+"""``fundledger <area> <action> …``: the guarantee fund's operations on the command line.
+
+Amounts are yuan (``1234.50``, at most two decimals), rates are percent a year (``4.35``),
+dates are ``YYYY-MM-DD``. Every command that changes the books takes ``--actor`` (default:
+the ``FUNDLEDGER_ACTOR`` environment variable). Refusals print ``error: …`` and, below it,
+the same message in Chinese (``错误：…``), and exit 1; a malformed option exits 2.
+
+:func:`register` adds the groups to the ``fundledger`` command (``ledger.cli``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger.chain import drain_sealer
+from ledger.db import run_in_transaction
+from ledger.fund import (
+    borrowers,
+    capital,
+    claims,
+    guarantees,
+    loans,
+    policy,
+    queries,
+    recoveries,
+    reference,
+    subsidy,
+)
+from ledger.fund.books import share
+from ledger.fund.eligibility import (
+    BORROWER_TYPE_NAMES_ZH,
+    CATEGORY_NAMES_ZH,
+    BorrowerType,
+    Category,
+    parse_categories,
+)
+from ledger.fund.errors import FundError
+from ledger.fund.leverage import compensation_rate_ppm, repayment_rate_ppm
+from ledger.fund.models import Bank, Commitment, CounterGuarantee, Extension, Loan
+from ledger.fund.schedule import METHOD_NAMES_ZH, Method, parse_method
+from ledger.money import MoneyError, format_yuan, yuan_to_fen
+
+T = TypeVar("T")
+
+# --------------------------------------------------------------------------- option values
+
+
+def _actor(value: str | None) -> str:
+    from ledger.cli import _actor as actor_of  # ledger.cli imports this module at its end
+
+    return actor_of(value)
+
+
+def _date(_ctx, _param, value):
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _fen(_ctx, _param, value):
+    """A yuan amount (at most 2 decimals) as fen; refuses floats' rounding by construction."""
+    if value is None:
+        return None
+    try:
+        return yuan_to_fen(value)
+    except MoneyError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+_PERCENT = re.compile(r"^\d{1,3}(\.\d{1,4})?$")
+
+
+def percent_to_ppm(text: str) -> int:
+    """``"4.35"`` (percent a year) → ``43_500`` ppm, exactly; at most 4 decimals."""
+    value = text.strip().removesuffix("%").strip()
+    if not _PERCENT.match(value):
+        raise ValueError(
+            f"{text!r} is not a rate in percent with at most 4 decimals (e.g. 4.35 for 4.35%)"
+        )
+    return int(Decimal(value).scaleb(4))
+
+
+def _ppm(_ctx, _param, value):
+    if value is None:
+        return None
+    try:
+        return percent_to_ppm(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _method(_ctx, _param, value):
+    if value is None:
+        return None
+    try:
+        return parse_method(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+_TYPE_BY_NAME = {t.value: t for t in BorrowerType} | {
+    zh: t for t, zh in BORROWER_TYPE_NAMES_ZH.items()
+}
+
+
+def _borrower_type(_ctx, _param, value):
+    kind = _TYPE_BY_NAME.get(value.strip().lower()) or _TYPE_BY_NAME.get(value.strip())
+    if kind is None:
+        known = ", ".join(f"{t.value} ({BORROWER_TYPE_NAMES_ZH[t]})" for t in BorrowerType)
+        raise click.BadParameter(f"{value!r} is not a borrower type; use one of: {known}")
+    return kind
+
+
+def _categories(_ctx, _param, values):
+    found: set[Category] = set()
+    for value in values:
+        try:
+            found |= parse_categories(value)
+        except FundError as exc:
+            known = ", ".join(c.value for c in Category)
+            raise click.BadParameter(f"{exc}; known categories: {known}") from None
+    return frozenset(found)
+
+
+_CG_KINDS = {k: k for k in guarantees.KINDS} | {zh: k for k, zh in guarantees.KIND_NAMES_ZH.items()}
+
+
+def _counter_guarantees(_ctx, _param, values):
+    specs = []
+    for value in values:
+        parts = value.split(":", 2)
+        if len(parts) != 3:
+            raise click.BadParameter(
+                f"{value!r}: write KIND:VALUE_YUAN:DESCRIPTION, e.g. mortgage:300000:房产证 123号"
+            )
+        kind, amount, description = (p.strip() for p in parts)
+        if kind not in _CG_KINDS:
+            raise click.BadParameter(
+                f"{value!r}: kind {kind!r} is not one of {', '.join(guarantees.KINDS)}"
+            )
+        try:
+            fen = yuan_to_fen(amount)
+        except MoneyError as exc:
+            raise click.BadParameter(f"{value!r}: {exc}") from None
+        specs.append(guarantees.CounterGuaranteeSpec(_CG_KINDS[kind], fen, description=description))
+    return tuple(specs)
+
+
+def _guarantors(_ctx, _param, values):
+    specs = []
+    for value in values:
+        parts = [p.strip() for p in value.split(":")]
+        if len(parts) != 3 or not all(parts):
+            raise click.BadParameter(
+                f"{value!r}: write NAME:ID_NUMBER:EMPLOYER_TYPE, employer type one of "
+                f"{', '.join(guarantees.EMPLOYER_TYPES)}"
+            )
+        name, number, employer = parts
+        specs.append(
+            guarantees.CounterGuaranteeSpec(
+                "guarantor", 0, guarantor_name=name, guarantor_id_number=number,
+                employer_type=employer,
+            )
+        )  # fmt: skip
+    return tuple(specs)
+
+
+def _actor_option(f):
+    return click.option(
+        "--actor", help="Who does this (default: $FUNDLEDGER_ACTOR, else cli:<login>)."
+    )(f)
+
+
+def _on_option(help_text: str = "Effective date."):
+    return click.option("--on", "on", required=True, callback=_date, help=help_text)
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def percent(ppm: int | None) -> str:
+    """``43_500`` → ``"4.35%"``: exact, at least two decimals, ``n/a`` for None."""
+    if ppm is None:
+        return "n/a"
+    whole, frac = divmod(ppm, 10_000)
+    digits = f"{frac:04d}".rstrip("0").ljust(2, "0")
+    return f"{whole}.{digits}%"
+
+
+def _yuan(fen: int | None) -> str:
+    return "-" if fen is None else format_yuan(fen)
+
+
+def _table(rows: list[list[str]], right: Iterable[int] = ()) -> list[str]:
+    """Rows of cells as aligned lines; columns in ``right`` are right-aligned."""
+    right = set(right)
+    widths = [max(_width(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = []
+    for row in rows:
+        cells = []
+        for i, cell in enumerate(row):
+            pad = " " * (widths[i] - _width(cell))
+            cells.append(pad + cell if i in right else cell + pad)
+        lines.append("  ".join(cells).rstrip())
+    return lines
+
+
+def _width(text: str) -> int:
+    """Display width: CJK characters take two columns."""
+    return sum(2 if "\u2e80" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef" else 1 for ch in text)
+
+
+def _echo_table(rows: list[list[str]], right: Iterable[int] = ()) -> None:
+    for line in _table(rows, right):
+        click.echo(line)
+
+
+def _kv(label: str, value: str) -> None:
+    click.echo(f"{label:<19}{value}")
+
+
+# --------------------------------------------------------------------------- running
+
+
+def _write(obj, work: Callable[[Session], T]) -> T:
+    """Run ``work`` in one committed transaction and wait for its entries to be sealed."""
+    result = run_in_transaction(obj.factory, work)
+    drain_sealer(obj.engine)
+    return result
+
+
+def _today() -> dt.date:
+    return policy.today_local()
+
+
+# --------------------------------------------------------------------------- reference data
+
+
+@click.group()
+def district():
+    """Districts (区县)."""
+
+
+@district.command("add")
+@click.argument("code")
+@click.argument("name")
+@_actor_option
+@click.pass_obj
+def district_add(obj, code, name, actor):
+    """Add district CODE named NAME (admin)."""
+    _write(obj, lambda s: reference.add_district(s, code, name, actor=_actor(actor)))
+    click.echo(f"district {code} added: {name.strip()}")
+
+
+@click.group()
+def bank():
+    """Partner banks (经办银行)."""
+
+
+@bank.command("add")
+@click.argument("code")
+@click.argument("name")
+@click.argument("account_no")
+@_actor_option
+@click.pass_obj
+def bank_add(obj, code, name, account_no, actor):
+    """Add partner bank CODE named NAME with special account ACCOUNT_NO (admin)."""
+    _write(obj, lambda s: reference.add_bank(s, code, name, account_no, actor=_actor(actor)))
+    click.echo(f"bank {code} added: {name.strip()}, special account {account_no.strip()}")
+
+
+@bank.command("list")
+@click.pass_obj
+def bank_list(obj):
+    """Every partner bank: code, name, special account number, status."""
+    with obj.factory() as s:
+        rows = [
+            [b.code, b.name, b.special_account_no, "active" if b.active else "inactive"]
+            for b in s.scalars(select(Bank).order_by(Bank.code))
+        ]
+    if rows:
+        _echo_table(rows)
+
+
+@click.group()
+def source():
+    """Capital sources (资金来源)."""
+
+
+@source.command("add")
+@click.argument("code")
+@click.argument("name")
+@click.argument("kind", type=click.Choice([k.value for k in reference.SourceKind]))
+@click.option("--district", "district_code", help="The district of a district matching source.")
+@click.option("--committed", callback=_fen, help="Yuan the source must or pledged to give.")
+@_actor_option
+@click.pass_obj
+def source_add(obj, code, name, kind, district_code, committed, actor):
+    """Add capital source CODE named NAME of KIND (admin)."""
+    _write(
+        obj,
+        lambda s: reference.add_capital_source(
+            s, code, name, kind, actor=_actor(actor), district=district_code, committed=committed
+        ),
+    )
+    extra = f", committed {format_yuan(committed)} yuan" if committed is not None else ""
+    where = f" of district {district_code}" if district_code else ""
+    click.echo(f"capital source {code} added: {name.strip()} ({kind}{where}{extra})")
+
+
+@click.group()
+def user():
+    """Users and their roles."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.argument("name")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=click.Choice([r.value for r in reference.Role]),
+)
+@click.option("--bank", "bank_code", help="The bank of a bank user.")
+@_actor_option
+@click.pass_obj
+def user_add(obj, username, name, roles, bank_code, actor):
+    """Add user USERNAME named NAME (admin; the first user: --actor system)."""
+    row = _write(
+        obj,
+        lambda s: reference.add_user(s, username, name, roles, actor=_actor(actor), bank=bank_code),
+    )
+    at = f" at {bank_code}" if bank_code else ""
+    click.echo(f"user {username} added: {name.strip()} ({row.roles}{at})")
+
+
+# --------------------------------------------------------------------------- borrowers
+
+
+@click.group()
+def borrower():
+    """Borrowers (借款人), keyed by their resident ID number."""
+
+
+@borrower.command("add")
+@click.option("--id-number", required=True, help="18-character resident ID number.")
+@click.option("--name", required=True)
+@click.option("--district", "district_code", required=True)
+@click.option(
+    "--type",
+    "borrower_type",
+    default="individual",
+    show_default=True,
+    callback=_borrower_type,
+    help="individual, partnership or small_enterprise (or 个人, 合伙创业, 小微企业).",
+)
+@click.option("--heads", default=1, show_default=True, type=int, help="Partners (partnership).")
+@click.option(
+    "--category",
+    "categories",
+    multiple=True,
+    callback=_categories,
+    help="A category, English or Chinese (e.g. registered_unemployed or 登记失业人员).",
+)
+@_actor_option
+@click.pass_obj
+def borrower_add(obj, id_number, name, district_code, borrower_type, heads, categories, actor):
+    """Register a borrower."""
+    row = _write(
+        obj,
+        lambda s: borrowers.register_borrower(
+            s,
+            id_number=id_number,
+            name=name,
+            district=district_code,
+            borrower_type=borrower_type,
+            categories=categories,
+            head_count=heads,
+            actor=_actor(actor),
+        ),
+    )
+    cats = row.categories.replace(",", ", ") or "no category"
+    click.echo(f"borrower {row.id_number} registered: {row.name} ({row.borrower_type}, {cats})")
+
+
+@borrower.command("show")
+@click.argument("id_number")
+@click.option("--on", "on", callback=_date, help="Date the categories apply on (default today).")
+@click.pass_obj
+def borrower_show(obj, id_number, on):
+    """A borrower, their categories and their commitments and loans."""
+    on = on or _today()
+    with obj.factory() as s:
+        b = borrowers.get_borrower(s, id_number)
+        cats = borrowers.borrower_categories(b, on)
+        commitments = list(
+            s.scalars(select(Commitment).where(Commitment.borrower_id == b.id).order_by("id"))
+        )
+        lent = list(s.scalars(select(Loan).where(Loan.borrower_id == b.id).order_by("id")))
+    _kv("borrower", f"{b.name} {b.id_number}")
+    _kv("born", f"{b.birth_date}, {'male' if b.sex == 'M' else 'female'}")
+    _kv("district", b.district_code)
+    heads = f", {b.head_count} partners" if b.borrower_type == "partnership" else ""
+    _kv("type", f"{b.borrower_type} ({BORROWER_TYPE_NAMES_ZH[b.borrower_type]}){heads}")
+    _kv("declared", ", ".join(c for c in b.categories.split(",") if c) or "none")
+    shown = ", ".join(f"{c.value} ({CATEGORY_NAMES_ZH[c]})" for c in Category if c in cats)
+    _kv("categories", f"{shown or 'none'} (on {on})")
+    _kv("registered", f"by {b.registered_by} at {b.registered_at:%Y-%m-%d %H:%M} UTC")
+    for c in commitments:
+        _kv(
+            "commitment",
+            f"{c.number} {c.status} {format_yuan(c.amount)} yuan, {c.term_months} months, "
+            f"approved {c.approved_on}",
+        )
+    for ln in lent:
+        _kv(
+            "loan",
+            f"{ln.bank_code} {ln.contract_no} {ln.status} {format_yuan(ln.principal)} yuan, "
+            f"{ln.disbursed_on} to {ln.extended_to or ln.maturity_on}",
+        )
+
+
+# --------------------------------------------------------------------------- policy
+
+
+@click.group("policy")
+def policy_group():
+    """The rules in force: national eras and the locality's overrides."""
+
+
+def _unit(path: str) -> str:
+    """The unit of a policy key path: ``_fen``, ``_ppm``, ``_bp`` or "" (a plain number)."""
+    for segment in reversed(path.split(".")):
+        if segment.endswith("_heads"):
+            return ""
+        for unit in ("_fen", "_ppm", "_bp"):
+            if segment.endswith(unit) or f"{unit}_" in segment:
+                return unit
+    return ""
+
+
+def _policy_value(unit: str, value: Any) -> str:
+    if isinstance(value, tuple | list):
+        return ", ".join(_policy_value(unit, v) for v in value) or "(none)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        if unit == "_fen":
+            return f"{format_yuan(value)} yuan"
+        if unit == "_ppm":
+            return percent(value)
+        if unit == "_bp":
+            return f"{value} bp"
+    return str(value)
+
+
+def _policy_lines(params, prefix: str = "") -> list[tuple[str, str]]:
+    lines = []
+    for key in sorted(params):
+        value = params[key]
+        path = f"{prefix}{key}"
+        if hasattr(value, "items"):
+            lines += _policy_lines(value, f"{path}.")
+        else:
+            lines.append((path, _policy_value(_unit(path), value)))
+    return lines
+
+
+@policy_group.command("show")
+@click.option("--on", "on", callback=_date, help="Date (default: today, China time).")
+@click.pass_obj
+def policy_show(obj, on):
+    """The rule set in force on a date, one parameter a line, and where it comes from."""
+    on = on or _today()
+    with obj.factory() as s:
+        rules = policy.rules_on(s, on)
+    click.echo(f"rules in force on {on} (since {rules.effective_from})")
+    click.echo(f"sources: {', '.join(rules.sources)}")
+    lines = _policy_lines(rules.params)
+    width = max(len(k) for k, _ in lines)
+    for key, value in lines:
+        click.echo(f"{key:<{width}}  {value}")
+    cap = rules.rate_cap_on(on)
+    click.echo(f"{'rate cap on ' + str(on):<{width}}  {percent(cap)}")
+
+
+@policy_group.command("history")
+@click.pass_obj
+def policy_history(obj):
+    """Every national era and local override, by date."""
+    with obj.factory() as s:
+        history = policy.rule_history(s)
+    for when, where in history:
+        click.echo(f"{when}  {where}")
+
+
+@policy_group.command("load")
+@click.argument("file", type=click.Path(dir_okay=False))
+@_actor_option
+@click.pass_obj
+def policy_load(obj, file, actor):
+    """Record the locality's overrides in FILE (TOML, [[override]] tables; admin)."""
+    who = _actor(actor)
+    overrides = policy.load_overrides_file(file)
+
+    def work(s):
+        reference.require_role(s, who, reference.Role.ADMIN)
+        rows = []
+        for effective_from, params, note in overrides:
+            row = policy.record_override(
+                s, effective_from=effective_from, params=params, actor=who, note=note
+            )
+            s.flush()
+            rows.append((row.id, effective_from, sorted(params)))
+        return rows
+
+    for row_id, effective_from, keys in _write(obj, work):
+        click.echo(f"override {row_id} in force from {effective_from}: {', '.join(keys)}")
+
+
+# --------------------------------------------------------------------------- capital
+
+
+@click.group("capital")
+def capital_group():
+    """Capital: allocations, placement at banks, deposit interest, capital by source."""
+
+
+@capital_group.command("allocate")
+@click.argument("source_code", metavar="SOURCE")
+@click.argument("amount", metavar="YUAN", callback=_fen)
+@click.option("--received-on", required=True, callback=_date)
+@click.option("--reference", "ref", default="", help="The allocation document's number.")
+@click.option("--note", default="")
+@_actor_option
+@click.pass_obj
+def capital_allocate(obj, source_code, amount, received_on, ref, note, actor):
+    """Record money received from SOURCE (clerk); another user approves it."""
+    row = _write(
+        obj,
+        lambda s: capital.record_allocation(
+            s, source_code, amount, received_on, actor=_actor(actor), reference=ref, note=note
+        ),
+    )
+    click.echo(
+        f"allocation {row.id} recorded: {source_code} {format_yuan(amount)} yuan received "
+        f"{received_on}, pending approval"
+    )
+
+
+@capital_group.command("approve")
+@click.argument("allocation_id", metavar="ID", type=int)
+@_actor_option
+@click.pass_obj
+def capital_approve(obj, allocation_id, actor):
+    """Approve allocation ID (an approver other than the recording clerk)."""
+    row = _write(obj, lambda s: capital.approve_allocation(s, allocation_id, actor=_actor(actor)))
+    click.echo(
+        f"allocation {row.id} approved: {row.source_code} {format_yuan(row.amount)} yuan "
+        f"(entry {row.entry_id})"
+    )
+
+
+@capital_group.command("reject")
+@click.argument("allocation_id", metavar="ID", type=int)
+@click.option("--reason", required=True)
+@_actor_option
+@click.pass_obj
+def capital_reject(obj, allocation_id, reason, actor):
+    """Reject allocation ID."""
+    row = _write(
+        obj, lambda s: capital.reject_allocation(s, allocation_id, reason, actor=_actor(actor))
+    )
+    click.echo(f"allocation {row.id} rejected: {row.reject_reason}")
+
+
+@capital_group.command("place")
+@click.argument("bank_code", metavar="BANK")
+@click.argument("amount", metavar="YUAN", callback=_fen)
+@_on_option()
+@_actor_option
+@click.pass_obj
+def capital_place(obj, bank_code, amount, on, actor):
+    """Move YUAN from the treasury into BANK's special account."""
+    entry = _write(
+        obj, lambda s: capital.place_capital(s, bank_code, amount, on, actor=_actor(actor))
+    )
+    click.echo(f"placed {format_yuan(amount)} yuan at {bank_code} on {on} (entry {entry})")
+
+
+@capital_group.command("withdraw")
+@click.argument("bank_code", metavar="BANK")
+@click.argument("amount", metavar="YUAN", callback=_fen)
+@_on_option()
+@_actor_option
+@click.pass_obj
+def capital_withdraw(obj, bank_code, amount, on, actor):
+    """Move YUAN from BANK's special account back to the treasury."""
+    entry = _write(
+        obj, lambda s: capital.withdraw_capital(s, bank_code, amount, on, actor=_actor(actor))
+    )
+    click.echo(f"withdrew {format_yuan(amount)} yuan from {bank_code} on {on} (entry {entry})")
+
+
+@capital_group.command("interest")
+@click.argument("bank_code", metavar="BANK")
+@click.argument("amount", metavar="YUAN", callback=_fen)
+@_on_option("Date the bank credited the interest.")
+@click.option("--ref", required=True, help="The bank statement's reference.")
+@_actor_option
+@click.pass_obj
+def capital_interest(obj, bank_code, amount, on, ref, actor):
+    """Record deposit interest BANK credited to the special account."""
+    row = _write(
+        obj,
+        lambda s: capital.record_deposit_interest(
+            s, bank_code, amount, on, ref, actor=_actor(actor)
+        ),
+    )
+    parts = ", ".join(
+        f"{k} {format_yuan(v)}" for k, v in sorted(json.loads(row.allocation).items())
+    )
+    click.echo(
+        f"interest {format_yuan(row.amount)} yuan at {bank_code} on {row.credited_on} "
+        f"(ref {row.bank_ref}, entry {row.entry_id}): {parts}"
+    )
+
+
+@capital_group.command("show")
+@click.option("--as-of", callback=_date, help="Effective date (default: today).")
+@click.pass_obj
+def capital_show(obj, as_of):
+    """Capital by source: contributed, income, losses, net, committed and unpaid."""
+    as_of = as_of or _today()
+    with obj.factory() as s:
+        sources = queries.capital_by_source(s, as_of)
+    click.echo(f"capital by source as of {as_of} (yuan)")
+    rows = [["source", "kind", "contributed", "income", "losses", "net", "committed", "unpaid"]]
+    for x in sources:
+        rows.append(
+            [
+                x.code,
+                x.kind,
+                format_yuan(x.contributed),
+                format_yuan(x.income),
+                format_yuan(x.losses),
+                format_yuan(x.net),
+                _yuan(x.committed),
+                _yuan(x.unpaid),
+            ]
+        )
+    committed = [x.committed for x in sources if x.committed is not None]
+    unpaid = [x.unpaid for x in sources if x.unpaid is not None]
+    rows.append(
+        [
+            "total",
+            "",
+            format_yuan(sum(x.contributed for x in sources)),
+            format_yuan(sum(x.income for x in sources)),
+            format_yuan(sum(x.losses for x in sources)),
+            format_yuan(sum(x.net for x in sources)),
+            format_yuan(sum(committed)) if committed else "-",
+            format_yuan(sum(unpaid)) if unpaid else "-",
+        ]
+    )
+    _echo_table(rows, right=range(2, 8))
+
+
+# --------------------------------------------------------------------------- guarantees
+
+
+@click.group()
+def guarantee():
+    """Guarantee approvals (承诺担保)."""
+
+
+@guarantee.command("approve")
+@click.option("--id-number", required=True, help="The registered borrower's ID number.")
+@click.option("--bank", "bank_code", required=True)
+@click.option("--amount", required=True, callback=_fen, help="Yuan.")
+@click.option("--term", required=True, type=click.IntRange(1, 600), help="Months.")
+@_on_option("Approval date.")
+@click.option(
+    "--counter-guarantee",
+    "collateral",
+    multiple=True,
+    callback=_counter_guarantees,
+    metavar="KIND:VALUE_YUAN:DESCRIPTION",
+    help="mortgage, pledge or joint_group (repeatable).",
+)
+@click.option(
+    "--guarantor",
+    "guarantors",
+    multiple=True,
+    callback=_guarantors,
+    metavar="NAME:ID:EMPLOYER_TYPE",
+    help="A guarantor (保证人, repeatable).",
+)
+@click.option("--waiver", is_flag=True, help="Credit-community waiver (信用社区免担保).")
+@_actor_option
+@click.pass_obj
+def guarantee_approve(obj, id_number, bank_code, amount, term, on, collateral, guarantors,
+                      waiver, actor):  # fmt: skip
+    """Approve a guarantee and print the commitment number."""
+    specs = guarantors + collateral
+    if waiver:
+        specs += (guarantees.CounterGuaranteeSpec("credit_community"),)
+    row = _write(
+        obj,
+        lambda s: guarantees.approve_guarantee(
+            s,
+            id_number=id_number,
+            bank=bank_code,
+            amount=amount,
+            term_months=term,
+            on=on,
+            actor=_actor(actor),
+            counter_guarantees=specs,
+        ),
+    )
+    click.echo(
+        f"commitment {row.number} approved: {format_yuan(row.amount)} yuan for "
+        f"{row.term_months} months at {row.bank_code}"
+    )
+
+
+@guarantee.command("cancel")
+@click.argument("number")
+@click.option("--reason", required=True)
+@_on_option()
+@_actor_option
+@click.pass_obj
+def guarantee_cancel(obj, number, reason, on, actor):
+    """Cancel an unused commitment NUMBER and release its counter-guarantees."""
+    row = _write(
+        obj,
+        lambda s: guarantees.cancel_commitment(s, number, reason, on, actor=_actor(actor)),
+    )
+    click.echo(f"commitment {row.number} cancelled on {row.cancelled_on}: {row.cancel_reason}")
+
+
+# --------------------------------------------------------------------------- loans
+
+
+@click.group()
+def loan():
+    """Loans: disbursement, repayments, reversals, extension, a loan's state."""
+
+
+def _loan_options(f):
+    f = click.option("--contract", required=True, help="The bank's contract number.")(f)
+    return click.option("--bank", "bank_code", required=True)(f)
+
+
+@loan.command("disburse")
+@_loan_options
+@click.option("--guarantee", "guarantee_no", required=True, help="The commitment number.")
+@click.option("--name", required=True, help="The borrower's name as on the commitment.")
+@click.option("--id-number", required=True)
+@click.option("--disbursed-on", required=True, callback=_date)
+@click.option("--maturity-on", required=True, callback=_date)
+@click.option("--principal", required=True, callback=_fen, help="Yuan.")
+@click.option("--rate", required=True, callback=_ppm, help="Percent a year, e.g. 4.35.")
+@click.option(
+    "--method",
+    required=True,
+    callback=_method,
+    help="bullet, interest_only, annuity, equal_principal (or the Chinese name).",
+)
+@_actor_option
+@click.pass_obj
+def loan_disburse(obj, bank_code, contract, guarantee_no, name, id_number, disbursed_on,
+                  maturity_on, principal, rate, method, actor):  # fmt: skip
+    """Record a loan the bank disbursed against a commitment."""
+
+    def work(s):
+        done = loans.disburse(
+            s,
+            bank=bank_code,
+            contract_no=contract,
+            guarantee_no=guarantee_no,
+            borrower_name=name,
+            id_number=id_number,
+            disbursed_on=disbursed_on,
+            maturity_on=maturity_on,
+            principal=principal,
+            annual_rate_ppm=rate,
+            method=method,
+            actor=_actor(actor),
+        )
+        return done.loan, done.created
+
+    row, created = _write(obj, work)
+    if not created:
+        click.echo(f"loan {row.contract_no} at {row.bank_code} was already recorded")
+        return
+    click.echo(
+        f"loan {row.contract_no} disbursed at {row.bank_code}: {format_yuan(row.principal)} yuan "
+        f"at {percent(row.annual_rate_ppm)}, {row.disbursed_on} to {row.maturity_on}, "
+        f"exposure {format_yuan(share(row.principal, row.coverage_ppm))} yuan"
+    )
+
+
+@loan.command("repay")
+@click.option("--bank", "bank_code", required=True)
+@click.option("--ref", required=True, help="The bank's transaction reference (流水号).")
+@click.option("--contract", required=True)
+@click.option("--paid-on", required=True, callback=_date)
+@click.option("--principal", required=True, callback=_fen, help="Yuan.")
+@click.option("--interest", required=True, callback=_fen, help="Yuan.")
+@click.option("--penalty", default="0", callback=_fen, help="Yuan.")
+@click.option("--balance-after", callback=_fen, help="The bank's principal balance after it.")
+@click.option("--id-number", help="The borrower's ID number, checked against the loan.")
+@_actor_option
+@click.pass_obj
+def loan_repay(obj, bank_code, ref, contract, paid_on, principal, interest, penalty,
+               balance_after, id_number, actor):  # fmt: skip
+    """Record a repayment the bank reported."""
+
+    def work(s):
+        done = loans.repay(
+            s,
+            bank=bank_code,
+            bank_ref=ref,
+            contract_no=contract,
+            paid_on=paid_on,
+            principal=principal,
+            interest=interest,
+            penalty=penalty,
+            id_number=id_number,
+            balance_after=balance_after,
+            actor=_actor(actor),
+        )
+        ln = loans.get_loan(s, bank_code, contract)
+        left = ln.principal - loans.repaid_principal(s, ln.id)
+        return done.repayment, done.created, left, ln.status
+
+    row, created, left, status = _write(obj, work)
+    if not created:
+        click.echo(f"repayment {row.bank_ref} at {bank_code} was already recorded")
+        return
+    click.echo(
+        f"repayment {row.bank_ref} on loan {contract} {row.paid_on}: principal "
+        f"{format_yuan(row.principal)}, interest {format_yuan(row.interest)}, penalty "
+        f"{format_yuan(row.penalty)} yuan; principal outstanding {format_yuan(left)} yuan"
+        + (" (repaid in full)" if status == "repaid" else "")
+    )
+
+
+@loan.command("reverse")
+@click.option("--bank", "bank_code", required=True)
+@click.option("--ref", required=True, help="The reversal's own bank reference.")
+@click.option("--reversal-of", required=True, help="The reference of the repayment reversed.")
+@_on_option()
+@click.option("--contract", help="The loan's contract number, checked.")
+@_actor_option
+@click.pass_obj
+def loan_reverse(obj, bank_code, ref, reversal_of, on, contract, actor):
+    """Reverse (冲正) an earlier repayment."""
+    done = _write(
+        obj,
+        lambda s: loans.reverse_repayment(
+            s,
+            bank=bank_code,
+            bank_ref=ref,
+            reversal_of=reversal_of,
+            on=on,
+            actor=_actor(actor),
+            contract_no=contract,
+        ),
+    )
+    again = "" if done.created else " (already recorded)"
+    click.echo(
+        f"repayment {reversal_of.strip()} reversed by {done.repayment.bank_ref} on {on}{again}"
+    )
+
+
+@loan.command("extend")
+@_loan_options
+@click.option("--to", "to", required=True, callback=_date, help="The new maturity.")
+@_on_option("Date the extension was agreed.")
+@_actor_option
+@click.pass_obj
+def loan_extend(obj, bank_code, contract, to, on, actor):
+    """Extend (展期) a loan's maturity."""
+    row = _write(
+        obj,
+        lambda s: loans.extend_loan(
+            s, bank=bank_code, contract_no=contract, new_maturity=to, on=on, actor=_actor(actor)
+        ),
+    )
+    click.echo(
+        f"loan {contract} extended on {row.extended_on}: maturity {row.old_maturity} → "
+        f"{row.new_maturity}"
+    )
+
+
+@loan.command("show")
+@_loan_options
+@click.option("--as-of", callback=_date, help="Date (default: today).")
+@click.pass_obj
+def loan_show(obj, bank_code, contract, as_of):
+    """A loan's state, position, exposure, schedule and history as of a date."""
+    as_of = as_of or _today()
+    with obj.factory() as s:
+        st = queries.loan_state(s, bank_code, contract, as_of)
+        extensions = list(
+            s.scalars(select(Extension).where(Extension.loan_id == st.loan.id).order_by("id"))
+        )
+        refs = {r.id: r.bank_ref for r in st.repayments}
+        reversed_by = {r.reversal_of_id: r.bank_ref for r in st.repayments if r.reversal_of_id}
+    ln, pos, c = st.loan, st.position, st.commitment
+    click.echo(f"loan {ln.contract_no} at {ln.bank_code} as of {as_of}: {ln.status} "
+               f"({loans.STATUS_ZH[ln.status]})")  # fmt: skip
+    _kv("borrower", f"{st.borrower.name} {st.borrower.id_number}")
+    _kv(
+        "commitment",
+        f"{c.number}: {format_yuan(c.amount)} yuan, {c.term_months} months, "
+        f"approved {c.approved_on}",
+    )
+    method = Method(ln.method)
+    _kv(
+        "principal",
+        f"{format_yuan(ln.principal)} yuan at {percent(ln.annual_rate_ppm)} a year, "
+        f"{method.value} ({METHOD_NAMES_ZH[method]})",
+    )
+    _kv("term", f"{ln.disbursed_on} to {ln.maturity_on}")
+    for e in extensions:
+        _kv("extended", f"on {e.extended_on}: {e.old_maturity} → {e.new_maturity}")
+    _kv("coverage", percent(ln.coverage_ppm))
+    _kv("outstanding", f"{format_yuan(pos.principal_outstanding)} yuan")
+    _kv(
+        "paid",
+        f"principal {format_yuan(pos.principal_paid)}, interest "
+        f"{format_yuan(pos.interest_paid)} yuan",
+    )
+    _kv(
+        "due to date",
+        f"principal {format_yuan(pos.principal_due)}, interest "
+        f"{format_yuan(pos.interest_due)} yuan",
+    )
+    _kv(
+        "overdue",
+        f"{pos.days_overdue} days ({pos.bucket}): principal "
+        f"{format_yuan(pos.overdue_principal)}, interest {format_yuan(pos.overdue_interest)} yuan",
+    )
+    _kv("first unpaid due", str(pos.first_unpaid_due_on or "-"))
+    _kv("exposure", f"{format_yuan(st.exposure)} yuan")
+    _kv("receivable", f"{format_yuan(st.receivable)} yuan")
+    click.echo("schedule:")
+    rows = [["#", "due on", "principal", "interest"]]
+    rows += [
+        [str(i.number), str(i.due_on), format_yuan(i.principal), format_yuan(i.interest)]
+        for i in st.schedule
+    ]
+    rows.append(
+        [
+            "",
+            "total",
+            format_yuan(sum(i.principal for i in st.schedule)),
+            format_yuan(sum(i.interest for i in st.schedule)),
+        ]
+    )
+    for line in _table(rows, right=(0, 2, 3)):
+        click.echo(f"  {line}")
+    click.echo("repayments:" + ("" if st.repayments else " none"))
+    rows = [["ref", "paid on", "principal", "interest", "penalty", ""]]
+    for r in st.repayments:
+        note = ""
+        if r.reversal_of_id:
+            note = f"reverses {refs.get(r.reversal_of_id, r.reversal_of_id)}"
+        elif r.id in reversed_by:
+            note = f"reversed by {reversed_by[r.id]}"
+        rows.append(
+            [r.bank_ref, str(r.paid_on), format_yuan(r.principal), format_yuan(r.interest),
+             format_yuan(r.penalty), note]
+        )  # fmt: skip
+    if st.repayments:
+        for line in _table(rows, right=(2, 3, 4)):
+            click.echo(f"  {line}")
+    click.echo("claims:" + ("" if st.claims else " none"))
+    for cl in st.claims:
+        paid = f", paid {cl.paid_on}" if cl.paid_on else ""
+        click.echo(
+            f"  {cl.number} {cl.status}: filed {cl.filed_on}, {cl.days_overdue} days overdue, "
+            f"loss {format_yuan(cl.loss)}, amount {format_yuan(cl.amount)} yuan{paid}"
+        )
+    click.echo("recoveries:" + ("" if st.recoveries else " none"))
+    for rc in st.recoveries:
+        click.echo(
+            f"  {rc.recovered_on} {format_yuan(rc.total)} yuan from {rc.source}: fund "
+            f"{format_yuan(rc.fund_share)}, bank {format_yuan(rc.bank_share)}"
+            + (f" ({rc.reference})" if rc.reference else "")
+        )
+    click.echo("counter-guarantees:" + ("" if st.counter_guarantees else " none"))
+    for cg in st.counter_guarantees:
+        click.echo(f"  {_counter_guarantee_line(cg)}")
+
+
+def _counter_guarantee_line(cg: CounterGuarantee) -> str:
+    who = cg.guarantor_name
+    if cg.guarantor_id_number:
+        who += f" {cg.guarantor_id_number}"
+    if cg.employer_type:
+        who += f" ({cg.employer_type})"
+    what = ", ".join(x for x in (who.strip(), cg.description) if x)
+    closed = f" {cg.closed_on}" if cg.closed_on else ""
+    return f"{cg.id} {cg.kind} {format_yuan(cg.value)} yuan {cg.status}{closed}" + (
+        f": {what}" if what else ""
+    )
+
+
+# --------------------------------------------------------------------------- claims
+
+
+@click.group()
+def claim():
+    """Compensation claims (代偿)."""
+
+
+@claim.command("file")
+@_loan_options
+@_on_option("Filing date.")
+@_actor_option
+@click.pass_obj
+def claim_file(obj, bank_code, contract, on, actor):
+    """File a claim on an overdue loan."""
+    row = _write(
+        obj,
+        lambda s: claims.file_claim(s, bank=bank_code, contract_no=contract, on=on,
+                                    actor=_actor(actor)),
+    )  # fmt: skip
+    click.echo(
+        f"claim {row.number} filed on loan {contract}: {row.days_overdue} days overdue, loss "
+        f"{format_yuan(row.loss)} yuan, claim {format_yuan(row.amount)} yuan "
+        f"({percent(row.coverage_ppm)})"
+    )
+
+
+@claim.command("approve")
+@click.argument("number")
+@_on_option()
+@_actor_option
+@click.pass_obj
+def claim_approve(obj, number, on, actor):
+    """Approve claim NUMBER (an approver other than the filer)."""
+    row = _write(obj, lambda s: claims.approve_claim(s, number, on=on, actor=_actor(actor)))
+    click.echo(f"claim {row.number} approved on {on}: {format_yuan(row.amount)} yuan payable")
+
+
+@claim.command("reject")
+@click.argument("number")
+@click.option("--reason", required=True)
+@_on_option()
+@_actor_option
+@click.pass_obj
+def claim_reject(obj, number, reason, on, actor):
+    """Reject claim NUMBER."""
+    row = _write(obj, lambda s: claims.reject_claim(s, number, reason, on=on, actor=_actor(actor)))
+    click.echo(f"claim {row.number} rejected on {on}: {row.reject_reason}")
+
+
+@claim.command("pay")
+@click.argument("number")
+@_on_option()
+@_actor_option
+@click.pass_obj
+def claim_pay(obj, number, on, actor):
+    """Pay approved claim NUMBER from the bank's special account."""
+    row = _write(obj, lambda s: claims.pay_claim(s, number, on=on, actor=_actor(actor)))
+    click.echo(f"claim {row.number} paid on {row.paid_on}: {format_yuan(row.amount)} yuan")
+
+
+# --------------------------------------------------------------------------- after compensation
+
+
+@click.group()
+def recovery():
+    """Recoveries (追偿) on compensated loans."""
+
+
+def _recovery_line(row) -> str:
+    return (
+        f"recovery {row.id} on {row.recovered_on}: {format_yuan(row.total)} yuan, fund share "
+        f"{format_yuan(row.fund_share)}, bank share {format_yuan(row.bank_share)}"
+    )
+
+
+@recovery.command("record")
+@_loan_options
+@click.option("--amount", required=True, callback=_fen, help="Yuan recovered in all.")
+@_on_option()
+@click.option("--reference", "ref", default="")
+@_actor_option
+@click.pass_obj
+def recovery_record(obj, bank_code, contract, amount, on, ref, actor):
+    """Record money recovered on a compensated loan."""
+    row = _write(
+        obj,
+        lambda s: recoveries.record_recovery(
+            s, bank=bank_code, contract_no=contract, amount=amount, on=on, actor=_actor(actor),
+            reference=ref,
+        ),
+    )  # fmt: skip
+    click.echo(_recovery_line(row))
+
+
+@click.group("counter-guarantee")
+def counter_guarantee():
+    """Counter-guarantees (反担保)."""
+
+
+@counter_guarantee.command("enforce")
+@click.argument("cg_id", metavar="ID", type=int)
+@click.option("--proceeds", required=True, callback=_fen, help="Yuan realised (may be 0).")
+@_on_option()
+@_actor_option
+@click.pass_obj
+def counter_guarantee_enforce(obj, cg_id, proceeds, on, actor):
+    """Enforce counter-guarantee ID of a compensated loan; its proceeds are a recovery."""
+    row = _write(
+        obj,
+        lambda s: recoveries.enforce_counter_guarantee(
+            s, cg_id, proceeds=proceeds, on=on, actor=_actor(actor)
+        ),
+    )
+    click.echo(f"counter-guarantee {cg_id} enforced on {on}")
+    if row is not None:
+        click.echo(_recovery_line(row))
+
+
+@click.group("write-off")
+def write_off():
+    """Write-offs (核销) of compensation receivables."""
+
+
+@write_off.command("request")
+@_loan_options
+@click.option("--reason", required=True)
+@_on_option()
+@_actor_option
+@click.pass_obj
+def write_off_request(obj, bank_code, contract, reason, on, actor):
+    """Propose writing off what is left of a loan's receivable (clerk)."""
+    row = _write(
+        obj,
+        lambda s: recoveries.request_write_off(
+            s, bank=bank_code, contract_no=contract, reason=reason, on=on, actor=_actor(actor)
+        ),
+    )
+    click.echo(f"write-off {row.id} requested on loan {contract}: {format_yuan(row.amount)} yuan")
+
+
+@write_off.command("approve")
+@click.argument("write_off_id", metavar="ID", type=int)
+@_on_option()
+@_actor_option
+@click.pass_obj
+def write_off_approve(obj, write_off_id, on, actor):
+    """Approve write-off ID; the loss is attributed to the capital sources."""
+    row = _write(
+        obj, lambda s: recoveries.approve_write_off(s, write_off_id, on=on, actor=_actor(actor))
+    )
+    parts = ", ".join(
+        f"{k} {format_yuan(v)}" for k, v in sorted(json.loads(row.allocation).items())
+    )
+    click.echo(
+        f"write-off {row.id} approved on {on}: {format_yuan(row.amount)} yuan ({row.rule}: {parts})"
+    )
+
+
+@write_off.command("reject")
+@click.argument("write_off_id", metavar="ID", type=int)
+@click.option("--reason", required=True)
+@_on_option()
+@_actor_option
+@click.pass_obj
+def write_off_reject(obj, write_off_id, reason, on, actor):
+    """Reject write-off ID."""
+    row = _write(
+        obj,
+        lambda s: recoveries.reject_write_off(s, write_off_id, reason, on=on, actor=_actor(actor)),
+    )
+    click.echo(f"write-off {row.id} rejected on {on}")
+
+
+# --------------------------------------------------------------------------- reports
+
+
+@click.group()
+def report():
+    """Reports: banks' positions and capacity, quarterly interest subsidy."""
+
+
+@report.command("banks")
+@click.option("--as-of", callback=_date, help="Date (default: today).")
+@click.pass_obj
+def report_banks(obj, as_of):
+    """Per bank: placed, exposure, multiplier, cap, remaining capacity, compensation rate,
+    last year's repayment rate at maturity and principal outstanding (yuan)."""
+    as_of = as_of or _today()
+    last_year = dt.date(as_of.year - 1, 1, 1), dt.date(as_of.year - 1, 12, 31)
+    with obj.factory() as s:
+        rules = policy.rules_on(s, as_of)
+        rows = [
+            [
+                "bank", "placed", "exposure", "multiplier", "cap", "remaining",
+                "compensation", f"repaid {as_of.year - 1}", "outstanding",
+            ]
+        ]  # fmt: skip
+        totals = [0, 0, 0, 0, 0]
+        for b in queries.banks_as_of(s, as_of):
+            repaid = repayment_rate_ppm(s, b.code, *last_year)
+            multiplier = rules.leverage_multiplier(repaid)
+            cap = multiplier * b.placed
+            remaining = max(cap - b.exposure, 0)
+            for i, v in enumerate((b.placed, b.exposure, cap, remaining, b.outstanding)):
+                totals[i] += v
+            rows.append(
+                [
+                    b.code,
+                    format_yuan(b.placed),
+                    format_yuan(b.exposure),
+                    f"{multiplier}x",
+                    format_yuan(cap),
+                    format_yuan(remaining),
+                    percent(compensation_rate_ppm(s, b.code, as_of)),
+                    percent(repaid),
+                    format_yuan(b.outstanding),
+                ]
+            )
+        rows.append(
+            [
+                "total", format_yuan(totals[0]), format_yuan(totals[1]), "",
+                format_yuan(totals[2]), format_yuan(totals[3]),
+                percent(compensation_rate_ppm(s, None, as_of)),
+                percent(repayment_rate_ppm(s, None, *last_year)), format_yuan(totals[4]),
+            ]
+        )  # fmt: skip
+    click.echo(f"banks as of {as_of} (yuan)")
+    _echo_table(rows, right=range(1, 9))
+
+
+@report.command("subsidy")
+@click.option("--bank", "bank_code", required=True)
+@click.option("--year", required=True, type=click.IntRange(1990, 2200))
+@click.option("--quarter", required=True, type=click.IntRange(1, 4))
+@click.pass_obj
+def report_subsidy(obj, bank_code, year, quarter):
+    """A bank's interest-subsidy claim for a quarter: one line per loan, and the total."""
+    with obj.factory() as s:
+        reference.get_bank(s, bank_code)
+        result = subsidy.subsidy_claim(queries.subsidy_claim(s, bank_code, year, quarter))
+    click.echo(f"interest subsidy {bank_code} {year}Q{quarter}: {result['loans']} loans (yuan)")
+    rows = [["contract", "days", "subsidised", "overdue", "extended", "interest", "subsidy"]]
+    for line in result["lines"]:
+        rows.append(
+            [
+                line["loan"],
+                str(line["days_in_quarter"]),
+                str(line["days_subsidised"]),
+                str(line["days_overdue"]),
+                str(line["days_extended"]),
+                format_yuan(line["interest_base"]),
+                format_yuan(line["subsidy"]),
+            ]
+        )
+    rows.append(
+        [
+            "total", "", "", "", "",
+            format_yuan(sum(x["interest_base"] for x in result["lines"])),
+            format_yuan(result["subsidy"]),
+        ]
+    )  # fmt: skip
+    _echo_table(rows, right=range(1, 7))
+
+
+# --------------------------------------------------------------------------- registration
+
+GROUPS = (
+    district,
+    bank,
+    source,
+    user,
+    borrower,
+    policy_group,
+    capital_group,
+    guarantee,
+    loan,
+    claim,
+    recovery,
+    counter_guarantee,
+    write_off,
+    report,
+)
+
+
+def register(cli: click.Group) -> None:
+    """Add the fund's command groups to the ``fundledger`` command."""
+    for group in GROUPS:
+        cli.add_command(group)
+
+
+__all__ = ["percent", "percent_to_ppm", "register"]
