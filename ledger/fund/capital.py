@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,7 +22,7 @@ from ledger.entries import credit, debit
 from ledger.fund.books import balance_now, balances_as_of, post, pro_rata
 from ledger.fund.errors import DuplicateReferenceError, FundError, StateError
 from ledger.fund.leverage import check_withdrawal
-from ledger.fund.models import CapitalAllocation, CapitalSource, DepositInterest
+from ledger.fund.models import CapitalAllocation, DepositInterest
 from ledger.fund.reference import (
     Role,
     all_sources,
@@ -213,23 +214,57 @@ def contributed_as_of(session: Session, on: dt.date) -> dict[str, int]:
     return {s: by_account[chart.capital_account(s)] for s in sources}
 
 
-def net_capital_as_of(session: Session, on: dt.date) -> dict[str, int]:
-    """Contributed + attributed income − attributed losses of each source up to ``on``."""
-    sources = [s.code for s in all_sources(session)]
+@dataclass(frozen=True)
+class SourceCapital:
+    code: str
+    name: str
+    kind: str
+    #: Capital contributed (allocations approved), fen.
+    contributed: int
+    #: Deposit interest attributed to the source, fen.
+    income: int
+    #: Guarantee losses written off and attributed to the source, fen.
+    losses: int
+    #: What the source was required or pledged to contribute, fen (None: open-ended).
+    committed: int | None
+
+    @property
+    def net(self) -> int:
+        return self.contributed + self.income - self.losses
+
+    @property
+    def unpaid(self) -> int | None:
+        """Matching money still to come in; None for an open-ended source."""
+        return None if self.committed is None else max(self.committed - self.contributed, 0)
+
+
+def capital_by_source(session: Session, as_of: dt.date) -> list[SourceCapital]:
+    sources = all_sources(session)
     codes = []
     for s in sources:
         codes += [
-            chart.capital_account(s),
-            chart.interest_income_account(s),
-            chart.loss_account(s),
+            chart.capital_account(s.code),
+            chart.interest_income_account(s.code),
+            chart.loss_account(s.code),
         ]
-    b = balances_as_of(session, codes, on)
-    return {
-        s: b[chart.capital_account(s)]
-        + b[chart.interest_income_account(s)]
-        - b[chart.loss_account(s)]
+    b = balances_as_of(session, codes, as_of)
+    return [
+        SourceCapital(
+            s.code,
+            s.name,
+            s.kind,
+            b[chart.capital_account(s.code)],
+            b[chart.interest_income_account(s.code)],
+            b[chart.loss_account(s.code)],
+            s.committed,
+        )
         for s in sources
-    }
+    ]
+
+
+def net_capital_as_of(session: Session, on: dt.date) -> dict[str, int]:
+    """Contributed + attributed income − attributed losses of each source up to ``on``."""
+    return {s.code: s.net for s in capital_by_source(session, on)}
 
 
 def attribute_pro_rata(session: Session, amount: int, on: dt.date) -> dict[str, int]:
@@ -248,9 +283,10 @@ def attribute_first_loss(
 ) -> dict[str, int]:
     """Losses borne by sources in ``order`` of kind (e.g. city first), each up to its net
     capital; whatever is left falls on the last source that has any capital."""
-    net = net_capital_as_of(session, on)
-    contributed = contributed_as_of(session, on)
-    kinds = dict(session.execute(select(CapitalSource.code, CapitalSource.kind)).all())
+    by_source = capital_by_source(session, on)
+    net = {s.code: s.net for s in by_source}
+    contributed = {s.code: s.contributed for s in by_source}
+    kinds = {s.code: s.kind for s in by_source}
     rank = {kind: n for n, kind in enumerate(order)}
     ranked = sorted(
         (s for s in net if net[s] > 0 or contributed[s] > 0),

@@ -26,8 +26,8 @@ from ledger.fund.errors import (
     StateError,
 )
 from ledger.fund.identity import parse_resident_id
-from ledger.fund.leverage import compensation_rate_ppm
-from ledger.fund.models import Borrower, Claim, Commitment, CounterGuarantee, Loan
+from ledger.fund.leverage import compensation_totals
+from ledger.fund.models import Borrower, Commitment, CounterGuarantee, Loan
 from ledger.fund.policy import RuleSet, rules_on
 from ledger.fund.reference import Role, get_bank, require_role
 from ledger.models import JournalEntry
@@ -303,25 +303,16 @@ def _check_repeat(session: Session, rules: RuleSet, borrower: Borrower) -> None:
 
 def _check_suspension(session: Session, rules: RuleSet, bank: str, on: dt.date) -> None:
     threshold = rules["suspend_above_compensation_rate_ppm"]
-    guaranteed = session.scalar(
-        select(func.sum(Loan.principal)).where(Loan.bank_code == bank, Loan.disbursed_on <= on)
-    )
-    if not guaranteed:
-        return
-    paid = session.scalar(
-        select(func.coalesce(func.sum(Claim.amount), 0))
-        .join(Loan, Loan.id == Claim.loan_id)
-        .where(Loan.bank_code == bank, Claim.status == "paid", Claim.paid_on <= on)
-    )
-    if int(paid) * PPM > threshold * int(guaranteed):
-        rate = compensation_rate_ppm(session, bank, on)
+    paid, guaranteed = compensation_totals(session, bank, on)
+    if guaranteed and paid * PPM > threshold * guaranteed:
+        rate = paid * PPM // guaranteed
         raise BankSuspendedError(
             f"new guarantees at bank {bank} are suspended: its compensation rate is "
             f"{_percent(rate)}, over the {_percent(threshold)} threshold "
-            f"(claims paid {format_yuan(int(paid))} yuan of {format_yuan(int(guaranteed))} "
+            f"(claims paid {format_yuan(paid)} yuan of {format_yuan(guaranteed)} "
             "yuan guaranteed)",
             zh=f"{bank} 代偿率 {_percent(rate)} 超过 {_percent(threshold)}，暂停新增担保"
-            f"（已代偿 {format_yuan(int(paid))} 元，累计担保 {format_yuan(int(guaranteed))} 元）",
+            f"（已代偿 {format_yuan(paid)} 元，累计担保 {format_yuan(guaranteed)} 元）",
         )
 
 

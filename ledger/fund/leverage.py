@@ -149,9 +149,9 @@ def repayment_rate_ppm(
     return int(repaid) * PPM // int(due)
 
 
-def compensation_rate_ppm(session: Session, bank: str | None, on: dt.date) -> int | None:
-    """Claims paid ÷ principal guaranteed, up to ``on``; None when nothing was guaranteed."""
-    guaranteed = select(func.sum(Loan.principal)).where(Loan.disbursed_on <= on)
+def compensation_totals(session: Session, bank: str | None, on: dt.date) -> tuple[int, int]:
+    """(claims paid, principal guaranteed) up to ``on``, in fen: the compensation rate's parts."""
+    guaranteed = select(func.coalesce(func.sum(Loan.principal), 0)).where(Loan.disbursed_on <= on)
     paid = (
         select(func.coalesce(func.sum(Claim.amount), 0))
         .join(Loan, Loan.id == Claim.loan_id)
@@ -160,7 +160,10 @@ def compensation_rate_ppm(session: Session, bank: str | None, on: dt.date) -> in
     if bank is not None:
         guaranteed = guaranteed.where(Loan.bank_code == bank)
         paid = paid.where(Loan.bank_code == bank)
-    total = session.scalar(guaranteed)
-    if not total:
-        return None
-    return int(session.scalar(paid)) * PPM // int(total)
+    return int(session.scalar(paid)), int(session.scalar(guaranteed))
+
+
+def compensation_rate_ppm(session: Session, bank: str | None, on: dt.date) -> int | None:
+    """Claims paid ÷ principal guaranteed, up to ``on``; None when nothing was guaranteed."""
+    paid, guaranteed = compensation_totals(session, bank, on)
+    return paid * PPM // guaranteed if guaranteed else None

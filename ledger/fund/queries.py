@@ -2,7 +2,8 @@
 capital placed per bank, exposure and capacity per bank, compensation and repayment
 rates, a loan's full state as of a date, and a bank's quarterly interest-subsidy claim.
 
-Everything is read from the books and the fund's tables; nothing here writes.
+``SourceCapital`` and ``capital_by_source`` live in ``ledger.fund.capital`` and are
+re-exported here. Everything is read from the books and the fund's tables; nothing here writes.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from ledger import chart
 from ledger.fund.books import balances_as_of, loan_exposure_account, receivable_account
+from ledger.fund.capital import SourceCapital, capital_by_source  # noqa: F401 (re-exported)
 from ledger.fund.leverage import (
     Capacity,
     capacity,
@@ -26,7 +28,6 @@ from ledger.fund.loans import get_loan, loan_payments, loan_position, loan_rules
 from ledger.fund.models import (
     Bank,
     Borrower,
-    CapitalSource,
     Claim,
     Commitment,
     CounterGuarantee,
@@ -37,54 +38,6 @@ from ledger.fund.models import (
 from ledger.fund.policy import reference_rate_ppm, rules_on
 from ledger.fund.schedule import Installment, Position
 from ledger.fund.subsidy import SubsidyLine, quarter_bounds, quarter_subsidy
-
-
-@dataclass(frozen=True)
-class SourceCapital:
-    code: str
-    name: str
-    kind: str
-    #: Capital contributed (allocations approved), fen.
-    contributed: int
-    #: Deposit interest attributed to the source, fen.
-    income: int
-    #: Guarantee losses written off and attributed to the source, fen.
-    losses: int
-    #: What the source was required or pledged to contribute, fen (None: open-ended).
-    committed: int | None
-
-    @property
-    def net(self) -> int:
-        return self.contributed + self.income - self.losses
-
-    @property
-    def unpaid(self) -> int | None:
-        """Matching money still to come in; None for an open-ended source."""
-        return None if self.committed is None else max(self.committed - self.contributed, 0)
-
-
-def capital_by_source(session: Session, as_of: dt.date) -> list[SourceCapital]:
-    sources = list(session.scalars(select(CapitalSource).order_by(CapitalSource.code)))
-    codes = []
-    for s in sources:
-        codes += [
-            chart.capital_account(s.code),
-            chart.interest_income_account(s.code),
-            chart.loss_account(s.code),
-        ]
-    b = balances_as_of(session, codes, as_of)
-    return [
-        SourceCapital(
-            s.code,
-            s.name,
-            s.kind,
-            b[chart.capital_account(s.code)],
-            b[chart.interest_income_account(s.code)],
-            b[chart.loss_account(s.code)],
-            s.committed,
-        )
-        for s in sources
-    ]
 
 
 @dataclass(frozen=True)
