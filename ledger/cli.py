@@ -9,8 +9,6 @@ neither ``web`` nor ``jobs``).
 from __future__ import annotations
 
 import datetime as dt
-import getpass
-import os
 import sys
 from functools import cached_property
 from importlib.metadata import entry_points
@@ -22,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 from ledger import balances as bal
 from ledger import migrate
 from ledger.chain import drain_sealer, seal_pending
+from ledger.cli_options import actor_of, parse_date
 from ledger.db import make_engine, run_in_transaction, session_factory
 from ledger.entries import EntryDraft, Leg, post_entry, reverse_entry
 from ledger.errors import LedgerError
@@ -47,17 +46,8 @@ class Context:
         return session_factory(self.engine)
 
 
-def _actor(value: str | None) -> str:
-    return value or os.environ.get("FUNDLEDGER_ACTOR") or f"cli:{getpass.getuser()}"
-
-
-def _date(_ctx, _param, value):
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+_actor = actor_of
+_date = parse_date
 
 
 def _datetime(_ctx, _param, value):

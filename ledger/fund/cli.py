@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.chain import drain_sealer
+from ledger.cli_options import actor_of, parse_date
 from ledger.db import run_in_transaction
 from ledger.fund import (
     borrowers,
@@ -54,19 +55,8 @@ T = TypeVar("T")
 # --------------------------------------------------------------------------- option values
 
 
-def _actor(value: str | None) -> str:
-    from ledger.cli import _actor as actor_of  # ledger.cli imports this module at its end
-
-    return actor_of(value)
-
-
-def _date(_ctx, _param, value):
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+_actor = actor_of
+_date = parse_date
 
 
 def _fen(_ctx, _param, value):
