@@ -1,7 +1,8 @@
 """Cross-checks between the fund's records and the books, run by ``fundledger verify``.
 
 The operations keep these true; a check that fails means something bypassed them:
-each loan's exposure is coverage × its outstanding principal (zero once compensated),
+each loan's exposure is coverage × its outstanding principal (zero once compensated)
+and its running totals are its repayments',
 each compensation receivable is what was paid less the fund's recoveries and write-off,
 each source's capital is the sum of its approved allocations, the counter-guarantees
 registered at a bank are the ones still held, and no claim was over-recovered.
@@ -49,15 +50,23 @@ def check_fund(session: Session, problem: Callable[[str], None]) -> None:
 
 
 def _check_exposure(session: Session, balance: dict, problem) -> None:
-    repaid = dict(
-        session.execute(
-            select(Repayment.loan_id, func.sum(Repayment.principal))
+    repaid = {
+        loan_id: (int(total), last)
+        for loan_id, total, last in session.execute(
+            select(Repayment.loan_id, func.sum(Repayment.principal), func.max(Repayment.paid_on))
             .where(effective_repayments())
             .group_by(Repayment.loan_id)
-        ).all()
-    )
+        )
+    }
     for loan in session.scalars(select(Loan).order_by(Loan.id)):
-        outstanding = loan.principal - int(repaid.get(loan.id, 0))
+        total, last = repaid.get(loan.id, (0, None))
+        outstanding = loan.principal - total
+        if (loan.repaid_principal, loan.last_paid_on) != (total, last):
+            problem(
+                f"loan {loan.bank_code}/{loan.contract_no}: its running totals say "
+                f"{format_yuan(loan.repaid_principal)} yuan repaid, last on {loan.last_paid_on}; "
+                f"its repayments say {format_yuan(total)} yuan, last on {last}"
+            )
         live = loan.status in ("active", "repaid")
         expected = share(outstanding, loan.coverage_ppm) if live else 0
         actual = balance.get(loan_exposure_account(loan.bank_code, loan.id), 0)

@@ -138,3 +138,24 @@ class ExtensionError(FundError):
     """An extension the loan's rule set does not allow."""
 
     code = "extension"
+
+
+class RowsRejectedError(FundError):
+    """A batch (a bank file's rows) with refused lines; nothing of it was written.
+
+    ``errors`` lists every refused line (row, column, value as given, and the named
+    error with its English and Chinese message).
+    """
+
+    code = "rows-rejected"
+
+    def __init__(self, errors):
+        self.errors = list(errors)
+        first = self.errors[0]
+        more = f" (and {len(self.errors) - 1} more)" if len(self.errors) > 1 else ""
+        super().__init__(
+            f"{len(self.errors)} row(s) refused; nothing was posted. Row {first.row}, "
+            f"{first.column}: {first.message}{more}",
+            zh=f"{len(self.errors)} 行有错误，本批未入账。第 {first.row} 行 {first.column}："
+            f"{first.zh}",
+        )

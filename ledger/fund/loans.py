@@ -16,28 +16,30 @@ from sqlalchemy.orm import Session
 
 from ledger import chart
 from ledger.clock import utcnow
-from ledger.entries import credit, debit, reverse_entry
-from ledger.fund.books import balance_now, loan_exposure_account, open_loan_accounts, post, share
+from ledger.entries import credit, debit
+from ledger.fund.books import loan_exposure_account, open_loan_accounts, post, share
 from ledger.fund.errors import (
-    BalanceMismatchError,
     CommitmentError,
     DuplicateReferenceError,
     ExtensionError,
     LimitError,
-    RepaymentError,
     StateError,
 )
 from ledger.fund.guarantees import (
-    CounterGuaranteeSpec,
     get_commitment,
-    register_counter_guarantee,
-    release_counter_guarantees,
 )
 from ledger.fund.identity import normalize_id_number
 from ledger.fund.leverage import check_new_exposure, effective_repayments
-from ledger.fund.models import Borrower, Commitment, CounterGuarantee, Extension, Loan, Repayment
+from ledger.fund.models import Borrower, Commitment, Extension, Loan, Repayment
 from ledger.fund.policy import RuleSet, rules_on
 from ledger.fund.reference import Role, get_bank, require_bank_access, require_role
+from ledger.fund.repayments import (  # noqa: F401 - re-exported: loans.repay etc.
+    STATUS_ZH,
+    Repaid,
+    check_active,
+    repay,
+    reverse_repayment,
+)
 from ledger.fund.schedule import (
     Installment,
     Method,
@@ -49,14 +51,6 @@ from ledger.fund.schedule import (
     position,
 )
 from ledger.money import format_yuan
-
-STATUS_ZH = {
-    "active": "正常",
-    "repaid": "已结清",
-    "claimed": "已代偿",
-    "written_off": "已核销",
-    "recovered": "已追回",
-}
 
 
 @dataclass(frozen=True)
@@ -156,193 +150,13 @@ def disburse(
     return Disbursed(loan, True)
 
 
-@dataclass(frozen=True)
-class Repaid:
-    repayment: Repayment
-    created: bool
-
-
-def repay(
-    session: Session,
-    *,
-    bank: str,
-    bank_ref: str,
-    contract_no: str,
-    paid_on: dt.date,
-    principal: int,
-    interest: int,
-    penalty: int = 0,
-    id_number: str | None = None,
-    balance_after: int | None = None,
-    actor: str,
-    today: dt.date | None = None,
-) -> Repaid:
-    """Record a repayment the bank reported; the exposure falls with the principal."""
-    require_bank_access(session, actor, bank, Role.CLERK, Role.APPROVER, Role.BANK)
-    bank_ref = _ref(bank_ref)
-    loan = get_loan(session, bank, contract_no, for_update=True)
-    earlier = _by_ref(session, bank, bank_ref)
-    if earlier is not None:
-        content = (loan.id, paid_on, principal, interest, penalty, None)
-        if _repayment_content(earlier) == content:
-            return Repaid(earlier, False)
-        raise _ref_conflict(bank, bank_ref, earlier)
-    if id_number is not None:
-        _check_id(session, loan, id_number)
-    for name, value in (("principal", principal), ("interest", interest), ("penalty", penalty)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise RepaymentError(f"the repaid {name} must be 0 or more fen", zh="还款金额不能为负")
-    if principal == interest == penalty == 0:
-        raise RepaymentError("a repayment of nothing", zh="还款金额全部为零")
-    _check_active(loan, "repayment")
-    if paid_on < loan.disbursed_on or paid_on > (today or dt.date.today()):
-        raise RepaymentError(
-            f"repayment date {paid_on} is before the disbursement on {loan.disbursed_on} "
-            "or in the future",
-            zh=f"还款日期 {paid_on} 早于放款日 {loan.disbursed_on} 或晚于今天",
-        )
-    outstanding = loan.principal - repaid_principal(session, loan.id)
-    if principal > outstanding:
-        raise RepaymentError(
-            f"loan {loan.contract_no}: principal repaid {format_yuan(principal)} yuan is more "
-            f"than the {format_yuan(outstanding)} yuan outstanding",
-            zh=f"贷款 {loan.contract_no} 归还本金 {format_yuan(principal)} 元超过本金余额 "
-            f"{format_yuan(outstanding)} 元",
-        )
-    if balance_after is not None:
-        expected = loan.principal - repaid_principal(session, loan.id, through=paid_on) - principal
-        if balance_after != expected:
-            raise BalanceMismatchError(
-                f"loan {loan.contract_no}: the bank's balance after this repayment is "
-                f"{format_yuan(balance_after)} yuan but the fund's is {format_yuan(expected)} yuan",
-                zh=f"贷款 {loan.contract_no} 还款后本金余额："
-                f"银行为 {format_yuan(balance_after)} 元，"
-                f"基金为 {format_yuan(expected)} 元，不一致",
-            )
-    row = Repayment(
-        loan_id=loan.id,
-        bank_code=bank,
-        bank_ref=bank_ref,
-        paid_on=paid_on,
-        principal=principal,
-        interest=interest,
-        penalty=penalty,
-        recorded_by=actor,
-        recorded_at=utcnow(),
-    )
-    session.add(row)
-    session.flush()
-    row.entry_id = _move_exposure(
-        session,
-        loan,
-        outstanding - principal,
-        paid_on,
-        actor,
-        f"{bank} 还款 {loan.contract_no} 流水 {bank_ref}",
-    )
-    if outstanding - principal == 0:
-        loan.status = "repaid"
-        loan.repaid_on = max(paid_on, _last_paid_on(session, loan.id))
-        release_counter_guarantees(
-            session, _commitment(session, loan), loan.repaid_on, actor, "贷款结清"
-        )
-    session.flush()
-    return Repaid(row, True)
-
-
-def reverse_repayment(
-    session: Session,
-    *,
-    bank: str,
-    bank_ref: str,
-    reversal_of: str,
-    on: dt.date,
-    actor: str,
-    contract_no: str | None = None,
-) -> Repaid:
-    """Cancel an earlier repayment (冲正) with a new reversal row and a reversing entry."""
-    require_bank_access(session, actor, bank, Role.CLERK, Role.APPROVER, Role.BANK)
-    bank_ref, reversal_of = _ref(bank_ref), _ref(reversal_of)
-    original = _by_ref(session, bank, reversal_of)
-    if original is None or original.reversal_of_id is not None:
-        raise RepaymentError(
-            f"bank {bank} has no repayment with reference {reversal_of} to reverse",
-            zh=f"{bank} 没有流水号为 {reversal_of} 的还款，无法冲正",
-        )
-    loan = session.scalar(select(Loan).where(Loan.id == original.loan_id).with_for_update())
-    if contract_no is not None and contract_no.strip() != loan.contract_no:
-        raise RepaymentError(
-            f"repayment {reversal_of} belongs to loan {loan.contract_no}, not {contract_no}",
-            zh=f"流水号 {reversal_of} 属于贷款 {loan.contract_no}，不是 {contract_no}",
-        )
-    earlier = _by_ref(session, bank, bank_ref)
-    if earlier is not None:
-        if earlier.reversal_of_id == original.id and earlier.paid_on == on:
-            return Repaid(earlier, False)
-        raise _ref_conflict(bank, bank_ref, earlier)
-    done = session.scalar(select(Repayment).where(Repayment.reversal_of_id == original.id))
-    if done is not None:
-        raise RepaymentError(
-            f"repayment {reversal_of} was already reversed by {done.bank_ref}",
-            zh=f"还款 {reversal_of} 已被流水 {done.bank_ref} 冲正",
-        )
-    if loan.status not in ("active", "repaid"):
-        raise RepaymentError(
-            f"loan {loan.contract_no} is {loan.status}; its repayments can no longer be reversed",
-            zh=f"贷款 {loan.contract_no} 状态为{STATUS_ZH[loan.status]}，不能再冲正还款",
-        )
-    if on < original.paid_on:
-        raise RepaymentError(
-            f"the reversal date {on} is before the repayment's date {original.paid_on}",
-            zh=f"冲正日期 {on} 早于原还款日期 {original.paid_on}",
-        )
-    row = Repayment(
-        loan_id=loan.id,
-        bank_code=bank,
-        bank_ref=bank_ref,
-        paid_on=on,
-        principal=original.principal,
-        interest=original.interest,
-        penalty=original.penalty,
-        reversal_of_id=original.id,
-        recorded_by=actor,
-        recorded_at=utcnow(),
-    )
-    session.add(row)
-    session.flush()
-    if original.entry_id is not None:
-        row.entry_id = reverse_entry(
-            session,
-            original.entry_id,
-            actor=actor,
-            effective_date=on,
-            description=f"{bank} 冲正还款 {reversal_of}（流水 {bank_ref}）",
-            idempotency_key=f"repayment-reversal:{bank}:{bank_ref}",
-        ).entry_id
-    # Reversing an earlier repayment than the last can leave a rounding fen: true it up.
-    _move_exposure(
-        session,
-        loan,
-        loan.principal - repaid_principal(session, loan.id),
-        on,
-        actor,
-        f"{bank} 冲正还款 {reversal_of} 在保余额尾差调整",
-    )
-    if loan.status == "repaid":
-        loan.status = "active"
-        loan.repaid_on = None
-        _hold_again(session, loan, on, actor)
-    session.flush()
-    return Repaid(row, True)
-
-
 def extend_loan(
     session: Session, *, bank: str, contract_no: str, new_maturity: dt.date, on: dt.date, actor: str
 ) -> Extension:
     """Extend (展期) an active loan that is not overdue, once, within the loan's rules."""
     require_role(session, actor, Role.APPROVER)
     loan = get_loan(session, bank, contract_no, for_update=True)
-    _check_active(loan, "extension")
+    check_active(loan.status, loan.contract_no, "extension")
     rules = loan_rules(loan)
     done = session.scalars(select(Extension).where(Extension.loan_id == loan.id)).all()
     if len(done) >= rules["max_extensions"]:
@@ -448,22 +262,6 @@ def repaid_principal(session: Session, loan_id: int, *, through: dt.date | None 
 # ----------------------------------------------------------------------------- helpers
 
 
-def _move_exposure(
-    session: Session, loan: Loan, outstanding_after: int, on: dt.date, actor: str, text: str
-) -> int | None:
-    account = loan_exposure_account(loan.bank_code, loan.id)
-    drop = balance_now(session, account) - share(outstanding_after, loan.coverage_ppm)
-    contra = chart.exposure_contra_account(loan.bank_code)
-    if drop == 0:
-        return None
-    legs = (
-        [debit(contra, drop), credit(account, drop)]
-        if drop > 0
-        else [debit(account, -drop), credit(contra, -drop)]
-    )
-    return post(session, on, "loan.repayment", legs, text, actor=actor)
-
-
 def _check_commitment(
     session: Session,
     commitment: Commitment,
@@ -567,94 +365,3 @@ def _same_loan(session, loan, guarantee_no, disbursed_on, maturity_on, principal
             zh=f"{loan.bank_code} 合同号 {loan.contract_no} 已放款，内容与本次不同",
         )
     return loan
-
-
-def _check_active(loan: Loan, what: str) -> None:
-    if loan.status == "active":
-        return
-    hint = {
-        "repaid": "it is repaid in full",
-        "claimed": "the fund has paid compensation on it; record money received as a recovery",
-        "written_off": "it was written off",
-        "recovered": "it was recovered in full",
-    }[loan.status]
-    raise RepaymentError(
-        f"loan {loan.contract_no} takes no {what}: {hint}",
-        zh=f"贷款 {loan.contract_no} 状态为{STATUS_ZH[loan.status]}，不能办理此业务",
-    )
-
-
-def _check_id(session: Session, loan: Loan, id_number: str) -> None:
-    borrower = session.get(Borrower, loan.borrower_id)
-    if normalize_id_number(id_number) != borrower.id_number:
-        raise RepaymentError(
-            f"ID number {normalize_id_number(id_number)} is not the borrower of loan "
-            f"{loan.contract_no}",
-            zh=f"身份证号 {normalize_id_number(id_number)} 与贷款 {loan.contract_no} 的借款人不符",
-        )
-
-
-def _ref(value: str) -> str:
-    value = (value or "").strip()
-    if not value or len(value) > 60:
-        raise RepaymentError(
-            "a bank reference of 1-60 characters is required", zh="银行流水号应为 1-60 个字符"
-        )
-    return value
-
-
-def _by_ref(session: Session, bank: str, bank_ref: str) -> Repayment | None:
-    return session.scalar(
-        select(Repayment).where(Repayment.bank_code == bank, Repayment.bank_ref == bank_ref)
-    )
-
-
-def _repayment_content(row: Repayment) -> tuple:
-    return (row.loan_id, row.paid_on, row.principal, row.interest, row.penalty, row.reversal_of_id)
-
-
-def _ref_conflict(bank: str, bank_ref: str, earlier: Repayment) -> DuplicateReferenceError:
-    return DuplicateReferenceError(
-        f"bank reference {bank_ref} of {bank} was already used on {earlier.paid_on} with "
-        "different content",
-        zh=f"{bank} 流水号 {bank_ref} 已于 {earlier.paid_on} 使用，内容与本次不同",
-    )
-
-
-def _last_paid_on(session: Session, loan_id: int) -> dt.date:
-    return max(p.paid_on for p in loan_payments(session, loan_id))
-
-
-def _commitment(session: Session, loan: Loan) -> Commitment:
-    return session.get(Commitment, loan.commitment_id)
-
-
-def _hold_again(session: Session, loan: Loan, on: dt.date, actor: str) -> None:
-    """A reversal re-opened a repaid loan: what was released on repayment is held again."""
-    commitment = _commitment(session, loan)
-    rows = session.scalars(
-        select(CounterGuarantee)
-        .where(CounterGuarantee.commitment_id == commitment.id)
-        .order_by(CounterGuarantee.id)
-    ).all()
-
-    def content(item: CounterGuarantee) -> tuple:
-        return (item.kind, item.value, item.guarantor_name, item.guarantor_id_number,
-                item.employer_type, item.description)  # fmt: skip
-
-    # Only the latest copy of each: one re-held by an earlier reversal was released again.
-    released = [
-        item
-        for n, item in enumerate(rows)
-        if item.status == "released" and all(content(x) != content(item) for x in rows[n + 1 :])
-    ]
-    for item in released:
-        spec = CounterGuaranteeSpec(
-            item.kind,
-            item.value,
-            item.guarantor_name,
-            item.guarantor_id_number,
-            item.employer_type,
-            item.description,
-        )
-        register_counter_guarantee(session, commitment, spec, on, actor)

@@ -207,6 +207,9 @@ class Loan(Base):
         CheckConstraint("coverage_ppm > 0 AND coverage_ppm <= 1000000", name="coverage"),
         CheckConstraint("maturity_on > disbursed_on", name="maturity"),
         CheckConstraint(
+            "repaid_principal >= 0 AND repaid_principal <= principal", name="repaid_principal"
+        ),
+        CheckConstraint(
             "status IN ('active','repaid','claimed','written_off','recovered')", name="status"
         ),
         CheckConstraint(
@@ -236,6 +239,10 @@ class Loan(Base):
     status: Mapped[str] = mapped_column(String(12), default="active")
     #: Date the principal was repaid in full (None while outstanding).
     repaid_on: Mapped[dt.date | None] = mapped_column(Date)
+    #: Running totals of the effective repayments (not reversed, not reversals), kept by
+    #: every repayment and reversal and recomputed by ``verify``.
+    repaid_principal: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    last_paid_on: Mapped[dt.date | None] = mapped_column(Date)
     #: The rule set in force on ``disbursed_on`` (JSON): a later rule never changes it.
     rules: Mapped[str] = mapped_column(Text)
     #: The disbursement's journal entry (exposure up); written with the loan.

@@ -1,0 +1,808 @@
+"""Repayments and their reversals (冲正): one at a time, or a bank file's worth at once.
+
+Both go through :func:`apply_repayments`. It reads the loans and the earlier rows the
+lines refer to with a few set queries, checks every line in memory (rows of one loan in
+date order, then in the order given), and writes only when no line is refused: the
+repayment rows, one exposure entry per repayment date, the loans' running totals and
+statuses, and the counter-guarantees released when a loan is repaid in full (held again
+when a reversal re-opens it). A refused line is reported with its row, column and value,
+and the batch writes nothing.
+
+The fund's exposure on an active loan is always ``coverage × outstanding principal``,
+rounded half up to the fen (``verify`` checks it), so each date's entry moves every loan
+it touches from the share of its outstanding principal before to the share after.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from ledger import chart
+from ledger.clock import utcnow
+from ledger.entries import EntryDraft, Leg, credit, debit, post_entries
+from ledger.fund.books import loan_exposure_account, share
+from ledger.fund.errors import (
+    BalanceMismatchError,
+    DuplicateReferenceError,
+    FundError,
+    RepaymentError,
+    RowsRejectedError,
+    StateError,
+)
+from ledger.fund.guarantees import (
+    CounterGuaranteeSpec,
+    register_counter_guarantee,
+    release_counter_guarantees,
+)
+from ledger.fund.identity import normalize_id_number
+from ledger.fund.leverage import effective_repayments
+from ledger.fund.models import Borrower, Commitment, CounterGuarantee, Loan, Repayment
+from ledger.fund.reference import Role, require_bank_access
+from ledger.money import format_yuan
+
+STATUS_ZH = {
+    "active": "正常",
+    "repaid": "已结清",
+    "claimed": "已代偿",
+    "written_off": "已核销",
+    "recovered": "已追回",
+}
+#: Values per IN (…) list: far below SQLite's and psycopg's limits on parameters.
+CHUNK = 5_000
+
+
+@dataclass(frozen=True)
+class RepaymentLine:
+    """One repayment as a bank reports it, or the reversal of one (``reversal_of``).
+
+    On a reversal the amounts may be left ``None``: they are the original's. When given
+    they must be the original's.
+    """
+
+    bank_ref: str
+    contract_no: str
+    paid_on: dt.date
+    principal: int | None
+    interest: int | None
+    penalty: int | None = None
+    id_number: str | None = None
+    balance_after: int | None = None
+    reversal_of: str | None = None
+    #: Where the line came from (a file's row number), for the error report.
+    row: int = 0
+
+
+@dataclass(frozen=True)
+class LineError:
+    """A refused line: which row, which column, the value as given, and why."""
+
+    row: int
+    column: str
+    value: str
+    error: FundError
+
+    @property
+    def message(self) -> str:
+        return str(self.error)
+
+    @property
+    def zh(self) -> str:
+        return self.error.zh or str(self.error)
+
+
+@dataclass(frozen=True)
+class LineResult:
+    repayment_id: int
+    #: False when the line repeated a row posted before (same reference, same content).
+    created: bool
+
+
+@dataclass(frozen=True)
+class RepaymentBatch:
+    results: tuple[LineResult, ...]
+    entry_ids: tuple[int, ...]
+
+    @property
+    def posted(self) -> int:
+        return sum(r.created for r in self.results)
+
+    @property
+    def skipped(self) -> int:
+        return sum(not r.created for r in self.results)
+
+
+def apply_repayments(
+    session: Session,
+    *,
+    bank: str,
+    lines: Sequence[RepaymentLine],
+    actor: str,
+    today: dt.date | None = None,
+) -> RepaymentBatch:
+    """Check every line, then post them all, or raise :class:`RowsRejectedError` with
+    every refused line and write nothing."""
+    require_bank_access(session, actor, bank, Role.CLERK, Role.APPROVER, Role.BANK)
+    run = _Run(session, bank, today or dt.date.today())
+    run.load(lines)
+    order = sorted(range(len(lines)), key=lambda n: (lines[n].paid_on, n))
+    outcomes: dict[int, _Outcome] = {}
+    errors: list[LineError] = []
+    for n in order:
+        try:
+            outcomes[n] = run.apply(lines[n])
+        except _Refused as refused:
+            errors.append(refused.at(lines[n]))
+    if errors:
+        errors.sort(key=lambda e: (e.row, _COLUMNS.index(e.column)))
+        raise RowsRejectedError(errors)
+    entry_ids = run.write(actor, [outcomes[n] for n in order])
+    return RepaymentBatch(tuple(outcomes[n].result() for n in range(len(lines))), entry_ids)
+
+
+def repay(
+    session: Session,
+    *,
+    bank: str,
+    bank_ref: str,
+    contract_no: str,
+    paid_on: dt.date,
+    principal: int,
+    interest: int,
+    penalty: int = 0,
+    id_number: str | None = None,
+    balance_after: int | None = None,
+    actor: str,
+    today: dt.date | None = None,
+) -> Repaid:
+    """Record a repayment the bank reported; the exposure falls with the principal."""
+    line = RepaymentLine(
+        bank_ref, contract_no, paid_on, principal, interest, penalty, id_number, balance_after
+    )
+    return _one(session, bank, line, actor, today)
+
+
+def reverse_repayment(
+    session: Session,
+    *,
+    bank: str,
+    bank_ref: str,
+    reversal_of: str,
+    on: dt.date,
+    actor: str,
+    contract_no: str | None = None,
+    today: dt.date | None = None,
+) -> Repaid:
+    """Cancel an earlier repayment with a new reversal row; the exposure rises again."""
+    line = RepaymentLine(bank_ref, contract_no, on, None, None, reversal_of=reversal_of)
+    return _one(session, bank, line, actor, today)
+
+
+@dataclass(frozen=True)
+class Repaid:
+    repayment: Repayment
+    created: bool
+
+
+def _one(session: Session, bank: str, line: RepaymentLine, actor: str, today) -> Repaid:
+    try:
+        batch = apply_repayments(session, bank=bank, lines=[line], actor=actor, today=today)
+    except RowsRejectedError as rejected:
+        raise rejected.errors[0].error from None
+    result = batch.results[0]
+    return Repaid(session.get(Repayment, result.repayment_id), result.created)
+
+
+# ------------------------------------------------------------------------ the checks
+
+_COLUMNS = (
+    "bank_ref",
+    "contract_no",
+    "id_number",
+    "paid_on",
+    "principal",
+    "interest",
+    "penalty",
+    "balance_after",
+    "reversal_of",
+)
+
+
+class _Refused(Exception):
+    def __init__(self, column: str, error: FundError):
+        super().__init__(str(error))
+        self.column, self.error = column, error
+
+    def at(self, line: RepaymentLine) -> LineError:
+        value = getattr(line, self.column)
+        return LineError(line.row, self.column, "" if value is None else str(value), self.error)
+
+
+@dataclass
+class _Earlier:
+    """A repayment row already in the books, or accepted earlier in this batch."""
+
+    ref: str
+    loan_id: int
+    paid_on: dt.date
+    principal: int
+    interest: int
+    penalty: int
+    reversal_of: str | None
+    id: int | None = None
+    #: The reference of the reversal that cancelled it (in the books or in this batch).
+    reversed_by: str | None = None
+
+
+@dataclass
+class _LoanState:
+    id: int
+    contract_no: str
+    principal: int
+    coverage_ppm: int
+    status: str
+    disbursed_on: dt.date
+    id_number: str
+    commitment_id: int
+    repaid: int
+    last_paid_on: dt.date | None
+    repaid_on: dt.date | None
+    start: tuple = ()
+    #: The date a reversal re-opened the loan after it was repaid in full.
+    reopened_on: dt.date | None = None
+    #: Effective payments as (paid_on, principal, ref), loaded only when a line needs
+    #: the balance through a date before the latest payment.
+    payments: list[tuple[dt.date, int, str]] | None = None
+    #: Changes of this batch, replayed onto ``payments`` when they are loaded later.
+    changes: list[tuple[str, tuple]] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.start = (self.status, self.repaid, self.last_paid_on, self.repaid_on)
+
+    @property
+    def outstanding(self) -> int:
+        return self.principal - self.repaid
+
+    @property
+    def exposure(self) -> int:
+        return share(self.outstanding, self.coverage_ppm) if self.status == "active" else 0
+
+
+@dataclass
+class _Outcome:
+    loan: _LoanState
+    line: RepaymentLine
+    ref: str
+    #: The existing row repeated by this line (skipped), else None.
+    existing: _Earlier | None = None
+    earlier: _Earlier | None = None
+    #: The repayment reversed by this line.
+    original: _Earlier | None = None
+    exposure_change: int = 0
+    entry_id: int | None = None
+
+    def result(self) -> LineResult:
+        if self.existing is not None:
+            return LineResult(self.existing.id, False)
+        return LineResult(self.earlier.id, True)
+
+
+class _Run:
+    def __init__(self, session: Session, bank: str, today: dt.date):
+        self.session, self.bank, self.today = session, bank, today
+        self.loans: dict[str, _LoanState] = {}
+        self.by_ref: dict[str, _Earlier] = {}
+
+    # -- reading, a few set queries for the whole batch
+
+    def load(self, lines: Sequence[RepaymentLine]) -> None:
+        contracts = {(line.contract_no or "").strip() for line in lines} - {""}
+        refs = {(r or "").strip() for line in lines for r in (line.bank_ref, line.reversal_of)}
+        refs.discard("")
+        self._load_loans(contracts)
+        self._load_refs(refs)
+
+    def _load_loans(self, contracts: set[str]) -> None:
+        columns = (
+            Loan.id, Loan.contract_no, Loan.principal, Loan.coverage_ppm, Loan.status,
+            Loan.disbursed_on, Borrower.id_number, Loan.commitment_id, Loan.repaid_principal,
+            Loan.last_paid_on, Loan.repaid_on,
+        )  # fmt: skip
+        for chunk in _chunks(sorted(contracts)):
+            query = (
+                select(*columns)
+                .join(Borrower, Borrower.id == Loan.borrower_id)
+                .where(Loan.bank_code == self.bank, Loan.contract_no.in_(chunk))
+                .order_by(Loan.id)
+                .with_for_update(of=Loan.__table__)
+            )
+            for row in self.session.execute(query):
+                self.loans[row.contract_no] = _LoanState(*row)
+
+    def _load_refs(self, refs: set[str]) -> None:
+        rows = []
+        for chunk in _chunks(sorted(refs)):
+            rows += self.session.execute(
+                select(Repayment).where(Repayment.bank_code == self.bank)
+                .where(Repayment.bank_ref.in_(chunk))
+            ).scalars().all()  # fmt: skip
+        by_id = {row.id: row for row in rows}
+        missing = {row.reversal_of_id for row in rows} - set(by_id) - {None}
+        for chunk in _chunks(sorted(missing)):
+            for row in self.session.scalars(select(Repayment).where(Repayment.id.in_(chunk))):
+                by_id[row.id] = row
+        for row in by_id.values():
+            original = by_id.get(row.reversal_of_id)
+            self.by_ref[row.bank_ref] = _Earlier(
+                row.bank_ref, row.loan_id, row.paid_on, row.principal, row.interest, row.penalty,
+                original.bank_ref if original else None, row.id,
+            )  # fmt: skip
+        reversed_by = {}
+        originals = [e.id for e in self.by_ref.values() if e.reversal_of is None]
+        for chunk in _chunks(originals):
+            reversed_by.update(
+                self.session.execute(
+                    select(Repayment.reversal_of_id, Repayment.bank_ref).where(
+                        Repayment.reversal_of_id.in_(chunk)
+                    )
+                ).tuples().all()
+            )
+        for earlier in self.by_ref.values():
+            earlier.reversed_by = reversed_by.get(earlier.id)
+
+    def _payments(self, loan: _LoanState) -> list[tuple[dt.date, int, str]]:
+        if loan.payments is None:
+            rows = self.session.execute(
+                select(Repayment.paid_on, Repayment.principal, Repayment.bank_ref)
+                .where(Repayment.loan_id == loan.id, effective_repayments())
+                .order_by(Repayment.paid_on, Repayment.id)
+            )
+            loan.payments = [tuple(row) for row in rows]
+            for what, item in loan.changes:
+                self._change_payments(loan, what, item)
+        return loan.payments
+
+    @staticmethod
+    def _change_payments(loan: _LoanState, what: str, item: tuple) -> None:
+        if what == "add":
+            loan.payments.append(item)
+            loan.payments.sort(key=lambda p: p[0])
+        else:
+            loan.payments[:] = [p for p in loan.payments if p[2] != item[2]]
+
+    def _record(self, loan: _LoanState, what: str, item: tuple) -> None:
+        loan.changes.append((what, item))
+        if loan.payments is not None:
+            self._change_payments(loan, what, item)
+
+    def _repaid_through(self, loan: _LoanState, on: dt.date) -> int:
+        if loan.last_paid_on is None or on >= loan.last_paid_on:
+            return loan.repaid
+        return sum(p for paid_on, p, _ in self._payments(loan) if paid_on <= on)
+
+    # -- checking one line against the state the earlier lines left
+
+    def apply(self, line: RepaymentLine) -> _Outcome:
+        ref = _ref(line.bank_ref, "bank_ref")
+        reversal_of = _ref(line.reversal_of, "reversal_of") if line.reversal_of else None
+        loan = self._loan(line, reversal_of)
+        outcome = _Outcome(loan, line, ref)
+        earlier = self.by_ref.get(ref)
+        if earlier is not None:
+            # The same row again (posted before, or earlier in this batch): skipped.
+            if self._same(earlier, loan, line, reversal_of):
+                outcome.existing = earlier
+                return outcome
+            raise _Refused("bank_ref", _ref_conflict(self.bank, ref, earlier))
+        if line.id_number is not None and normalize_id_number(line.id_number) != loan.id_number:
+            raise _Refused(
+                "id_number",
+                RepaymentError(
+                    f"ID number {normalize_id_number(line.id_number)} is not the borrower of "
+                    f"loan {loan.contract_no}",
+                    zh=f"身份证号 {normalize_id_number(line.id_number)} "
+                    f"与贷款 {loan.contract_no} 的借款人不符",
+                ),
+            )
+        if reversal_of is not None:
+            self._reverse(outcome, reversal_of)
+        else:
+            self._repay(outcome)
+        return outcome
+
+    def _loan(self, line: RepaymentLine, reversal_of: str | None) -> _LoanState:
+        contract = (line.contract_no or "").strip()
+        if reversal_of is not None and not contract:
+            original = self.by_ref.get(reversal_of)
+            found = [s for s in self.loans.values() if original and s.id == original.loan_id]
+            if not found and original is not None:
+                found = [self._load_loan_by_id(original.loan_id)]
+            if not found:
+                raise _unknown_reversal(self.bank, reversal_of)
+            return found[0]
+        loan = self.loans.get(contract)
+        if loan is None:
+            raise _Refused(
+                "contract_no",
+                StateError(
+                    f"bank {self.bank} has no loan with contract number {contract}",
+                    zh=f"{self.bank} 没有合同号为 {contract} 的贷款",
+                ),
+            )
+        return loan
+
+    def _load_loan_by_id(self, loan_id: int) -> _LoanState:
+        contract = self.session.scalar(select(Loan.contract_no).where(Loan.id == loan_id))
+        self._load_loans({contract})
+        return self.loans[contract]
+
+    def _same(self, earlier: _Earlier, loan, line: RepaymentLine, reversal_of) -> bool:
+        if earlier.loan_id != loan.id or earlier.reversal_of != reversal_of:
+            return False
+        if earlier.paid_on != line.paid_on:
+            return False
+        amounts = (line.principal, line.interest, line.penalty)
+        if reversal_of is not None and amounts == (None, None, None):
+            return True
+        return (earlier.principal, earlier.interest, earlier.penalty) == (
+            line.principal,
+            line.interest,
+            line.penalty or 0,
+        )
+
+    def _repay(self, outcome: _Outcome) -> None:
+        line, loan = outcome.line, outcome.loan
+        penalty = 0 if line.penalty is None else line.penalty
+        for column, value in (
+            ("principal", line.principal),
+            ("interest", line.interest),
+            ("penalty", penalty),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise _Refused(
+                    column,
+                    RepaymentError(
+                        f"the repaid {column} must be 0 or more fen", zh="还款金额不能为负"
+                    ),
+                )
+        if line.principal == line.interest == penalty == 0:
+            raise _Refused(
+                "principal", RepaymentError("a repayment of nothing", zh="还款金额全部为零")
+            )
+        _check_active(loan, "repayment")
+        if line.paid_on < loan.disbursed_on or line.paid_on > self.today:
+            raise _Refused(
+                "paid_on",
+                RepaymentError(
+                    f"repayment date {line.paid_on} is before the disbursement on "
+                    f"{loan.disbursed_on} or in the future",
+                    zh=f"还款日期 {line.paid_on} 早于放款日 {loan.disbursed_on} 或晚于今天",
+                ),
+            )
+        if line.principal > loan.outstanding:
+            raise _Refused(
+                "principal",
+                RepaymentError(
+                    f"loan {loan.contract_no}: principal repaid {format_yuan(line.principal)} "
+                    f"yuan is more than the {format_yuan(loan.outstanding)} yuan outstanding",
+                    zh=f"贷款 {loan.contract_no} 归还本金 {format_yuan(line.principal)} 元"
+                    f"超过本金余额 {format_yuan(loan.outstanding)} 元",
+                ),
+            )
+        if line.balance_after is not None:
+            expected = loan.principal - self._repaid_through(loan, line.paid_on) - line.principal
+            self._check_balance(loan, line.balance_after, expected)
+        before = loan.exposure
+        loan.repaid += line.principal
+        self._record(loan, "add", (line.paid_on, line.principal, outcome.ref))
+        loan.last_paid_on = max(loan.last_paid_on or line.paid_on, line.paid_on)
+        if loan.outstanding == 0:
+            loan.status, loan.repaid_on = "repaid", loan.last_paid_on
+        outcome.exposure_change = loan.exposure - before
+        self._accept(
+            outcome,
+            _Earlier(
+                outcome.ref, loan.id, line.paid_on, line.principal, line.interest, penalty, None
+            ),
+        )
+
+    def _reverse(self, outcome: _Outcome, reversal_of: str) -> None:
+        line, loan = outcome.line, outcome.loan
+        original = self.by_ref.get(reversal_of)
+        if original is None or original.reversal_of is not None:
+            raise _unknown_reversal(self.bank, reversal_of)
+        if original.loan_id != loan.id:
+            owner = next((s.contract_no for s in self.loans.values() if s.id == original.loan_id),
+                         None) or self.session.scalar(
+                select(Loan.contract_no).where(Loan.id == original.loan_id))  # fmt: skip
+            raise _Refused(
+                "reversal_of",
+                RepaymentError(
+                    f"repayment {reversal_of} belongs to loan {owner}, not {loan.contract_no}",
+                    zh=f"流水号 {reversal_of} 属于贷款 {owner}，不是 {loan.contract_no}",
+                ),
+            )
+        if original.reversed_by is not None:
+            by = original.reversed_by
+            raise _Refused(
+                "reversal_of",
+                RepaymentError(
+                    f"repayment {reversal_of} was already reversed by {by}",
+                    zh=f"还款 {reversal_of} 已被流水 {by} 冲正",
+                ),
+            )
+        if loan.status not in ("active", "repaid"):
+            raise _Refused(
+                "reversal_of",
+                RepaymentError(
+                    f"loan {loan.contract_no} is {loan.status}; its repayments can no longer be "
+                    "reversed",
+                    zh=f"贷款 {loan.contract_no} 状态为{STATUS_ZH[loan.status]}，不能再冲正还款",
+                ),
+            )
+        if line.paid_on < original.paid_on:
+            raise _Refused(
+                "paid_on",
+                RepaymentError(
+                    f"the reversal date {line.paid_on} is before the repayment's date "
+                    f"{original.paid_on}",
+                    zh=f"冲正日期 {line.paid_on} 早于原还款日期 {original.paid_on}",
+                ),
+            )
+        if line.paid_on > self.today:
+            raise _Refused(
+                "paid_on",
+                RepaymentError(
+                    f"the reversal date {line.paid_on} is in the future",
+                    zh=f"冲正日期 {line.paid_on} 晚于今天",
+                ),
+            )
+        given = (line.principal, line.interest, line.penalty)
+        amounts = (original.principal, original.interest, original.penalty)
+        for column, value, expected in zip(("principal", "interest", "penalty"), given, amounts,
+                                           strict=True):  # fmt: skip
+            if value is not None and value != expected:
+                raise _Refused(
+                    column,
+                    RepaymentError(
+                        f"a reversal repeats the amounts of repayment {reversal_of}: {column} "
+                        f"{format_yuan(expected)} yuan, not {_yuan(value)}",
+                        zh=f"冲正金额须与原还款 {reversal_of} 一致："
+                        f"应为 {format_yuan(expected)} 元",
+                    ),
+                )
+        before = loan.exposure
+        was_repaid = loan.status == "repaid"
+        loan.repaid -= original.principal
+        self._record(loan, "remove", (original.paid_on, original.principal, reversal_of))
+        if original.paid_on == loan.last_paid_on:
+            loan.last_paid_on = max((p[0] for p in self._payments(loan)), default=None)
+        if was_repaid and loan.outstanding > 0:
+            loan.status, loan.repaid_on, loan.reopened_on = "active", None, line.paid_on
+        if line.balance_after is not None:
+            expected = loan.principal - self._repaid_through(loan, line.paid_on)
+            self._check_balance(loan, line.balance_after, expected)
+        outcome.exposure_change = loan.exposure - before
+        outcome.original = original
+        original.reversed_by = outcome.ref
+        self._accept(outcome, _Earlier(outcome.ref, loan.id, line.paid_on, *amounts, reversal_of))
+
+    def _check_balance(self, loan: _LoanState, given: int, expected: int) -> None:
+        if given != expected:
+            raise _Refused(
+                "balance_after",
+                BalanceMismatchError(
+                    f"loan {loan.contract_no}: the bank's balance after this repayment is "
+                    f"{_yuan(given)} yuan but the fund's is {format_yuan(expected)} yuan",
+                    zh=f"贷款 {loan.contract_no} 还款后本金余额："
+                    f"银行为 {_yuan(given)} 元，基金为 {format_yuan(expected)} 元，不一致",
+                ),
+            )
+
+    def _accept(self, outcome: _Outcome, row: _Earlier) -> None:
+        outcome.earlier = row
+        self.by_ref[row.ref] = row
+
+    # -- writing, only when every line passed
+
+    def write(self, actor: str, outcomes: list[_Outcome]) -> tuple[int, ...]:
+        new = [o for o in outcomes if o.existing is None]
+        if not new:
+            return ()
+        entry_ids = self._post_exposure(actor, new)
+        now = utcnow()
+        for reversal in (False, True):
+            rows = [o for o in new if (o.original is not None) == reversal]
+            if not rows:
+                continue
+            ids = self.session.scalars(
+                insert(Repayment).returning(Repayment.id, sort_by_parameter_order=True),
+                [self._row(o, actor, now) for o in rows],
+            ).all()
+            for outcome, row_id in zip(rows, ids, strict=True):
+                outcome.earlier.id = row_id
+        self._update_loans({o.loan.id: o.loan for o in new}.values(), actor)
+        return entry_ids
+
+    def _row(self, outcome: _Outcome, actor: str, now: dt.datetime) -> dict:
+        row = outcome.earlier
+        return {
+            "loan_id": row.loan_id,
+            "bank_code": self.bank,
+            "bank_ref": row.ref,
+            "paid_on": row.paid_on,
+            "principal": row.principal,
+            "interest": row.interest,
+            "penalty": row.penalty,
+            "reversal_of_id": outcome.original.id if outcome.original else None,
+            "entry_id": outcome.entry_id,
+            "recorded_by": actor,
+            "recorded_at": now,
+        }
+
+    def _post_exposure(self, actor: str, new: list[_Outcome]) -> tuple[int, ...]:
+        """One entry per date: each loan's exposure to the share of what is outstanding."""
+        by_date: dict[dt.date, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        for outcome in new:
+            if outcome.exposure_change:
+                by_date[outcome.line.paid_on][outcome.loan.id] += outcome.exposure_change
+        contra = chart.exposure_contra_account(self.bank)
+        drafts, dates = [], []
+        for on, changes in sorted(by_date.items()):
+            legs: list[Leg] = []
+            for loan_id, change in sorted(changes.items()):
+                account = loan_exposure_account(self.bank, loan_id)
+                if change:
+                    legs.append(debit(account, change) if change > 0 else credit(account, -change))
+            total = sum(changes.values())
+            if total:
+                legs.append(credit(contra, total) if total > 0 else debit(contra, -total))
+            if not legs:
+                continue
+            count = sum(1 for o in new if o.line.paid_on == on and o.exposure_change)
+            refs = [o.ref for o in new if o.line.paid_on == on and o.exposure_change]
+            what = f"流水 {refs[0]}" if count == 1 else f"{count} 笔，流水 {refs[0]} 等"
+            drafts.append(
+                EntryDraft(on, "loan.repayment", tuple(legs), f"{self.bank} 还款 {on}（{what}）")
+            )
+            dates.append(on)
+        posted = post_entries(self.session, drafts, actor=actor)
+        entry_of = {on: p.entry_id for on, p in zip(dates, posted, strict=True)}
+        for outcome in new:
+            if outcome.exposure_change:
+                outcome.entry_id = entry_of[outcome.line.paid_on]
+        return tuple(entry_of[on] for on in dates)
+
+    def _update_loans(self, states: Iterable[_LoanState], actor: str) -> None:
+        changed = [
+            s for s in states if s.start != (s.status, s.repaid, s.last_paid_on, s.repaid_on)
+        ]
+        if not changed:
+            return
+        self.session.execute(
+            update(Loan),
+            [
+                {
+                    "id": s.id,
+                    "status": s.status,
+                    "repaid_principal": s.repaid,
+                    "last_paid_on": s.last_paid_on,
+                    "repaid_on": s.repaid_on,
+                }
+                for s in changed
+            ],
+        )
+        ids = {s.id for s in changed}
+        for obj in list(self.session.identity_map.values()):
+            if isinstance(obj, Loan) and obj.id in ids:
+                self.session.expire(obj)
+        for state in changed:
+            if state.start[0] == "active" and state.status == "repaid":
+                commitment = self.session.get(Commitment, state.commitment_id)
+                release_counter_guarantees(
+                    self.session, commitment, state.repaid_on, actor, "贷款结清"
+                )
+            elif state.start[0] == "repaid" and state.status == "active":
+                _hold_again(self.session, state, state.reopened_on, actor)
+
+
+def _hold_again(session: Session, loan: _LoanState, on, actor: str) -> None:
+    """A reversal re-opened a repaid loan: what was released on repayment is held again."""
+    commitment = session.get(Commitment, loan.commitment_id)
+    rows = session.scalars(
+        select(CounterGuarantee)
+        .where(CounterGuarantee.commitment_id == commitment.id)
+        .order_by(CounterGuarantee.id)
+    ).all()
+
+    def content(item: CounterGuarantee) -> tuple:
+        return (item.kind, item.value, item.guarantor_name, item.guarantor_id_number,
+                item.employer_type, item.description)  # fmt: skip
+
+    # Only the latest copy of each: one re-held by an earlier reversal was released again.
+    released = [
+        item
+        for n, item in enumerate(rows)
+        if item.status == "released" and all(content(x) != content(item) for x in rows[n + 1 :])
+    ]
+    for item in released:
+        spec = CounterGuaranteeSpec(
+            item.kind,
+            item.value,
+            item.guarantor_name,
+            item.guarantor_id_number,
+            item.employer_type,
+            item.description,
+        )
+        register_counter_guarantee(session, commitment, spec, on, actor)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def check_active(status: str, contract_no: str, what: str) -> None:
+    """Refuse ``what`` on a loan that is not active, saying what to do instead."""
+    if status == "active":
+        return
+    hint = {
+        "repaid": "it is repaid in full",
+        "claimed": "the fund has paid compensation on it; record money received as a recovery",
+        "written_off": "it was written off",
+        "recovered": "it was recovered in full",
+    }[status]
+    raise RepaymentError(
+        f"loan {contract_no} takes no {what}: {hint}",
+        zh=f"贷款 {contract_no} 状态为{STATUS_ZH[status]}，不能办理此业务",
+    )
+
+
+def _check_active(loan: _LoanState, what: str) -> None:
+    try:
+        check_active(loan.status, loan.contract_no, what)
+    except RepaymentError as exc:
+        raise _Refused("contract_no", exc) from None
+
+
+def _ref(value: str | None, column: str) -> str:
+    value = (value or "").strip()
+    if not value or len(value) > 60:
+        raise _Refused(
+            column,
+            RepaymentError(
+                "a bank reference of 1-60 characters is required", zh="银行流水号应为 1-60 个字符"
+            ),
+        )
+    return value
+
+
+def _ref_conflict(bank: str, bank_ref: str, earlier: _Earlier) -> DuplicateReferenceError:
+    return DuplicateReferenceError(
+        f"bank reference {bank_ref} of {bank} was already used on {earlier.paid_on} with "
+        "different content",
+        zh=f"{bank} 流水号 {bank_ref} 已于 {earlier.paid_on} 使用，内容与本次不同",
+    )
+
+
+def _unknown_reversal(bank: str, reversal_of: str) -> _Refused:
+    return _Refused(
+        "reversal_of",
+        RepaymentError(
+            f"bank {bank} has no repayment with reference {reversal_of} to reverse",
+            zh=f"{bank} 没有流水号为 {reversal_of} 的还款，无法冲正",
+        ),
+    )
+
+
+def _yuan(value) -> str:
+    return format_yuan(value) if isinstance(value, int) else str(value)
+
+
+def _chunks(items: Sequence) -> Iterable[Sequence]:
+    items = list(items)
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
