@@ -26,11 +26,11 @@ from sqlalchemy.orm import Session
 from ledger import chart
 from ledger.clock import utcnow
 from ledger.entries import EntryDraft, Leg, credit, debit, post_entries
+from ledger.fund.batches import LineError, Refused, chunks
 from ledger.fund.books import loan_exposure_account, share
 from ledger.fund.errors import (
     BalanceMismatchError,
     DuplicateReferenceError,
-    FundError,
     RepaymentError,
     RowsRejectedError,
     StateError,
@@ -53,8 +53,6 @@ STATUS_ZH = {
     "written_off": "已核销",
     "recovered": "已追回",
 }
-#: Values per IN (…) list: far below SQLite's and psycopg's limits on parameters.
-CHUNK = 5_000
 
 
 @dataclass(frozen=True)
@@ -76,24 +74,6 @@ class RepaymentLine:
     reversal_of: str | None = None
     #: Where the line came from (a file's row number), for the error report.
     row: int = 0
-
-
-@dataclass(frozen=True)
-class LineError:
-    """A refused line: which row, which column, the value as given, and why."""
-
-    row: int
-    column: str
-    value: str
-    error: FundError
-
-    @property
-    def message(self) -> str:
-        return str(self.error)
-
-    @property
-    def zh(self) -> str:
-        return self.error.zh or str(self.error)
 
 
 @dataclass(frozen=True)
@@ -136,7 +116,7 @@ def apply_repayments(
     for n in order:
         try:
             outcomes[n] = run.apply(lines[n])
-        except _Refused as refused:
+        except Refused as refused:
             errors.append(refused.at(lines[n]))
     if errors:
         errors.sort(key=lambda e: (e.row, _COLUMNS.index(e.column)))
@@ -211,16 +191,6 @@ _COLUMNS = (
     "balance_after",
     "reversal_of",
 )
-
-
-class _Refused(Exception):
-    def __init__(self, column: str, error: FundError):
-        super().__init__(str(error))
-        self.column, self.error = column, error
-
-    def at(self, line: RepaymentLine) -> LineError:
-        value = getattr(line, self.column)
-        return LineError(line.row, self.column, "" if value is None else str(value), self.error)
 
 
 @dataclass
@@ -313,7 +283,7 @@ class _Run:
             Loan.disbursed_on, Borrower.id_number, Loan.commitment_id, Loan.repaid_principal,
             Loan.last_paid_on, Loan.repaid_on,
         )  # fmt: skip
-        for chunk in _chunks(sorted(contracts)):
+        for chunk in chunks(sorted(contracts)):
             query = (
                 select(*columns)
                 .join(Borrower, Borrower.id == Loan.borrower_id)
@@ -326,14 +296,14 @@ class _Run:
 
     def _load_refs(self, refs: set[str]) -> None:
         rows = []
-        for chunk in _chunks(sorted(refs)):
+        for chunk in chunks(sorted(refs)):
             rows += self.session.execute(
                 select(Repayment).where(Repayment.bank_code == self.bank)
                 .where(Repayment.bank_ref.in_(chunk))
             ).scalars().all()  # fmt: skip
         by_id = {row.id: row for row in rows}
         missing = {row.reversal_of_id for row in rows} - set(by_id) - {None}
-        for chunk in _chunks(sorted(missing)):
+        for chunk in chunks(sorted(missing)):
             for row in self.session.scalars(select(Repayment).where(Repayment.id.in_(chunk))):
                 by_id[row.id] = row
         for row in by_id.values():
@@ -344,13 +314,15 @@ class _Run:
             )  # fmt: skip
         reversed_by = {}
         originals = [e.id for e in self.by_ref.values() if e.reversal_of is None]
-        for chunk in _chunks(originals):
+        for chunk in chunks(originals):
             reversed_by.update(
                 self.session.execute(
                     select(Repayment.reversal_of_id, Repayment.bank_ref).where(
                         Repayment.reversal_of_id.in_(chunk)
                     )
-                ).tuples().all()
+                )
+                .tuples()
+                .all()
             )
         for earlier in self.by_ref.values():
             earlier.reversed_by = reversed_by.get(earlier.id)
@@ -398,9 +370,9 @@ class _Run:
             if self._same(earlier, loan, line, reversal_of):
                 outcome.existing = earlier
                 return outcome
-            raise _Refused("bank_ref", _ref_conflict(self.bank, ref, earlier))
+            raise Refused("bank_ref", _ref_conflict(self.bank, ref, earlier))
         if line.id_number is not None and normalize_id_number(line.id_number) != loan.id_number:
-            raise _Refused(
+            raise Refused(
                 "id_number",
                 RepaymentError(
                     f"ID number {normalize_id_number(line.id_number)} is not the borrower of "
@@ -427,7 +399,7 @@ class _Run:
             return found[0]
         loan = self.loans.get(contract)
         if loan is None:
-            raise _Refused(
+            raise Refused(
                 "contract_no",
                 StateError(
                     f"bank {self.bank} has no loan with contract number {contract}",
@@ -464,19 +436,19 @@ class _Run:
             ("penalty", penalty),
         ):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise _Refused(
+                raise Refused(
                     column,
                     RepaymentError(
                         f"the repaid {column} must be 0 or more fen", zh="还款金额不能为负"
                     ),
                 )
         if line.principal == line.interest == penalty == 0:
-            raise _Refused(
+            raise Refused(
                 "principal", RepaymentError("a repayment of nothing", zh="还款金额全部为零")
             )
         _check_active(loan, "repayment")
         if line.paid_on < loan.disbursed_on or line.paid_on > self.today:
-            raise _Refused(
+            raise Refused(
                 "paid_on",
                 RepaymentError(
                     f"repayment date {line.paid_on} is before the disbursement on "
@@ -485,7 +457,7 @@ class _Run:
                 ),
             )
         if line.principal > loan.outstanding:
-            raise _Refused(
+            raise Refused(
                 "principal",
                 RepaymentError(
                     f"loan {loan.contract_no}: principal repaid {format_yuan(line.principal)} "
@@ -520,7 +492,7 @@ class _Run:
             owner = next((s.contract_no for s in self.loans.values() if s.id == original.loan_id),
                          None) or self.session.scalar(
                 select(Loan.contract_no).where(Loan.id == original.loan_id))  # fmt: skip
-            raise _Refused(
+            raise Refused(
                 "reversal_of",
                 RepaymentError(
                     f"repayment {reversal_of} belongs to loan {owner}, not {loan.contract_no}",
@@ -529,7 +501,7 @@ class _Run:
             )
         if original.reversed_by is not None:
             by = original.reversed_by
-            raise _Refused(
+            raise Refused(
                 "reversal_of",
                 RepaymentError(
                     f"repayment {reversal_of} was already reversed by {by}",
@@ -537,7 +509,7 @@ class _Run:
                 ),
             )
         if loan.status not in ("active", "repaid"):
-            raise _Refused(
+            raise Refused(
                 "reversal_of",
                 RepaymentError(
                     f"loan {loan.contract_no} is {loan.status}; its repayments can no longer be "
@@ -546,7 +518,7 @@ class _Run:
                 ),
             )
         if line.paid_on < original.paid_on:
-            raise _Refused(
+            raise Refused(
                 "paid_on",
                 RepaymentError(
                     f"the reversal date {line.paid_on} is before the repayment's date "
@@ -555,7 +527,7 @@ class _Run:
                 ),
             )
         if line.paid_on > self.today:
-            raise _Refused(
+            raise Refused(
                 "paid_on",
                 RepaymentError(
                     f"the reversal date {line.paid_on} is in the future",
@@ -567,7 +539,7 @@ class _Run:
         for column, value, expected in zip(("principal", "interest", "penalty"), given, amounts,
                                            strict=True):  # fmt: skip
             if value is not None and value != expected:
-                raise _Refused(
+                raise Refused(
                     column,
                     RepaymentError(
                         f"a reversal repeats the amounts of repayment {reversal_of}: {column} "
@@ -594,7 +566,7 @@ class _Run:
 
     def _check_balance(self, loan: _LoanState, given: int, expected: int) -> None:
         if given != expected:
-            raise _Refused(
+            raise Refused(
                 "balance_after",
                 BalanceMismatchError(
                     f"loan {loan.contract_no}: the bank's balance after this repayment is "
@@ -765,13 +737,13 @@ def _check_active(loan: _LoanState, what: str) -> None:
     try:
         check_active(loan.status, loan.contract_no, what)
     except RepaymentError as exc:
-        raise _Refused("contract_no", exc) from None
+        raise Refused("contract_no", exc) from None
 
 
 def _ref(value: str | None, column: str) -> str:
     value = (value or "").strip()
     if not value or len(value) > 60:
-        raise _Refused(
+        raise Refused(
             column,
             RepaymentError(
                 "a bank reference of 1-60 characters is required", zh="银行流水号应为 1-60 个字符"
@@ -788,8 +760,8 @@ def _ref_conflict(bank: str, bank_ref: str, earlier: _Earlier) -> DuplicateRefer
     )
 
 
-def _unknown_reversal(bank: str, reversal_of: str) -> _Refused:
-    return _Refused(
+def _unknown_reversal(bank: str, reversal_of: str) -> Refused:
+    return Refused(
         "reversal_of",
         RepaymentError(
             f"bank {bank} has no repayment with reference {reversal_of} to reverse",
@@ -800,9 +772,3 @@ def _unknown_reversal(bank: str, reversal_of: str) -> _Refused:
 
 def _yuan(value) -> str:
     return format_yuan(value) if isinstance(value, int) else str(value)
-
-
-def _chunks(items: Sequence) -> Iterable[Sequence]:
-    items = list(items)
-    for start in range(0, len(items), CHUNK):
-        yield items[start : start + CHUNK]
