@@ -7,19 +7,39 @@ each application date, never stored.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from ledger.clock import utcnow
+from ledger.fund.batches import Refused, chunks
 from ledger.fund.eligibility import BorrowerType, Category, categories_on, category_of
-from ledger.fund.errors import EligibilityError, ReferenceDataError
+from ledger.fund.errors import (
+    EligibilityError,
+    InvalidIdNumberError,
+    ReferenceDataError,
+    RowsRejectedError,
+)
 from ledger.fund.identity import normalize_id_number, parse_resident_id
-from ledger.fund.models import Borrower
-from ledger.fund.reference import Role, get_district, require_role
+from ledger.fund.models import Borrower, District
+from ledger.fund.reference import Role, require_role
 
 MAX_PARTNERS = 100
+
+
+@dataclass(frozen=True)
+class BorrowerSpec:
+    """A borrower to register (one row of a list the bureau registers at once)."""
+
+    id_number: str
+    name: str
+    district: str
+    borrower_type: BorrowerType | str = BorrowerType.individual
+    categories: Iterable[Category | str] = ()
+    head_count: int = 1
+    row: int = 0
 
 
 def register_borrower(
@@ -35,47 +55,128 @@ def register_borrower(
     today: dt.date | None = None,
 ) -> Borrower:
     """Register a borrower after checking the ID number and the declared categories."""
-    require_role(session, actor, Role.CLERK, Role.APPROVER)
-    resident = parse_resident_id(id_number, today=today)
+    spec = BorrowerSpec(id_number, name, district, borrower_type, tuple(categories), head_count)
     try:
-        kind = BorrowerType(borrower_type)
-    except ValueError:
-        raise EligibilityError(
-            f"borrower type {borrower_type!r} is not individual, partnership or small_enterprise",
-            zh=f"借款人类型 {borrower_type!r} 无效：应为个人、合伙创业或小微企业",
-        ) from None
-    _check_head_count(kind, head_count)
-    declared = frozenset(category_of(c) for c in categories)
-    # Validates the declaration (4050 may not be declared); the date does not matter here.
-    categories_on(declared, resident.sex, resident.birth_date, resident.birth_date)
-    get_district(session, district)
-    name = (name or "").strip()
-    if not name or len(name) > 100:
-        raise ReferenceDataError(
-            "a borrower name of 1-100 characters is required", zh="借款人姓名应为 1-100 个字符"
+        (borrower_id,) = register_borrowers(session, [spec], actor=actor, today=today)
+    except RowsRejectedError as rejected:
+        raise rejected.errors[0].error from None
+    return session.get(Borrower, borrower_id)
+
+
+def register_borrowers(
+    session: Session,
+    specs: Sequence[BorrowerSpec],
+    *,
+    actor: str,
+    today: dt.date | None = None,
+) -> list[int]:
+    """Register many borrowers, all or none; returns their ids in the order given.
+
+    Every spec is checked first (ID number, type, head count, categories, district, name,
+    not registered before nor twice in the list); the refused ones are raised together
+    in a :class:`RowsRejectedError`.
+    """
+    require_role(session, actor, Role.CLERK, Role.APPROVER)
+    districts = set(session.scalars(select(District.code)))
+    wanted = set()
+    for spec in specs:
+        try:
+            wanted.add(normalize_id_number(spec.id_number))
+        except Exception:
+            continue
+    known = {}
+    for chunk in chunks(sorted(wanted)):
+        rows = session.execute(
+            select(Borrower.id_number, Borrower.id, Borrower.name).where(
+                Borrower.id_number.in_(chunk)
+            )
         )
-    existing = session.scalar(select(Borrower).where(Borrower.id_number == resident.number))
-    if existing is not None:
-        raise ReferenceDataError(
-            f"a borrower with ID number {resident.number} is already registered "
-            f"(borrower {existing.id}, {existing.name})",
-            zh=f"身份证号 {resident.number} 的借款人已登记（{existing.name}）",
-        )
-    borrower = Borrower(
-        id_number=resident.number,
-        name=name,
-        birth_date=resident.birth_date,
-        sex=resident.sex.value,
-        district_code=district,
-        borrower_type=kind.value,
-        head_count=head_count,
-        categories=",".join(sorted(c.value for c in declared)),
-        registered_by=actor,
-        registered_at=utcnow(),
+        known.update({number: (id_, name) for number, id_, name in rows})
+    rows, errors, seen = [], [], {}
+    now = utcnow()
+    for spec in specs:
+        try:
+            rows.append(_checked(spec, districts, known, seen, actor, now, today))
+        except Refused as refused:
+            errors.append(refused.at(spec))
+    if errors:
+        raise RowsRejectedError(errors)
+    if not rows:
+        return []
+    return list(
+        session.scalars(
+            insert(Borrower).returning(Borrower.id, sort_by_parameter_order=True), rows
+        ).all()
     )
-    session.add(borrower)
-    session.flush()
-    return borrower
+
+
+def _checked(spec: BorrowerSpec, districts, known, seen, actor, now, today) -> dict:
+    try:
+        resident = parse_resident_id(spec.id_number, today=today)
+    except InvalidIdNumberError as exc:
+        raise Refused("id_number", exc) from None
+    try:
+        kind = BorrowerType(spec.borrower_type)
+    except ValueError:
+        raise Refused(
+            "borrower_type",
+            EligibilityError(
+                f"borrower type {spec.borrower_type!r} is not individual, partnership or "
+                "small_enterprise",
+                zh=f"借款人类型 {spec.borrower_type!r} 无效：应为个人、合伙创业或小微企业",
+            ),
+        ) from None
+    try:
+        _check_head_count(kind, spec.head_count)
+    except EligibilityError as exc:
+        raise Refused("head_count", exc) from None
+    try:
+        declared = frozenset(category_of(c) for c in spec.categories)
+        # Validates the declaration (4050 may not be declared); the date does not matter.
+        categories_on(declared, resident.sex, resident.birth_date, resident.birth_date)
+    except EligibilityError as exc:
+        raise Refused("categories", exc) from None
+    if spec.district not in districts:
+        raise Refused(
+            "district",
+            ReferenceDataError(f"no district {spec.district}", zh=f"区县 {spec.district} 不存在"),
+        )
+    name = (spec.name or "").strip()
+    if not name or len(name) > 100:
+        raise Refused(
+            "name",
+            ReferenceDataError(
+                "a borrower name of 1-100 characters is required",
+                zh="借款人姓名应为 1-100 个字符",
+            ),
+        )
+    if resident.number in known or resident.number in seen:
+        if resident.number in known:
+            id_, other = known[resident.number]
+            where = f"borrower {id_}, {other}"
+        else:
+            id_, other = None, seen[resident.number]
+            where = f"earlier in this list, {other}"
+        raise Refused(
+            "id_number",
+            ReferenceDataError(
+                f"a borrower with ID number {resident.number} is already registered ({where})",
+                zh=f"身份证号 {resident.number} 的借款人已登记（{other}）",
+            ),
+        )
+    seen[resident.number] = name
+    return {
+        "id_number": resident.number,
+        "name": name,
+        "birth_date": resident.birth_date,
+        "sex": resident.sex.value,
+        "district_code": spec.district,
+        "borrower_type": kind.value,
+        "head_count": spec.head_count,
+        "categories": ",".join(sorted(c.value for c in declared)),
+        "registered_by": actor,
+        "registered_at": now,
+    }
 
 
 def get_borrower(session: Session, id_number: str) -> Borrower:

@@ -34,11 +34,13 @@ from ledger.chain import drain_sealer
 from ledger.db import run_in_transaction
 from ledger.fund import capital, claims, guarantees, loans, queries, recoveries, reference
 from ledger.fund.books import PPM, balance_now, share
-from ledger.fund.borrowers import register_borrower
+from ledger.fund.borrowers import BorrowerSpec, register_borrowers
+from ledger.fund.disbursements import DisbursementLine, apply_disbursements
 from ledger.fund.guarantees import CounterGuaranteeSpec
 from ledger.fund.identity import Sex, age_on, make_resident_id
 from ledger.fund.policy import RuleSet, rules_on
 from ledger.fund.reference import SYSTEM, Role, SourceKind
+from ledger.fund.repayments import RepaymentLine, apply_repayments
 from ledger.fund.schedule import Installment, Method, add_months, build_schedule, extend_schedule
 from ledger.models import JournalEntry
 from ledger.periods import close_period
@@ -51,8 +53,8 @@ MARGIN_DAYS = 5
 #: The first year's books are closed through this date (on CLOSE_ON).
 CLOSE_THROUGH = dt.date(2025, 6, 30)
 CLOSE_ON = dt.date(2025, 7, 15)
-#: Operations per transaction.
-BATCH = 400
+#: Events per transaction (a batch of repayments counts each of its lines).
+BATCH = 2_000
 
 DISTRICTS = (("D01", "城东区"), ("D02", "城西区"), ("D03", "新河县"))
 BANKS = (
@@ -771,18 +773,18 @@ class _Player:
         self.claims: dict[int, str] = {}
         self.write_offs: dict[int, int] = {}
 
-    def approve(self, s: Session, a: Applicant) -> None:
-        register_borrower(
+    def register(self, s: Session, day: dt.date, group: list[Applicant]) -> None:
+        register_borrowers(
             s,
-            id_number=a.id_number,
-            name=a.name,
-            district=a.district,
-            borrower_type=a.btype,
-            categories=a.categories,
-            head_count=a.heads,
-            actor=CLERKS[a.n % 2],
+            [
+                BorrowerSpec(a.id_number, a.name, a.district, a.btype, a.categories, a.heads)
+                for a in group
+            ],
+            actor=CLERKS[day.toordinal() % 2],
             today=self.today,
         )
+
+    def approve(self, s: Session, a: Applicant) -> None:
         commitment = guarantees.approve_guarantee(
             s,
             id_number=a.id_number,
@@ -801,38 +803,29 @@ class _Player:
             s, self.commitments[a.n], reason, a.cancel_on, actor=CLERKS[a.n % 2]
         )
 
-    def disburse(self, s: Session, a: Applicant) -> None:
-        plan = a.loan
-        loans.disburse(
-            s,
-            bank=a.bank,
-            contract_no=plan.contract_no,
-            guarantee_no=self.commitments[a.n],
-            borrower_name=a.name,
-            id_number=a.id_number,
-            disbursed_on=plan.disburse_on,
-            maturity_on=plan.maturity_on,
-            principal=plan.principal,
-            annual_rate_ppm=plan.rate,
-            method=plan.method,
-            actor=BANK_USERS[a.bank],
-            today=self.today,
-        )
+    def disburse(self, s: Session, bank: str, group: list[Applicant]) -> None:
+        lines = [
+            DisbursementLine(
+                a.loan.contract_no,
+                self.commitments[a.n],
+                a.name,
+                a.id_number,
+                a.loan.disburse_on,
+                a.loan.maturity_on,
+                a.loan.principal,
+                a.loan.rate,
+                a.loan.method,
+            )
+            for a in group
+        ]
+        apply_disbursements(s, bank=bank, lines=lines, actor=BANK_USERS[bank], today=self.today)
 
-    def repay(self, s: Session, a: Applicant, payment: list) -> None:
-        paid_on, principal, interest, penalty, ref = payment
-        loans.repay(
-            s,
-            bank=a.bank,
-            bank_ref=ref,
-            contract_no=a.loan.contract_no,
-            paid_on=paid_on,
-            principal=principal,
-            interest=interest,
-            penalty=penalty,
-            actor=BANK_USERS[a.bank],
-            today=self.today,
-        )
+    def repay(self, s: Session, bank: str, group: list[tuple[Applicant, list]]) -> None:
+        lines = [
+            RepaymentLine(ref, a.loan.contract_no, paid_on, principal, interest, penalty)
+            for a, (paid_on, principal, interest, penalty, ref) in group
+        ]
+        apply_repayments(s, bank=bank, lines=lines, actor=BANK_USERS[bank], today=self.today)
 
     def extend(self, s: Session, a: Applicant) -> None:
         on, new_maturity = a.loan.extension
@@ -900,17 +893,59 @@ class _Player:
         )
 
 
+@dataclass(frozen=True)
+class _Item:
+    """An event played together with its neighbours of the same day, order and bank."""
+
+    kind: str
+    bank: str | None
+    payload: object
+
+
+def _steps(events, player: _Player) -> list[tuple[int, Callable[[Session], object]]]:
+    """The events as (how many, operation): runs of batchable items become one batch."""
+    steps: list[tuple[int, Callable[[Session], object]]] = []
+    run: list[_Item] = []
+    key = None
+
+    def flush() -> None:
+        if not run:
+            return
+        kind, bank, day = run[0].kind, run[0].bank, key[0]
+        items = [item.payload for item in run]
+        if kind == "register":
+            steps.append((len(items), partial(player.register, day=day, group=items)))
+        elif kind == "disburse":
+            steps.append((len(items), partial(player.disburse, bank=bank, group=items)))
+        else:
+            steps.append((len(items), partial(player.repay, bank=bank, group=items)))
+        run.clear()
+
+    for day, order, _, op in events:
+        if isinstance(op, _Item):
+            if (day, order, op.kind, op.bank) != key:
+                flush()
+                key = (day, order, op.kind, op.bank)
+            run.append(op)
+            continue
+        flush()
+        key = None
+        steps.append((1, op))
+    flush()
+    return steps
+
+
 def _events(
     applicants: list[Applicant],
     placements: list[tuple[dt.date, str, int]],
     allocations: list[tuple[dt.date, str, int, str]],
     player: _Player,
     end: dt.date,
-) -> list[tuple[dt.date, int, int, Callable[[Session], object]]]:
+) -> list[tuple[dt.date, float, int, Callable[[Session], object] | _Item]]:
     """(date, order within the day, sequence, operation) for everything in the plan."""
-    events: list[tuple[dt.date, int, int, Callable[[Session], object]]] = []
+    events: list[tuple[dt.date, float, int, Callable[[Session], object] | _Item]] = []
 
-    def add(day: dt.date, order: int, op: Callable[[Session], object]) -> None:
+    def add(day: dt.date, order: float, op: Callable[[Session], object] | _Item) -> None:
         events.append((day, order, len(events), op))
 
     for n, (day, source, fen, ref) in enumerate(allocations):
@@ -926,17 +961,18 @@ def _events(
             add(quarter_end, 3, partial(_deposit_interest, bank=bank, on=quarter_end, ref=ref))
         quarter_end = add_months(quarter_end, 3)
     for a in applicants:
-        add(a.approve_on, 4, partial(player.approve, a=a))
+        add(a.approve_on, 4, _Item("register", None, a))
+        add(a.approve_on, 4.5, partial(player.approve, a=a))
         if a.cancel_on is not None:
             add(a.cancel_on, 5, partial(player.cancel, a=a))
         plan = a.loan
         if plan is None:
             continue
-        add(plan.disburse_on, 6, partial(player.disburse, a=a))
+        add(plan.disburse_on, 6, _Item("disburse", a.bank, a))
         if plan.extension is not None:
             add(plan.extension[0], 7, partial(player.extend, a=a))
         for payment in plan.payments:
-            add(payment[0], 8, partial(player.repay, a=a, payment=payment))
+            add(payment[0], 8, _Item("repay", a.bank, (a, payment)))
         c = plan.claim
         if c is None:
             continue
@@ -974,9 +1010,16 @@ def build_fund_demo(
     run_in_transaction(factory, lambda s: _setup(s, committed))
     player = _Player(today)
     events = _events(applicants, placements, allocations, player, end)
-    for k in range(0, len(events), BATCH):
-        batch = events[k : k + BATCH]
-        run_in_transaction(factory, lambda s, batch=batch: [op(s) for *_, op in batch])
+    batch: list[Callable[[Session], object]] = []
+    size = 0
+    for count, op in _steps(events, player):
+        batch.append(op)
+        size += count
+        if size >= BATCH:
+            run_in_transaction(factory, lambda s, batch=batch: [op(s) for op in batch])
+            batch, size = [], 0
+    if batch:
+        run_in_transaction(factory, lambda s, batch=batch: [op(s) for op in batch])
     drain_sealer(factory.kw["bind"])
     lent = [a.loan for a in applicants if a.loan is not None]
     claimed = [p.claim for p in lent if p.claim is not None]

@@ -1,0 +1,95 @@
+"""Borrowers registered as a list: every row checked first, every refusal reported with
+its row and column, nobody registered unless all rows pass."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from ledger.fund.borrowers import BorrowerSpec, register_borrowers
+from ledger.fund.errors import (
+    EligibilityError,
+    InvalidIdNumberError,
+    ReferenceDataError,
+    RowsRejectedError,
+)
+from ledger.fund.models import Borrower
+from tests.fund.conftest import D, borrower_id, run
+
+TODAY = D(2025, 12, 31)
+
+
+def register(fund, specs):
+    return run(fund, lambda s: register_borrowers(s, specs, actor="clerk", today=TODAY))
+
+
+def count(fund):
+    with fund() as s:
+        return s.scalar(select(func.count()).select_from(Borrower))
+
+
+def test_a_list_is_registered_in_order(fund):
+    ids = register(
+        fund,
+        [
+            BorrowerSpec(borrower_id(11), " 李四 ", "D01", categories=["graduate"]),
+            BorrowerSpec(borrower_id(12), "合伙甲", "D02", "partnership", ["veteran"], 3),
+        ],
+    )
+    assert len(ids) == 2
+    with fund() as s:
+        first, second = (s.get(Borrower, i) for i in ids)
+        assert (first.name, first.categories, first.birth_date) == (
+            "李四",
+            "graduate",
+            D(1990, 5, 17),
+        )
+        assert (second.borrower_type, second.head_count, second.district_code) == (
+            "partnership",
+            3,
+            "D02",
+        )
+
+
+def test_every_bad_row_is_reported_and_nobody_is_registered(fund, borrower):
+    wrong_digit = borrower_id(13)[:-1] + ("0" if borrower_id(13)[-1] != "0" else "1")
+    specs = [
+        BorrowerSpec(borrower_id(14), "甲", "D01", row=2),
+        BorrowerSpec(wrong_digit, "乙", "D01", row=3),
+        BorrowerSpec(borrower, "丙", "D01", row=4),  # 张三 is registered already
+        BorrowerSpec(borrower_id(15), "丁", "D09", row=5),
+        BorrowerSpec(borrower_id(16), "戊", "D01", "company", row=6),
+        BorrowerSpec(borrower_id(17), "己", "D01", "partnership", head_count=1, row=7),
+        BorrowerSpec(borrower_id(18), "庚", "D01", categories=["person_4050"], row=8),
+        BorrowerSpec(borrower_id(14), "辛", "D01", row=9),  # twice in the list
+        BorrowerSpec(borrower_id(19), " ", "D01", row=10),
+    ]
+    with pytest.raises(RowsRejectedError) as info:
+        register(fund, specs)
+    errors = info.value.errors
+    assert [(e.row, e.column, type(e.error)) for e in errors] == [
+        (3, "id_number", InvalidIdNumberError),
+        (4, "id_number", ReferenceDataError),
+        (5, "district", ReferenceDataError),
+        (6, "borrower_type", EligibilityError),
+        (7, "head_count", EligibilityError),
+        (8, "categories", EligibilityError),
+        (9, "id_number", ReferenceDataError),
+        (10, "name", ReferenceDataError),
+    ]
+    assert errors[0].message == (
+        f"ID number {wrong_digit} has a wrong check digit: {wrong_digit[-1]}, "
+        f"expected {borrower_id(13)[-1]}"
+    )
+    assert errors[1].message == (
+        f"a borrower with ID number {borrower} is already registered (borrower 1, 张三)"
+    )
+    assert errors[2].message == "no district D09"
+    assert errors[4].message == "a partnership has 2 to 100 partners, not 1"
+    assert errors[6].message == (
+        f"a borrower with ID number {borrower_id(14)} is already registered "
+        "(earlier in this list, 甲)"
+    )
+    assert errors[6].zh == f"身份证号 {borrower_id(14)} 的借款人已登记（甲）"
+    assert errors[7].value == " "
+    assert count(fund) == 1
