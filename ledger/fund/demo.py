@@ -33,6 +33,7 @@ from ledger import chart
 from ledger.chain import drain_sealer
 from ledger.db import run_in_transaction
 from ledger.fund import capital, claims, guarantees, loans, queries, recoveries, reference
+from ledger.fund.approvals import GuaranteeRequest, approve_guarantees
 from ledger.fund.books import PPM, balance_now, share
 from ledger.fund.borrowers import BorrowerSpec, register_borrowers
 from ledger.fund.disbursements import DisbursementLine, apply_disbursements
@@ -784,18 +785,20 @@ class _Player:
             today=self.today,
         )
 
-    def approve(self, s: Session, a: Applicant) -> None:
-        commitment = guarantees.approve_guarantee(
+    def approve(self, s: Session, day: dt.date, group: list[Applicant]) -> None:
+        approved = approve_guarantees(
             s,
-            id_number=a.id_number,
-            bank=a.bank,
-            amount=a.amount,
-            term_months=a.term,
-            on=a.approve_on,
-            actor=APPROVERS[a.n % 2],
-            counter_guarantees=a.counter_guarantees,
+            [
+                GuaranteeRequest(
+                    a.id_number, a.bank, a.amount, a.term, a.approve_on, a.counter_guarantees
+                )
+                for a in group
+            ],
+            actor=APPROVERS[day.toordinal() % 2],
+            today=self.today,
         )
-        self.commitments[a.n] = commitment.number
+        for a, commitment in zip(group, approved, strict=True):
+            self.commitments[a.n] = commitment.number
 
     def cancel(self, s: Session, a: Applicant) -> None:
         reason = ("借款人放弃创业项目，主动撤回申请", "经营场地未落实，借款人申请撤销")[a.n % 2]
@@ -915,6 +918,8 @@ def _steps(events, player: _Player) -> list[tuple[int, Callable[[Session], objec
         items = [item.payload for item in run]
         if kind == "register":
             steps.append((len(items), partial(player.register, day=day, group=items)))
+        elif kind == "approve":
+            steps.append((len(items), partial(player.approve, day=day, group=items)))
         elif kind == "disburse":
             steps.append((len(items), partial(player.disburse, bank=bank, group=items)))
         else:
@@ -962,7 +967,7 @@ def _events(
         quarter_end = add_months(quarter_end, 3)
     for a in applicants:
         add(a.approve_on, 4, _Item("register", None, a))
-        add(a.approve_on, 4.5, partial(player.approve, a=a))
+        add(a.approve_on, 4.5, _Item("approve", a.bank, a))
         if a.cancel_on is not None:
             add(a.cancel_on, 5, partial(player.cancel, a=a))
         plan = a.loan
@@ -986,7 +991,10 @@ def _events(
             add(c.write_off[1], 14, partial(player.approve_write_off, a=a))
     if end >= CLOSE_ON:
         add(CLOSE_ON, 15, lambda s: close_period(s, CLOSE_THROUGH, actor=APPROVERS[0]))
-    events.sort(key=lambda e: e[:3])
+    # A day's batchable rows of one bank sit together (banks are independent of each other).
+    events.sort(
+        key=lambda e: (e[0], e[1], e[3].bank or "" if isinstance(e[3], _Item) else "", e[2])
+    )
     return events
 
 

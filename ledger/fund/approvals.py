@@ -1,0 +1,410 @@
+"""Guarantee approvals (承诺担保), one or a meeting's list at once.
+
+Both go through :func:`approve_guarantees`. It locks the banks concerned (numbering is
+per bank and year), reads the borrowers, their commitments and loans with set queries,
+checks every request in the order given — eligibility on the approval date, limits,
+repeat loans (counting the requests approved before it), suspension for the bank's
+compensation rate, counter-guarantees — and writes only when none is refused: the
+numbered commitments with the rule set of their date, the counter-guarantees, and one
+memorandum entry per bank and date for the counter-guarantees' value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from ledger.clock import utcnow
+from ledger.entries import EntryDraft, credit, debit, post_entries
+from ledger.fund.batches import Refused, chunks
+from ledger.fund.books import PPM, counter_guarantee_accounts
+from ledger.fund.borrowers import borrower_categories
+from ledger.fund.eligibility import BORROWER_TYPE_NAMES_ZH, check_eligible
+from ledger.fund.errors import (
+    BankSuspendedError,
+    CounterGuaranteeError,
+    EligibilityError,
+    FundError,
+    LimitError,
+    ReferenceDataError,
+    RepeatLoanError,
+    RowsRejectedError,
+)
+from ledger.fund.guarantees import _check_counter_guarantees as check_counter_guarantees
+from ledger.fund.identity import normalize_id_number, parse_resident_id
+from ledger.fund.leverage import compensation_totals
+from ledger.fund.models import Bank, Borrower, Commitment, CounterGuarantee, Loan
+from ledger.fund.policy import RuleSet, rules_on
+from ledger.fund.reference import Role, require_role
+from ledger.money import format_yuan
+
+COLUMNS = ("id_number", "bank", "amount", "term_months", "on", "counter_guarantees")
+
+
+@dataclass(frozen=True)
+class GuaranteeRequest:
+    """One application to approve: a registered borrower, a bank, an amount and a term."""
+
+    id_number: str
+    bank: str
+    amount: int
+    term_months: int
+    on: dt.date
+    counter_guarantees: tuple = ()
+    row: int = 0
+
+
+class Approved(NamedTuple):
+    id: int
+    number: str
+
+
+@dataclass
+class _History:
+    """A borrower's commitments not yet used and loans, as the requests see them."""
+
+    unused: list[str] = field(default_factory=list)
+    loans: list[tuple] = field(default_factory=list)
+
+
+def approve_guarantees(
+    session: Session,
+    requests: Sequence[GuaranteeRequest],
+    *,
+    actor: str,
+    today: dt.date | None = None,
+) -> list[Approved]:
+    """Approve every request or none; returns the commitments (id, number) in order.
+
+    Raises :class:`RowsRejectedError` with every refused request.
+    """
+    require_role(session, actor, Role.APPROVER)
+    run = _Run(session, today or dt.date.today())
+    run.load(requests)
+    accepted, errors = [], []
+    for request in requests:
+        try:
+            accepted.append(run.check(request))
+        except Refused as refused:
+            errors.append(refused.at(request))
+    if errors:
+        errors.sort(key=lambda e: (e.row, COLUMNS.index(e.column)))
+        raise RowsRejectedError(errors)
+    return run.write(actor, accepted)
+
+
+class _Run:
+    def __init__(self, session: Session, today: dt.date):
+        self.session, self.today = session, today
+        self.banks: dict[str, Bank] = {}
+        self.borrowers: dict[str, Borrower] = {}
+        self.history: dict[int, _History] = defaultdict(_History)
+        self.rules: dict[dt.date, RuleSet] = {}
+        self.suspension: dict[tuple[str, dt.date], FundError | None] = {}
+        self.serials: dict[str, int] = {}
+
+    def load(self, requests: Sequence[GuaranteeRequest]) -> None:
+        codes = sorted({r.bank for r in requests})
+        # The bank rows, locked in code order: numbering is per bank.
+        for bank in self.session.scalars(
+            select(Bank).where(Bank.code.in_(codes)).order_by(Bank.code).with_for_update()
+        ):
+            self.banks[bank.code] = bank
+        numbers = sorted({normalize_id_number(r.id_number or "") for r in requests})
+        for chunk in chunks(numbers):
+            for borrower in self.session.scalars(
+                select(Borrower).where(Borrower.id_number.in_(chunk))
+            ):
+                self.borrowers[borrower.id_number] = borrower
+        ids = sorted(b.id for b in self.borrowers.values())
+        for chunk in chunks(ids):
+            rows = self.session.execute(
+                select(Commitment.borrower_id, Commitment.number)
+                .where(Commitment.borrower_id.in_(chunk), Commitment.status == "approved")
+                .order_by(Commitment.id)
+            )
+            for borrower_id, number in rows:
+                self.history[borrower_id].unused.append(number)
+            rows = self.session.execute(
+                select(
+                    Loan.borrower_id, Loan.contract_no, Loan.status, Loan.maturity_on,
+                    Loan.extended_to, Loan.repaid_on,
+                )
+                .where(Loan.borrower_id.in_(chunk))
+                .order_by(Loan.id)
+            )  # fmt: skip
+            for borrower_id, *loan in rows:
+                self.history[borrower_id].loans.append(tuple(loan))
+
+    def check(self, request: GuaranteeRequest) -> tuple[GuaranteeRequest, Borrower, RuleSet, str]:
+        bank = self.banks.get(request.bank)
+        if bank is None:
+            raise Refused(
+                "bank",
+                ReferenceDataError(
+                    f"no partner bank {request.bank}", zh=f"经办银行 {request.bank} 不存在"
+                ),
+            )
+        borrower = self._borrower(request)
+        if request.on > self.today:
+            raise Refused(
+                "on",
+                LimitError(
+                    f"approval date {request.on} is in the future",
+                    zh=f"审批日期 {request.on} 晚于今天",
+                ),
+            )
+        rules = self._rules(request.on)
+        if not bank.active:
+            raise Refused(
+                "bank",
+                BankSuspendedError(
+                    f"bank {bank.code} is inactive and takes no new guarantees",
+                    zh=f"{bank.code} 已停用，不再新增担保",
+                ),
+            )
+        try:
+            check_eligible(
+                categories=borrower_categories(borrower, request.on),
+                eligible=rules["eligible_categories"],
+                birth_date=borrower.birth_date,
+                on=request.on,
+                min_age=rules["min_age"],
+                max_age=rules["max_age"],
+            )
+        except EligibilityError as exc:
+            raise Refused("id_number", exc) from None
+        _check_limits(rules, borrower, request)
+        self._check_repeat(rules, borrower)
+        suspended = self._suspension(rules, bank.code, request.on)
+        if suspended is not None:
+            raise Refused("bank", suspended)
+        try:
+            check_counter_guarantees(rules, request.amount, request.counter_guarantees)
+        except CounterGuaranteeError as exc:
+            raise Refused("counter_guarantees", exc) from None
+        number = self._next_number(bank.code, request.on)
+        self.history[borrower.id].unused.append(number)
+        return request, borrower, rules, number
+
+    def _borrower(self, request: GuaranteeRequest) -> Borrower:
+        number = normalize_id_number(request.id_number or "")
+        borrower = self.borrowers.get(number)
+        if borrower is None:
+            raise Refused(
+                "id_number",
+                ReferenceDataError(
+                    f"no borrower with ID number {number} is registered",
+                    zh=f"身份证号 {number} 的借款人未登记",
+                ),
+            )
+        return borrower
+
+    def _rules(self, on: dt.date) -> RuleSet:
+        if on not in self.rules:
+            self.rules[on] = rules_on(self.session, on)
+        return self.rules[on]
+
+    def _check_repeat(self, rules: RuleSet, borrower: Borrower) -> None:
+        history = self.history[borrower.id]
+        try:
+            check_repeat(rules, borrower.id_number, history.unused, history.loans)
+        except RepeatLoanError as exc:
+            raise Refused("id_number", exc) from None
+
+    def _suspension(self, rules: RuleSet, bank: str, on: dt.date) -> FundError | None:
+        key = (bank, on)
+        if key not in self.suspension:
+            paid, guaranteed = compensation_totals(self.session, bank, on)
+            self.suspension[key] = suspension_error(rules, bank, paid, guaranteed)
+        return self.suspension[key]
+
+    def _next_number(self, bank: str, on: dt.date) -> str:
+        prefix = f"G{on.year}-{bank}-"
+        if prefix not in self.serials:
+            last = self.session.scalar(
+                select(func.max(Commitment.number)).where(
+                    Commitment.number > prefix, Commitment.number < prefix + "~"
+                )
+            )
+            self.serials[prefix] = int(last[len(prefix) :]) if last else 0
+        self.serials[prefix] += 1
+        return f"{prefix}{self.serials[prefix]:05d}"
+
+    # -- writing, only when every request passed
+
+    def write(self, actor: str, accepted: list) -> list[Approved]:
+        if not accepted:
+            return []
+        now = utcnow()
+        json_of = {on: rules.to_json() for on, rules in self.rules.items()}
+        rows = [
+            {
+                "number": number,
+                "borrower_id": borrower.id,
+                "bank_code": request.bank,
+                "amount": request.amount,
+                "term_months": request.term_months,
+                "approved_on": request.on,
+                "approved_by": actor,
+                "categories": ",".join(
+                    sorted(c.value for c in borrower_categories(borrower, request.on))
+                ),
+                "status": "approved",
+                "rules": json_of[request.on],
+                "created_at": now,
+            }
+            for request, borrower, _, number in accepted
+        ]
+        ids = self.session.scalars(
+            insert(Commitment).returning(Commitment.id, sort_by_parameter_order=True), rows
+        ).all()
+        self._counter_guarantees(actor, [(r, i) for (r, *_), i in zip(accepted, ids, strict=True)])
+        return [Approved(i, a[3]) for a, i in zip(accepted, ids, strict=True)]
+
+    def _counter_guarantees(self, actor: str, approved: list[tuple[GuaranteeRequest, int]]):
+        by_key: dict[tuple[str, dt.date], int] = defaultdict(int)
+        for request, _ in approved:
+            for spec in request.counter_guarantees:
+                by_key[(request.bank, request.on)] += spec.value
+        keys = [key for key, value in sorted(by_key.items()) if value > 0]
+        drafts = []
+        for bank, on in keys:
+            account, contra = counter_guarantee_accounts(bank)
+            value = by_key[(bank, on)]
+            drafts.append(
+                EntryDraft(
+                    on,
+                    "counter-guarantee.register",
+                    (debit(account, value), credit(contra, value)),
+                    f"{bank} {on} 反担保登记（{format_yuan(value)} 元）",
+                )
+            )
+        posted = post_entries(self.session, drafts, actor=actor)
+        entry_of = {key: p.entry_id for key, p in zip(keys, posted, strict=True)}
+        rows = [
+            {
+                "commitment_id": commitment_id,
+                "kind": spec.kind,
+                "guarantor_name": spec.guarantor_name.strip(),
+                "guarantor_id_number": (
+                    parse_resident_id(spec.guarantor_id_number).number
+                    if spec.guarantor_id_number
+                    else None
+                ),
+                "employer_type": spec.employer_type,
+                "description": spec.description.strip(),
+                "value": spec.value,
+                "status": "held",
+                "recorded_by": actor,
+                "recorded_on": request.on,
+                "entry_id": entry_of.get((request.bank, request.on)) if spec.value > 0 else None,
+            }
+            for request, commitment_id in approved
+            for spec in request.counter_guarantees
+        ]
+        if rows:
+            self.session.execute(insert(CounterGuarantee), rows)
+
+
+def _check_limits(rules: RuleSet, borrower: Borrower, request: GuaranteeRequest) -> None:
+    amount, term_months, on = request.amount, request.term_months, request.on
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise Refused(
+            "amount",
+            LimitError(
+                "the guarantee amount must be a positive number of fen", zh="担保金额必须大于零"
+            ),
+        )
+    try:
+        check_amount_limit(rules, borrower, amount, on)
+    except LimitError as exc:
+        raise Refused("amount", exc) from None
+    max_term = rules["max_term_months"]
+    if not 1 <= term_months <= max_term:
+        raise Refused(
+            "term_months",
+            LimitError(
+                f"a term of {term_months} months is outside 1 to {max_term} months allowed by "
+                f"the rules in force on {on}",
+                zh=f"期限 {term_months} 个月不在 {on} 适用政策允许的 1–{max_term} 个月之内",
+            ),
+        )
+
+
+def check_amount_limit(rules: RuleSet, borrower: Borrower, amount: int, on: dt.date) -> None:
+    limit = rules.loan_limit(borrower.borrower_type, borrower.head_count)
+    if amount > limit:
+        kind = borrower.borrower_type
+        heads = f" of {borrower.head_count} partners" if kind == "partnership" else ""
+        article = "an" if kind == "individual" else "a"
+        raise LimitError(
+            f"{format_yuan(amount)} yuan is over the limit for {article} {kind}{heads} under the "
+            f"rules in force on {on}: at most {format_yuan(limit)} yuan",
+            zh=f"{format_yuan(amount)} 元超过 {on} 适用政策对"
+            f"{BORROWER_TYPE_NAMES_ZH[kind]}的贷款上限 {format_yuan(limit)} 元",
+        )
+
+
+def check_repeat(rules: RuleSet, id_number: str, unused: list[str], loans: list[tuple]) -> None:
+    """Refuse a new guarantee to a borrower with an unused commitment, too many active
+    loans, too many loans in all, or (where the rules ask) one not repaid on time.
+
+    ``loans`` are (contract_no, status, maturity_on, extended_to, repaid_on) in id order.
+    """
+    if unused:
+        raise RepeatLoanError(
+            f"borrower {id_number} already has an unused commitment {unused[0]}",
+            zh=f"借款人 {id_number} 已有未使用的担保承诺 {unused[0]}",
+        )
+    repeat = rules["repeat_loans"]
+    active = [contract for contract, status, *_ in loans if status == "active"]
+    if len(active) >= repeat["max_active"]:
+        raise RepeatLoanError(
+            f"borrower {id_number} still owes on loan {active[0]}; a new guarantee needs it "
+            "repaid first",
+            zh=f"借款人 {id_number} 的贷款 {active[0]} 尚未还清，不能再次担保",
+        )
+    if len(loans) >= repeat["max_loans"]:
+        raise RepeatLoanError(
+            f"borrower {id_number} has had {len(loans)} guaranteed loans; the rules allow at "
+            f"most {repeat['max_loans']}",
+            zh=f"借款人 {id_number} 已获得 {len(loans)} 次担保贷款，"
+            f"政策规定最多 {repeat['max_loans']} 次",
+        )
+    if repeat["require_on_time"]:
+        for contract, status, maturity_on, extended_to, repaid_on in loans:
+            final = extended_to or maturity_on
+            if status != "repaid" or repaid_on is None or repaid_on > final:
+                raise RepeatLoanError(
+                    f"borrower {id_number} did not repay loan {contract} on time; only "
+                    "borrowers who repaid on time may borrow again",
+                    zh=f"借款人 {id_number} 的贷款 {contract} 未按期还清，不能再次担保",
+                )
+
+
+def suspension_error(
+    rules: RuleSet, bank: str, paid: int, guaranteed: int
+) -> BankSuspendedError | None:
+    threshold = rules["suspend_above_compensation_rate_ppm"]
+    if not (guaranteed and paid * PPM > threshold * guaranteed):
+        return None
+    rate = paid * PPM // guaranteed
+    return BankSuspendedError(
+        f"new guarantees at bank {bank} are suspended: its compensation rate is "
+        f"{_percent(rate)}, over the {_percent(threshold)} threshold "
+        f"(claims paid {format_yuan(paid)} yuan of {format_yuan(guaranteed)} "
+        "yuan guaranteed)",
+        zh=f"{bank} 代偿率 {_percent(rate)} 超过 {_percent(threshold)}，暂停新增担保"
+        f"（已代偿 {format_yuan(paid)} 元，累计担保 {format_yuan(guaranteed)} 元）",
+    )
+
+
+def _percent(ppm: int) -> str:
+    return f"{ppm // 10_000}.{ppm % 10_000 // 100:02d}%"
