@@ -17,12 +17,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledger.clock import utcnow
 from ledger.entries import EntryDraft, credit, debit, post_entries
-from ledger.fund.batches import Refused, chunks
+from ledger.fund.batches import Refused, chunks, insert_rows
 from ledger.fund.books import PPM, counter_guarantee_accounts
 from ledger.fund.borrowers import borrower_categories
 from ledger.fund.eligibility import BORROWER_TYPE_NAMES_ZH, check_eligible
@@ -262,9 +262,7 @@ class _Run:
             }
             for request, borrower, _, number in accepted
         ]
-        ids = self.session.scalars(
-            insert(Commitment).returning(Commitment.id, sort_by_parameter_order=True), rows
-        ).all()
+        ids = insert_rows(self.session, Commitment.__table__, rows)
         self._counter_guarantees(actor, [(r, i) for (r, *_), i in zip(accepted, ids, strict=True)])
         return [Approved(i, a[3]) for a, i in zip(accepted, ids, strict=True)]
 
@@ -310,7 +308,7 @@ class _Run:
             for spec in request.counter_guarantees
         ]
         if rows:
-            self.session.execute(insert(CounterGuarantee), rows)
+            insert_rows(self.session, CounterGuarantee.__table__, rows)
 
 
 def _check_limits(rules: RuleSet, borrower: Borrower, request: GuaranteeRequest) -> None:

@@ -10,11 +10,11 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.clock import utcnow
-from ledger.fund.batches import Refused, chunks
+from ledger.fund.batches import Refused, chunks, insert_rows
 from ledger.fund.eligibility import BorrowerType, Category, categories_on, category_of
 from ledger.fund.errors import (
     EligibilityError,
@@ -103,11 +103,7 @@ def register_borrowers(
         raise RowsRejectedError(errors)
     if not rows:
         return []
-    return list(
-        session.scalars(
-            insert(Borrower).returning(Borrower.id, sort_by_parameter_order=True), rows
-        ).all()
-    )
+    return insert_rows(session, Borrower.__table__, rows)
 
 
 def _checked(spec: BorrowerSpec, districts, known, seen, actor, now, today) -> dict:

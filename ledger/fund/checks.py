@@ -58,6 +58,15 @@ def _check_exposure(session: Session, balance: dict, problem) -> None:
             .group_by(Repayment.loan_id)
         )
     }
+    for bank in session.scalars(select(Bank.code).order_by(Bank.code)):
+        prefix = chart.exposure_account(bank) + ":"
+        loans = sum(v for code, v in balance.items() if code.startswith(prefix))
+        contra = balance.get(chart.exposure_contra_account(bank), 0)
+        if loans != contra:
+            problem(
+                f"bank {bank}: its loans' exposure adds up to {format_yuan(loans)} yuan but its "
+                f"exposure contra account holds {format_yuan(contra)} yuan"
+            )
     for loan in session.scalars(select(Loan).order_by(Loan.id)):
         total, last = repaid.get(loan.id, (0, None))
         outstanding = loan.principal - total

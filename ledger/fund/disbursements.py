@@ -16,14 +16,14 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ledger import chart
 from ledger.accounts import AccountSpec, open_accounts
 from ledger.clock import utcnow
 from ledger.entries import EntryDraft, credit, debit, post_entries
-from ledger.fund.batches import CHUNK, Refused, chunks
+from ledger.fund.batches import Refused, chunks, insert_rows, update_rows
 from ledger.fund.books import loan_exposure_account, loan_key, receivable_account, share
 from ledger.fund.errors import (
     CommitmentError,
@@ -442,9 +442,7 @@ class _Run:
             }
             for o in new
         ]
-        ids = self.session.scalars(
-            insert(Loan).returning(Loan.id, sort_by_parameter_order=True), rows
-        ).all()
+        ids = insert_rows(self.session, Loan.__table__, rows)
         for outcome, loan_id in zip(new, ids, strict=True):
             outcome.loan_id = loan_id
         specs = []
@@ -502,12 +500,11 @@ class _Run:
             dates.append(on)
         posted = post_entries(self.session, drafts, actor=actor)
         entry_of = {on: p.entry_id for on, p in zip(dates, posted, strict=True)}
-        for chunk_start in range(0, len(new), CHUNK):
-            chunk = new[chunk_start : chunk_start + CHUNK]
-            self.session.execute(
-                update(Loan),
-                [{"id": o.loan_id, "entry_id": entry_of[o.line.disbursed_on]} for o in chunk],
-            )
+        update_rows(
+            self.session,
+            Loan.__table__,
+            [{"id": o.loan_id, "entry_id": entry_of[o.line.disbursed_on]} for o in new],
+        )
         return tuple(entry_of[on] for on in dates)
 
 

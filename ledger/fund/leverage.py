@@ -11,11 +11,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from ledger import chart
-from ledger.fund.books import PPM, balance_now, subtree_balance_now
+from ledger.fund.books import PPM, balance_now
 from ledger.fund.errors import LeverageCapError
 from ledger.fund.models import Claim, Loan, Repayment
 from ledger.fund.policy import RuleSet, rules_on
@@ -49,7 +49,9 @@ def capacity(session: Session, bank: str, on: dt.date, rules: RuleSet | None = N
     rate = repayment_rate_ppm(session, bank, *last_year)
     return Capacity(
         bank=bank,
-        exposure=subtree_balance_now(session, chart.exposure_account(bank)),
+        # Every exposure posting pairs with the bank's contra account, so its one balance
+        # is the bank's exposure (verify checks it against the sum over the loans).
+        exposure=balance_now(session, chart.exposure_contra_account(bank)),
         special=balance_now(session, chart.special_account(bank)),
         multiplier=rules.leverage_multiplier(rate),
         repayment_rate_ppm=rate,
@@ -134,17 +136,25 @@ def repayment_rate_ppm(
     when it really did.
     """
     final = func.coalesce(Loan.extended_to, Loan.maturity_on)
-    loans = select(Loan.id, Loan.principal, final.label("final")).where(final.between(start, end))
+    matured = [final.between(start, end)]
     if bank is not None:
-        loans = loans.where(Loan.bank_code == bank)
-    loans = loans.subquery()
-    due = session.scalar(select(func.sum(loans.c.principal)))
+        matured.append(Loan.bank_code == bank)
+    # A loan whose last repayment came by its maturity repaid its running total by then;
+    # only the others need their repayments read.
+    on_time = or_(Loan.last_paid_on.is_(None), Loan.last_paid_on <= final)
+    due, repaid = session.execute(
+        select(
+            func.sum(Loan.principal),
+            func.coalesce(func.sum(case((on_time, Loan.repaid_principal), else_=0)), 0),
+        ).where(*matured)
+    ).one()
     if not due:
         return None
-    repaid = session.scalar(
+    late = select(Loan.id, final.label("final")).where(*matured, ~on_time).subquery()
+    repaid += session.scalar(
         select(func.coalesce(func.sum(Repayment.principal), 0))
-        .join(loans, loans.c.id == Repayment.loan_id)
-        .where(Repayment.paid_on <= loans.c.final, effective_repayments())
+        .join(late, late.c.id == Repayment.loan_id)
+        .where(Repayment.paid_on <= late.c.final, effective_repayments())
     )
     return int(repaid) * PPM // int(due)
 

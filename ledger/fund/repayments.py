@@ -20,13 +20,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger import chart
 from ledger.clock import utcnow
 from ledger.entries import EntryDraft, Leg, credit, debit, post_entries
-from ledger.fund.batches import LineError, Refused, chunks
+from ledger.fund.batches import LineError, Refused, chunks, insert_rows, update_rows
 from ledger.fund.books import loan_exposure_account, share
 from ledger.fund.errors import (
     BalanceMismatchError,
@@ -592,10 +592,9 @@ class _Run:
             rows = [o for o in new if (o.original is not None) == reversal]
             if not rows:
                 continue
-            ids = self.session.scalars(
-                insert(Repayment).returning(Repayment.id, sort_by_parameter_order=True),
-                [self._row(o, actor, now) for o in rows],
-            ).all()
+            ids = insert_rows(
+                self.session, Repayment.__table__, [self._row(o, actor, now) for o in rows]
+            )
             for outcome, row_id in zip(rows, ids, strict=True):
                 outcome.earlier.id = row_id
         self._update_loans({o.loan.id: o.loan for o in new}.values(), actor)
@@ -656,8 +655,9 @@ class _Run:
         ]
         if not changed:
             return
-        self.session.execute(
-            update(Loan),
+        update_rows(
+            self.session,
+            Loan.__table__,
             [
                 {
                     "id": s.id,
