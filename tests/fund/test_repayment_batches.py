@@ -296,3 +296,26 @@ def test_verify_catches_running_totals_that_disagree_with_the_repayments(three_l
         ]
         loan = s.scalar(select(Loan).where(Loan.contract_no == "ICBC-001"))
         assert loan.repaid_principal == 3_000_002
+
+
+def test_verify_catches_a_bank_exposure_that_is_not_its_loans(three_loans):
+    from ledger.entries import EntryDraft, credit, debit, post_entry
+
+    with three_loans() as s:
+        loan_id = loans.get_loan(s, "ICBC", "ICBC-001").id
+    # A raw entry, past the operations: one loan's exposure up against another memo account.
+    draft = EntryDraft(
+        D(2025, 6, 1),
+        "manual",
+        (
+            debit(f"memo:exposure:ICBC:L{loan_id}", 100),
+            credit("memo:counter-guarantees-contra:ICBC", 100),
+        ),
+    )
+    run(three_loans, lambda s: post_entry(s, draft, actor="admin"))
+    with three_loans() as s:
+        problems = verify(s).problems
+    assert (
+        "bank ICBC: its loans' exposure adds up to 144,001.00 yuan but its exposure contra "
+        "account holds 144,000.00 yuan"
+    ) in problems
