@@ -7,12 +7,16 @@ raises :class:`~ledger.fund.errors.RowsRejectedError` carrying all of them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Table, bindparam, insert, text, update
 from sqlalchemy.orm import Session
 
+from ledger import chart
+from ledger.entries import MAX_LEGS, EntryDraft, credit, debit, post_entries
+from ledger.fund.books import loan_exposure_account
 from ledger.fund.errors import FundError
 
 #: Values per IN (…) list: far below SQLite's and psycopg's limits on parameters.
@@ -102,3 +106,39 @@ def update_rows(session: Session, table: Table, rows: list[dict]) -> None:
     conn = session.connection()
     for chunk in chunks(rows):
         conn.execute(statement, [{f"b_{k}": v for k, v in row.items()} for row in chunk])
+
+
+def post_exposure_moves(
+    session: Session,
+    *,
+    bank: str,
+    kind: str,
+    moves: Mapping[dt.date, Mapping[int, int]],
+    describe: Callable[[dt.date, list[int]], str],
+    actor: str,
+) -> tuple[dict[tuple[dt.date, int], int], tuple[int, ...]]:
+    """Post each date's changes of loans' exposure (``moves[date][loan id]``, + up, − down)
+    against the bank's contra account: one entry per date, or several when a date moves
+    more loans than an entry has room for. Returns the entry of each (date, loan) and all
+    the entries' ids, in date order."""
+    contra = chart.exposure_contra_account(bank)
+    drafts, members = [], []
+    for on, changes in sorted(moves.items()):
+        loan_ids = sorted(loan_id for loan_id, change in changes.items() if change)
+        for start in range(0, len(loan_ids), MAX_LEGS - 1):
+            part = loan_ids[start : start + MAX_LEGS - 1]
+            legs = []
+            for loan_id in part:
+                account, change = loan_exposure_account(bank, loan_id), changes[loan_id]
+                legs.append(debit(account, change) if change > 0 else credit(account, -change))
+            total = sum(changes[loan_id] for loan_id in part)
+            if total:
+                legs.append(credit(contra, total) if total > 0 else debit(contra, -total))
+            drafts.append(EntryDraft(on, kind, tuple(legs), describe(on, part)))
+            members.append((on, part))
+    posted = post_entries(session, drafts, actor=actor)
+    entry_of = {}
+    for (on, part), result in zip(members, posted, strict=True):
+        for loan_id in part:
+            entry_of[(on, loan_id)] = result.entry_id
+    return entry_of, tuple(p.entry_id for p in posted)

@@ -19,11 +19,15 @@ from dataclasses import dataclass, replace
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ledger import chart
 from ledger.accounts import AccountSpec, open_accounts
 from ledger.clock import utcnow
-from ledger.entries import EntryDraft, credit, debit, post_entries
-from ledger.fund.batches import Refused, chunks, insert_rows, update_rows
+from ledger.fund.batches import (
+    Refused,
+    chunks,
+    insert_rows,
+    post_exposure_moves,
+    update_rows,
+)
 from ledger.fund.books import loan_exposure_account, loan_key, receivable_account, share
 from ledger.fund.errors import (
     CommitmentError,
@@ -474,38 +478,38 @@ class _Run:
                 self.session.expire(obj)
 
     def _post_exposure(self, actor: str, new: list[_Outcome]) -> tuple[int, ...]:
-        by_date: dict[dt.date, list[_Outcome]] = defaultdict(list)
+        moves: dict[dt.date, dict[int, int]] = defaultdict(dict)
+        by_loan = {}
         for outcome in new:
-            by_date[outcome.line.disbursed_on].append(outcome)
-        contra = chart.exposure_contra_account(self.bank)
-        drafts, dates = [], []
-        for on, group in sorted(by_date.items()):
-            legs = [debit(loan_exposure_account(self.bank, o.loan_id), o.exposure) for o in group]
-            legs.append(credit(contra, sum(o.exposure for o in group)))
-            first = group[0]
-            if len(group) == 1:
-                what = (
-                    f"{first.contract_no}（{first.commitment.borrower_name}），本金 "
-                    f"{format_yuan(first.line.principal)} 元"
+            moves[outcome.line.disbursed_on][outcome.loan_id] = outcome.exposure
+            by_loan[outcome.loan_id] = outcome
+
+        def describe(on: dt.date, loan_ids: list[int]) -> str:
+            first = by_loan[loan_ids[0]]
+            if len(loan_ids) == 1:
+                return (
+                    f"{self.bank} 放款 {first.contract_no}（{first.commitment.borrower_name}），"
+                    f"本金 {format_yuan(first.line.principal)} 元"
                 )
-            else:
-                total = sum(o.line.principal for o in group)
-                what = (
-                    f"{on} {len(group)} 笔（合同 {first.contract_no} 等），本金 "
-                    f"{format_yuan(total)} 元"
-                )
-            drafts.append(
-                EntryDraft(on, "loan.disbursement", tuple(legs), f"{self.bank} 放款 {what}")
+            total = sum(by_loan[i].line.principal for i in loan_ids)
+            return (
+                f"{self.bank} 放款 {on} {len(loan_ids)} 笔（合同 {first.contract_no} 等），"
+                f"本金 {format_yuan(total)} 元"
             )
-            dates.append(on)
-        posted = post_entries(self.session, drafts, actor=actor)
-        entry_of = {on: p.entry_id for on, p in zip(dates, posted, strict=True)}
+
+        entry_of, entry_ids = post_exposure_moves(
+            self.session, bank=self.bank, kind="loan.disbursement", moves=moves,
+            describe=describe, actor=actor,
+        )  # fmt: skip
         update_rows(
             self.session,
             Loan.__table__,
-            [{"id": o.loan_id, "entry_id": entry_of[o.line.disbursed_on]} for o in new],
+            [
+                {"id": o.loan_id, "entry_id": entry_of[(o.line.disbursed_on, o.loan_id)]}
+                for o in new
+            ],
         )
-        return tuple(entry_of[on] for on in dates)
+        return entry_ids
 
 
 def _method(value) -> Method:

@@ -23,11 +23,16 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger import chart
 from ledger.clock import utcnow
-from ledger.entries import EntryDraft, Leg, credit, debit, post_entries
-from ledger.fund.batches import LineError, Refused, chunks, insert_rows, update_rows
-from ledger.fund.books import loan_exposure_account, share
+from ledger.fund.batches import (
+    LineError,
+    Refused,
+    chunks,
+    insert_rows,
+    post_exposure_moves,
+    update_rows,
+)
+from ledger.fund.books import share
 from ledger.fund.errors import (
     BalanceMismatchError,
     DuplicateReferenceError,
@@ -617,37 +622,26 @@ class _Run:
         }
 
     def _post_exposure(self, actor: str, new: list[_Outcome]) -> tuple[int, ...]:
-        """One entry per date: each loan's exposure to the share of what is outstanding."""
-        by_date: dict[dt.date, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        """Each loan's exposure to the share of what is outstanding, per date."""
+        moves: dict[dt.date, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        refs: dict[tuple[dt.date, int], list[str]] = defaultdict(list)
         for outcome in new:
             if outcome.exposure_change:
-                by_date[outcome.line.paid_on][outcome.loan.id] += outcome.exposure_change
-        contra = chart.exposure_contra_account(self.bank)
-        drafts, dates = [], []
-        for on, changes in sorted(by_date.items()):
-            legs: list[Leg] = []
-            for loan_id, change in sorted(changes.items()):
-                account = loan_exposure_account(self.bank, loan_id)
-                if change:
-                    legs.append(debit(account, change) if change > 0 else credit(account, -change))
-            total = sum(changes.values())
-            if total:
-                legs.append(credit(contra, total) if total > 0 else debit(contra, -total))
-            if not legs:
-                continue
-            count = sum(1 for o in new if o.line.paid_on == on and o.exposure_change)
-            refs = [o.ref for o in new if o.line.paid_on == on and o.exposure_change]
-            what = f"流水 {refs[0]}" if count == 1 else f"{count} 笔，流水 {refs[0]} 等"
-            drafts.append(
-                EntryDraft(on, "loan.repayment", tuple(legs), f"{self.bank} 还款 {on}（{what}）")
-            )
-            dates.append(on)
-        posted = post_entries(self.session, drafts, actor=actor)
-        entry_of = {on: p.entry_id for on, p in zip(dates, posted, strict=True)}
+                moves[outcome.line.paid_on][outcome.loan.id] += outcome.exposure_change
+                refs[(outcome.line.paid_on, outcome.loan.id)].append(outcome.ref)
+
+        def describe(on: dt.date, loan_ids: list[int]) -> str:
+            lines = [ref for loan_id in loan_ids for ref in refs[(on, loan_id)]]
+            what = f"流水 {lines[0]}" if len(lines) == 1 else f"{len(lines)} 笔，流水 {lines[0]} 等"
+            return f"{self.bank} 还款 {on}（{what}）"
+
+        entry_of, entry_ids = post_exposure_moves(
+            self.session, bank=self.bank, kind="loan.repayment", moves=moves,
+            describe=describe, actor=actor,
+        )  # fmt: skip
         for outcome in new:
-            if outcome.exposure_change:
-                outcome.entry_id = entry_of[outcome.line.paid_on]
-        return tuple(entry_of[on] for on in dates)
+            outcome.entry_id = entry_of.get((outcome.line.paid_on, outcome.loan.id))
+        return entry_ids
 
     def _update_loans(self, states: Iterable[_LoanState], actor: str) -> None:
         changed = [

@@ -319,3 +319,25 @@ def test_verify_catches_a_bank_exposure_that_is_not_its_loans(three_loans):
         "bank ICBC: its loans' exposure adds up to 144,001.00 yuan but its exposure contra "
         "account holds 144,000.00 yuan"
     ) in problems
+
+
+def test_a_date_with_more_loans_than_an_entry_holds_is_split(three_loans, monkeypatch):
+    import ledger.fund.batches
+
+    monkeypatch.setattr(ledger.fund.batches, "MAX_LEGS", 3)  # two loans and the contra leg
+    batch = apply(
+        three_loans,
+        [
+            line(2, "S1", "ICBC-001", D(2025, 6, 5), 1_000_000),
+            line(3, "S2", "ICBC-002", D(2025, 6, 5), 1_000_000),
+            line(4, "S3", "ICBC-003", D(2025, 6, 5), 1_000_000),
+        ],
+    )
+    assert len(batch.entry_ids) == 2
+    first, second = (entry_legs(three_loans, e) for e in batch.entry_ids)
+    assert [leg[2] for leg in first[2]] == [1_600_000, 800_000, 800_000]
+    assert [leg[2] for leg in second[2]] == [800_000, 800_000]
+    with three_loans() as s:
+        rows = s.scalars(select(Repayment).order_by(Repayment.bank_ref)).all()
+        assert [r.entry_id for r in rows] == [batch.entry_ids[0]] * 2 + [batch.entry_ids[1]]
+        assert verify(s).problems == []
