@@ -20,7 +20,7 @@ from typing import NamedTuple
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ledger.clock import utcnow
+from ledger.clock import business_today, utcnow
 from ledger.entries import EntryDraft, credit, debit, post_entries
 from ledger.fund.batches import Refused, chunks, insert_rows
 from ledger.fund.books import PPM, counter_guarantee_accounts
@@ -36,12 +36,12 @@ from ledger.fund.errors import (
     RepeatLoanError,
     RowsRejectedError,
 )
-from ledger.fund.guarantees import _check_counter_guarantees as check_counter_guarantees
+from ledger.fund.guarantees import check_counter_guarantees
 from ledger.fund.identity import normalize_id_number, parse_resident_id
 from ledger.fund.leverage import compensation_totals
 from ledger.fund.models import Bank, Borrower, Commitment, CounterGuarantee, Loan
 from ledger.fund.policy import RuleSet, rules_on
-from ledger.fund.reference import Role, require_role
+from ledger.fund.reference import Role, refuse_future, require_role
 from ledger.money import format_yuan
 
 COLUMNS = ("id_number", "bank", "amount", "term_months", "on", "counter_guarantees")
@@ -85,7 +85,7 @@ def approve_guarantees(
     Raises :class:`RowsRejectedError` with every refused request.
     """
     require_role(session, actor, Role.APPROVER)
-    run = _Run(session, today or dt.date.today())
+    run = _Run(session, today or business_today())
     run.load(requests)
     accepted, errors = [], []
     for request in requests:
@@ -143,6 +143,10 @@ class _Run:
                 self.history[borrower_id].loans.append(tuple(loan))
 
     def check(self, request: GuaranteeRequest) -> tuple[GuaranteeRequest, Borrower, RuleSet, str]:
+        try:
+            refuse_future(request.on, self.today, "approval date", "审批日期", LimitError)
+        except LimitError as exc:
+            raise Refused("on", exc) from None
         bank = self.banks.get(request.bank)
         if bank is None:
             raise Refused(
@@ -152,14 +156,6 @@ class _Run:
                 ),
             )
         borrower = self._borrower(request)
-        if request.on > self.today:
-            raise Refused(
-                "on",
-                LimitError(
-                    f"approval date {request.on} is in the future",
-                    zh=f"审批日期 {request.on} 晚于今天",
-                ),
-            )
         rules = self._rules(request.on)
         if not bank.active:
             raise Refused(
@@ -363,11 +359,13 @@ def check_repeat(rules: RuleSet, id_number: str, unused: list[str], loans: list[
         )
     repeat = rules["repeat_loans"]
     active = [contract for contract, status, *_ in loans if status == "active"]
-    if len(active) >= repeat["max_active"]:
+    limit = repeat["max_active"]
+    if len(active) >= limit:
         raise RepeatLoanError(
-            f"borrower {id_number} still owes on loan {active[0]}; a new guarantee needs it "
-            "repaid first",
-            zh=f"借款人 {id_number} 的贷款 {active[0]} 尚未还清，不能再次担保",
+            f"borrower {id_number} still owes on {len(active)} loan{_s(len(active))} "
+            f"({', '.join(active)}); the rules allow at most {limit} active loan{_s(limit)}",
+            zh=f"借款人 {id_number} 尚有 {len(active)} 笔贷款未还清"
+            f"（{'、'.join(active)}），政策规定同时在贷最多 {limit} 笔",
         )
     if len(loans) >= repeat["max_loans"]:
         raise RepeatLoanError(
@@ -402,6 +400,10 @@ def suspension_error(
         zh=f"{bank} 代偿率 {_percent(rate)} 超过 {_percent(threshold)}，暂停新增担保"
         f"（已代偿 {format_yuan(paid)} 元，累计担保 {format_yuan(guaranteed)} 元）",
     )
+
+
+def _s(n: int) -> str:
+    return "" if n == 1 else "s"
 
 
 def _percent(ppm: int) -> str:

@@ -29,6 +29,7 @@ from ledger.fund.reference import (
     check_maker_checker,
     get_bank,
     get_source,
+    refuse_future,
     require_bank_access,
     require_role,
 )
@@ -44,9 +45,11 @@ def record_allocation(
     actor: str,
     reference: str = "",
     note: str = "",
+    today: dt.date | None = None,
 ) -> CapitalAllocation:
     """A clerk records money received from a capital source; nothing is posted yet."""
     require_role(session, actor, Role.CLERK)
+    refuse_future(received_on, today, "receipt date", "资金到位日期", FundError)
     get_source(session, source)
     _positive(amount, "allocation")
     allocation = CapitalAllocation(
@@ -64,11 +67,15 @@ def record_allocation(
     return allocation
 
 
-def approve_allocation(session: Session, allocation_id: int, *, actor: str) -> CapitalAllocation:
-    """An approver other than the recording clerk approves it: the capital is posted."""
+def approve_allocation(
+    session: Session, allocation_id: int, *, actor: str, today: dt.date | None = None
+) -> CapitalAllocation:
+    """An approver other than the recording clerk approves it: the capital is posted,
+    dated the day it was received."""
     require_role(session, actor, Role.APPROVER)
     allocation = _pending(session, allocation_id)
     check_maker_checker(allocation.recorded_by, actor, "this allocation", "该笔资金拨付")
+    refuse_future(allocation.received_on, today, "receipt date", "资金到位日期", FundError)
     source = get_source(session, allocation.source_code)
     allocation.entry_id = post(
         session,
@@ -105,9 +112,18 @@ def reject_allocation(
     return allocation
 
 
-def place_capital(session: Session, bank: str, amount: int, on: dt.date, *, actor: str) -> int:
+def place_capital(
+    session: Session,
+    bank: str,
+    amount: int,
+    on: dt.date,
+    *,
+    actor: str,
+    today: dt.date | None = None,
+) -> int:
     """Move treasury money into the bank's special account; returns the entry id."""
     require_role(session, actor, Role.CLERK, Role.APPROVER)
+    refuse_future(on, today, "placement date", "存入日期", FundError)
     bank_row = get_bank(session, bank)
     _positive(amount, "placement")
     available = balance_now(session, chart.TREASURY)
@@ -128,13 +144,23 @@ def place_capital(session: Session, bank: str, amount: int, on: dt.date, *, acto
     )
 
 
-def withdraw_capital(session: Session, bank: str, amount: int, on: dt.date, *, actor: str) -> int:
+def withdraw_capital(
+    session: Session,
+    bank: str,
+    amount: int,
+    on: dt.date,
+    *,
+    actor: str,
+    today: dt.date | None = None,
+) -> int:
     """Move money from the bank's special account back to the treasury.
 
     Refused when the special account does not hold it or when what stays would no longer
-    carry the bank's guarantee exposure under the leverage cap.
+    carry the bank's guarantee exposure under the leverage cap, now or (when later
+    postings exist) on ``on``.
     """
     require_role(session, actor, Role.CLERK, Role.APPROVER)
+    refuse_future(on, today, "withdrawal date", "调回日期", FundError)
     bank_row = get_bank(session, bank, for_update=True)
     _positive(amount, "withdrawal")
     check_withdrawal(session, bank, amount, on)
@@ -156,9 +182,11 @@ def record_deposit_interest(
     bank_ref: str,
     *,
     actor: str,
+    today: dt.date | None = None,
 ) -> DepositInterest:
     """Interest credited to the special account; income attributed to the sources."""
     require_bank_access(session, actor, bank, Role.CLERK, Role.APPROVER, Role.BANK)
+    refuse_future(credited_on, today, "interest date", "结息日期", FundError)
     bank_row = get_bank(session, bank)
     _positive(amount, "deposit interest")
     bank_ref = bank_ref.strip()

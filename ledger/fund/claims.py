@@ -29,6 +29,7 @@ from ledger.fund.reference import (
     Role,
     check_maker_checker,
     get_bank,
+    refuse_future,
     require_bank_access,
     require_role,
 )
@@ -37,9 +38,18 @@ from ledger.money import format_yuan
 STATUS_ZH = {"filed": "已申请", "approved": "已审核", "paid": "已代偿", "rejected": "已驳回"}
 
 
-def file_claim(session: Session, *, bank: str, contract_no: str, on: dt.date, actor: str) -> Claim:
+def file_claim(
+    session: Session,
+    *,
+    bank: str,
+    contract_no: str,
+    on: dt.date,
+    actor: str,
+    today: dt.date | None = None,
+) -> Claim:
     """File a claim for coverage × the loss on a loan overdue at least the policy's days."""
     require_bank_access(session, actor, bank, Role.CLERK, Role.BANK)
+    refuse_future(on, today, "claim date", "代偿申请日期", ClaimError)
     loan = get_loan(session, bank, contract_no, for_update=True)
     if loan.status != "active":
         raise ClaimError(
@@ -84,9 +94,12 @@ def file_claim(session: Session, *, bank: str, contract_no: str, on: dt.date, ac
     return claim
 
 
-def approve_claim(session: Session, number: str, *, on: dt.date, actor: str) -> Claim:
+def approve_claim(
+    session: Session, number: str, *, on: dt.date, actor: str, today: dt.date | None = None
+) -> Claim:
     """An approver other than the filer approves: the fund now owes the bank the amount."""
     require_role(session, actor, Role.APPROVER)
+    refuse_future(on, today, "claim approval date", "代偿审核日期", ClaimError)
     claim = get_claim(session, number, for_update=True)
     _expect(claim, "filed", "approved")
     check_maker_checker(claim.filed_by, actor, f"claim {claim.number}", f"代偿申请 {claim.number}")
@@ -111,8 +124,17 @@ def approve_claim(session: Session, number: str, *, on: dt.date, actor: str) -> 
     return claim
 
 
-def reject_claim(session: Session, number: str, reason: str, *, on: dt.date, actor: str) -> Claim:
+def reject_claim(
+    session: Session,
+    number: str,
+    reason: str,
+    *,
+    on: dt.date,
+    actor: str,
+    today: dt.date | None = None,
+) -> Claim:
     require_role(session, actor, Role.APPROVER)
+    refuse_future(on, today, "claim rejection date", "代偿驳回日期", ClaimError)
     claim = get_claim(session, number, for_update=True)
     _expect(claim, "filed", "rejected")
     check_maker_checker(claim.filed_by, actor, f"claim {claim.number}", f"代偿申请 {claim.number}")
@@ -126,9 +148,12 @@ def reject_claim(session: Session, number: str, reason: str, *, on: dt.date, act
     return claim
 
 
-def pay_claim(session: Session, number: str, *, on: dt.date, actor: str) -> Claim:
+def pay_claim(
+    session: Session, number: str, *, on: dt.date, actor: str, today: dt.date | None = None
+) -> Claim:
     """Pay an approved claim from the bank's special account and release the exposure."""
     require_role(session, actor, Role.APPROVER, Role.CLERK)
+    refuse_future(on, today, "claim payment date", "代偿支付日期", ClaimError)
     claim = get_claim(session, number, for_update=True)
     _expect(claim, "approved", "paid")
     _not_before(on, claim.decided_on, claim.number, "approved")

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ledger import chart
 from ledger.chain import drain_sealer
+from ledger.clock import business_today
 from ledger.db import run_in_transaction
 from ledger.fund import capital, claims, guarantees, loans, queries, recoveries, reference
 from ledger.fund.approvals import GuaranteeRequest, approve_guarantees
@@ -1008,7 +1009,7 @@ def build_fund_demo(
     """Build the demo city's fund in an empty, migrated database; returns what it holds."""
     if loans < 1:
         raise ValueError("the demo needs at least one loan")
-    today = today or dt.date.today()
+    today = today or business_today()
     end = min(END, today - _days(MARGIN_DAYS))
     rng = random.Random(seed)
     rules = _Rules(factory)

@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ledger.accounts import AccountSpec, open_accounts
-from ledger.clock import utcnow
+from ledger.clock import business_today, utcnow
 from ledger.fund.batches import (
     Refused,
     chunks,
@@ -32,16 +32,15 @@ from ledger.fund.books import loan_exposure_account, loan_key, receivable_accoun
 from ledger.fund.errors import (
     CommitmentError,
     DuplicateReferenceError,
-    LeverageCapError,
     LimitError,
     RowsRejectedError,
     StateError,
 )
 from ledger.fund.identity import normalize_id_number
-from ledger.fund.leverage import Capacity, capacity
+from ledger.fund.leverage import Capacity, capacities, exposure_error
 from ledger.fund.models import Borrower, Commitment, Loan
 from ledger.fund.policy import RuleSet, rules_on
-from ledger.fund.reference import Role, get_bank, require_bank_access
+from ledger.fund.reference import Role, get_bank, refuse_future, require_bank_access
 from ledger.fund.schedule import Method, add_months, build_schedule
 from ledger.money import format_yuan
 
@@ -116,7 +115,7 @@ def apply_disbursements(
     every refused line and write nothing."""
     require_bank_access(session, actor, bank, Role.CLERK, Role.APPROVER, Role.BANK)
     get_bank(session, bank, for_update=True)
-    run = _Run(session, bank, today or dt.date.today())
+    run = _Run(session, bank, today or business_today())
     run.load(lines)
     outcomes, errors = [], []
     for line in lines:
@@ -209,9 +208,9 @@ class _Run:
         #: contract → (content, loan id or the outcome that will create it)
         self.loans: dict[str, tuple[tuple, object]] = {}
         self.rules: dict[dt.date, RuleSet] = {}
-        self.capacities: dict[dt.date, Capacity] = {}
-        #: Exposure added by the lines accepted so far.
-        self.added = 0
+        self.capacities: dict[dt.date, tuple[Capacity, ...]] = {}
+        #: (date, exposure) of the lines accepted so far.
+        self.added: list[tuple[dt.date, int]] = []
 
     def load(self, lines: Sequence[DisbursementLine]) -> None:
         numbers = sorted({(line.guarantee_no or "").strip() for line in lines} - {""})
@@ -311,7 +310,7 @@ class _Run:
         outcome.rules = rules
         outcome.exposure = share(line.principal, rules["coverage_ppm"])
         self._check_leverage(line, outcome.exposure)
-        self.added += outcome.exposure
+        self.added.append((line.disbursed_on, outcome.exposure))
         commitment.status, commitment.used_by = "used", contract
         self.loans[contract] = (outcome.content(), outcome)
         return outcome
@@ -379,14 +378,11 @@ class _Run:
                     f"{commitment.approved_on}",
                 ),
             )
-        if line.disbursed_on > self.today:
-            raise Refused(
-                "disbursed_on",
-                CommitmentError(
-                    f"disbursement date {line.disbursed_on} is in the future",
-                    zh=f"放款日期 {line.disbursed_on} 晚于今天",
-                ),
-            )
+        try:
+            refuse_future(line.disbursed_on, self.today, "disbursement date", "放款日期",
+                          CommitmentError)  # fmt: skip
+        except CommitmentError as exc:
+            raise Refused("disbursed_on", exc) from None
         if line.maturity_on <= line.disbursed_on:
             raise Refused(
                 "maturity_on",
@@ -403,14 +399,16 @@ class _Run:
         return self.rules[on]
 
     def _check_leverage(self, line: DisbursementLine, exposure: int) -> None:
+        """The cap now and, for a backdated line, on its date; each counting the lines
+        accepted before this one (on that date or before, for the second)."""
         on = line.disbursed_on
         if on not in self.capacities:
-            self.capacities[on] = capacity(self.session, self.bank, on, self._rules(on))
-        # The lines accepted before this one count as exposure already there.
-        cap = replace(self.capacities[on], exposure=self.capacities[on].exposure + self.added)
-        error = leverage_error(self.bank, cap, exposure)
-        if error is not None:
-            raise Refused("principal", error)
+            self.capacities[on] = capacities(self.session, self.bank, on, self._rules(on))
+        for cap in self.capacities[on]:
+            added = sum(e for d, e in self.added if cap.as_of is None or d <= cap.as_of)
+            error = exposure_error(replace(cap, exposure=cap.exposure + added), exposure)
+            if error is not None:
+                raise Refused("principal", error)
 
     # -- writing, only when every line passed
 
@@ -554,23 +552,3 @@ def _pct(ppm) -> str:
     if not isinstance(ppm, int):
         return str(ppm)
     return f"{ppm // 10_000}.{ppm % 10_000:04d}".rstrip("0").rstrip(".") + "%"
-
-
-def leverage_error(bank: str, cap: Capacity, amount: int) -> LeverageCapError | None:
-    """The refusal of ``amount`` more exposure at ``bank``, or None when the cap allows it."""
-    if cap.exposure + amount <= cap.cap:
-        return None
-    shortfall = cap.exposure + amount - cap.cap
-    return LeverageCapError(
-        f"bank {bank}: guarantee exposure would be {format_yuan(cap.exposure + amount)} "
-        f"yuan, over the leverage cap of {format_yuan(cap.cap)} yuan "
-        f"({cap.multiplier} × special account {format_yuan(cap.special)} yuan; exposure now "
-        f"{format_yuan(cap.exposure)} yuan); short by {format_yuan(shortfall)} yuan",
-        zh=f"{bank} 在保余额将达 {format_yuan(cap.exposure + amount)} 元，超过放大倍数上限 "
-        f"{format_yuan(cap.cap)} 元（{cap.multiplier} 倍 × 专户余额 "
-        f"{format_yuan(cap.special)} 元；现在保余额 {format_yuan(cap.exposure)} 元），"
-        f"缺口 {format_yuan(shortfall)} 元",
-        cap=cap.cap,
-        exposure=cap.exposure,
-        shortfall=shortfall,
-    )

@@ -10,26 +10,20 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger.clock import utcnow
 from ledger.entries import credit, debit
-from ledger.fund.books import PPM, counter_guarantee_accounts, post
-from ledger.fund.borrowers import borrower_categories, get_borrower
-from ledger.fund.eligibility import BORROWER_TYPE_NAMES_ZH, check_eligible
+from ledger.fund.books import counter_guarantee_accounts, post
 from ledger.fund.errors import (
-    BankSuspendedError,
     CounterGuaranteeError,
-    LimitError,
-    RepeatLoanError,
+    RowsRejectedError,
     StateError,
 )
 from ledger.fund.identity import parse_resident_id
-from ledger.fund.leverage import compensation_totals
-from ledger.fund.models import Borrower, Commitment, CounterGuarantee, Loan
-from ledger.fund.policy import RuleSet, rules_on
-from ledger.fund.reference import Role, get_bank, require_role
+from ledger.fund.models import Commitment, CounterGuarantee
+from ledger.fund.policy import RuleSet
+from ledger.fund.reference import Role, refuse_future, require_role
 from ledger.models import JournalEntry
 from ledger.money import format_yuan
 
@@ -66,56 +60,32 @@ def approve_guarantee(
     on: dt.date,
     actor: str,
     counter_guarantees: tuple[CounterGuaranteeSpec, ...] = (),
+    today: dt.date | None = None,
 ) -> Commitment:
-    """Approve a guarantee for a registered borrower at a bank and number the commitment."""
-    require_role(session, actor, Role.APPROVER)
-    bank_row = get_bank(session, bank, for_update=True)
-    borrower = get_borrower(session, id_number)
-    rules = rules_on(session, on)
-    if not bank_row.active:
-        raise BankSuspendedError(
-            f"bank {bank} is inactive and takes no new guarantees",
-            zh=f"{bank} 已停用，不再新增担保",
-        )
-    categories = borrower_categories(borrower, on)
-    check_eligible(
-        categories=categories,
-        eligible=rules["eligible_categories"],
-        birth_date=borrower.birth_date,
-        on=on,
-        min_age=rules["min_age"],
-        max_age=rules["max_age"],
-    )
-    _check_limits(rules, borrower, amount, term_months, on)
-    _check_repeat(session, rules, borrower)
-    _check_suspension(session, rules, bank, on)
-    _check_counter_guarantees(rules, amount, counter_guarantees)
-    commitment = Commitment(
-        number=_next_number(session, bank, on),
-        borrower_id=borrower.id,
-        bank_code=bank,
-        amount=amount,
-        term_months=term_months,
-        approved_on=on,
-        approved_by=actor,
-        categories=",".join(sorted(c.value for c in categories)),
-        status="approved",
-        rules=rules.to_json(),
-        created_at=utcnow(),
-    )
-    session.add(commitment)
-    session.flush()
-    for spec in counter_guarantees:
-        register_counter_guarantee(session, commitment, spec, on, actor)
-    session.flush()
-    return commitment
+    """Approve a guarantee for a registered borrower at a bank and number the commitment:
+    a one-request list of :func:`ledger.fund.approvals.approve_guarantees`."""
+    from ledger.fund.approvals import GuaranteeRequest, approve_guarantees
+
+    request = GuaranteeRequest(id_number, bank, amount, term_months, on, tuple(counter_guarantees))
+    try:
+        (approved,) = approve_guarantees(session, [request], actor=actor, today=today)
+    except RowsRejectedError as rejected:
+        raise rejected.errors[0].error from None
+    return session.get(Commitment, approved.id)
 
 
 def cancel_commitment(
-    session: Session, number: str, reason: str, on: dt.date, *, actor: str
+    session: Session,
+    number: str,
+    reason: str,
+    on: dt.date,
+    *,
+    actor: str,
+    today: dt.date | None = None,
 ) -> Commitment:
     """Cancel an approved commitment no loan was disbursed against; release its collateral."""
     require_role(session, actor, Role.CLERK, Role.APPROVER)
+    refuse_future(on, today, "cancellation date", "撤销日期", StateError)
     commitment = get_commitment(session, number, for_update=True)
     if commitment.status != "approved":
         raise StateError(
@@ -235,88 +205,7 @@ def register_counter_guarantee(
     return item
 
 
-def _check_limits(
-    rules: RuleSet, borrower: Borrower, amount: int, term_months: int, on: dt.date
-) -> None:
-    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-        raise LimitError(
-            "the guarantee amount must be a positive number of fen", zh="担保金额必须大于零"
-        )
-    limit = rules.loan_limit(borrower.borrower_type, borrower.head_count)
-    if amount > limit:
-        kind = borrower.borrower_type
-        heads = f" of {borrower.head_count} partners" if kind == "partnership" else ""
-        article = "an" if kind == "individual" else "a"
-        raise LimitError(
-            f"{format_yuan(amount)} yuan is over the limit for {article} {kind}{heads} under the "
-            f"rules in force on {on}: at most {format_yuan(limit)} yuan",
-            zh=f"{format_yuan(amount)} 元超过 {on} 适用政策对"
-            f"{BORROWER_TYPE_NAMES_ZH[kind]}的贷款上限 {format_yuan(limit)} 元",
-        )
-    max_term = rules["max_term_months"]
-    if not 1 <= term_months <= max_term:
-        raise LimitError(
-            f"a term of {term_months} months is outside 1 to {max_term} months allowed by the "
-            f"rules in force on {on}",
-            zh=f"期限 {term_months} 个月不在 {on} 适用政策允许的 1–{max_term} 个月之内",
-        )
-
-
-def _check_repeat(session: Session, rules: RuleSet, borrower: Borrower) -> None:
-    unused = session.scalar(
-        select(Commitment.number).where(
-            Commitment.borrower_id == borrower.id, Commitment.status == "approved"
-        )
-    )
-    if unused is not None:
-        raise RepeatLoanError(
-            f"borrower {borrower.id_number} already has an unused commitment {unused}",
-            zh=f"借款人 {borrower.id_number} 已有未使用的担保承诺 {unused}",
-        )
-    loans = list(session.scalars(select(Loan).where(Loan.borrower_id == borrower.id)))
-    active = [ln for ln in loans if ln.status == "active"]
-    if active:
-        raise RepeatLoanError(
-            f"borrower {borrower.id_number} still owes on loan {active[0].contract_no}; a new "
-            "guarantee needs it repaid first",
-            zh=f"借款人 {borrower.id_number} 的贷款 {active[0].contract_no} 尚未还清，不能再次担保",
-        )
-    repeat = rules["repeat_loans"]
-    if len(loans) >= repeat["max_loans"]:
-        raise RepeatLoanError(
-            f"borrower {borrower.id_number} has had {len(loans)} guaranteed loans; the rules "
-            f"allow at most {repeat['max_loans']}",
-            zh=f"借款人 {borrower.id_number} 已获得 {len(loans)} 次担保贷款，"
-            f"政策规定最多 {repeat['max_loans']} 次",
-        )
-    if repeat["require_on_time"]:
-        for loan in loans:
-            final = loan.extended_to or loan.maturity_on
-            if loan.status != "repaid" or loan.repaid_on is None or loan.repaid_on > final:
-                raise RepeatLoanError(
-                    f"borrower {borrower.id_number} did not repay loan {loan.contract_no} on "
-                    "time; only borrowers who repaid on time may borrow again",
-                    zh=f"借款人 {borrower.id_number} 的贷款 {loan.contract_no} 未按期还清，"
-                    "不能再次担保",
-                )
-
-
-def _check_suspension(session: Session, rules: RuleSet, bank: str, on: dt.date) -> None:
-    threshold = rules["suspend_above_compensation_rate_ppm"]
-    paid, guaranteed = compensation_totals(session, bank, on)
-    if guaranteed and paid * PPM > threshold * guaranteed:
-        rate = paid * PPM // guaranteed
-        raise BankSuspendedError(
-            f"new guarantees at bank {bank} are suspended: its compensation rate is "
-            f"{_percent(rate)}, over the {_percent(threshold)} threshold "
-            f"(claims paid {format_yuan(paid)} yuan of {format_yuan(guaranteed)} "
-            "yuan guaranteed)",
-            zh=f"{bank} 代偿率 {_percent(rate)} 超过 {_percent(threshold)}，暂停新增担保"
-            f"（已代偿 {format_yuan(paid)} 元，累计担保 {format_yuan(guaranteed)} 元）",
-        )
-
-
-def _check_counter_guarantees(
+def check_counter_guarantees(
     rules: RuleSet, amount: int, specs: tuple[CounterGuaranteeSpec, ...]
 ) -> None:
     policy = rules["counter_guarantee"]
@@ -377,20 +266,6 @@ def _check_spec(n: int, spec: CounterGuaranteeSpec, waivers) -> None:
         raise CounterGuaranteeError(
             f"{where}: a {spec.kind} needs its assessed value", zh=f"第 {n} 项：须填写评估价值"
         )
-
-
-def _next_number(session: Session, bank: str, on: dt.date) -> str:
-    prefix = f"G{on.year}-{bank}-"
-    count = session.scalar(
-        select(func.count()).select_from(Commitment).where(Commitment.number.startswith(prefix))
-    )
-    return f"{prefix}{int(count) + 1:05d}"
-
-
-def _percent(ppm: int | None) -> str:
-    if ppm is None:
-        return "n/a"
-    return f"{ppm // 10_000}.{ppm % 10_000 // 100:02d}%"
 
 
 _STATUS_ZH = {"approved": "已批准", "used": "已放款", "cancelled": "已撤销"}

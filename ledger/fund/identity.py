@@ -17,6 +17,7 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
+from ledger.clock import business_today
 from ledger.fund.errors import InvalidIdNumberError
 
 LENGTH = 18
@@ -93,7 +94,7 @@ def parse_resident_id(raw: str, *, today: dt.date | None = None) -> ResidentId:
     _check_length(number)
     _check_characters(number)
     _check_region(number)
-    birth_date = _birth_date(number, today or dt.date.today())
+    birth_date = _birth_date(number, today or business_today())
     _check_check_digit(number)
     sex = Sex.MALE if int(number[16]) % 2 == 1 else Sex.FEMALE
     return ResidentId(number=number, region=number[:6], birth_date=birth_date, sex=sex)

@@ -3,7 +3,9 @@
 A bank's guarantee exposure may not exceed multiplier × its special account balance.
 Every operation that raises exposure or lowers the special account locks the bank's
 row first (``SELECT … FOR UPDATE``; SQLite serialises writers anyway), so two
-concurrent disbursements can never together breach the cap.
+concurrent disbursements can never together breach the cap. A backdated operation (one
+dated before later postings on the bank's special account or exposure) must keep the
+cap on its own date as well as now (:func:`capacities`).
 """
 
 from __future__ import annotations
@@ -15,23 +17,26 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from ledger import chart
-from ledger.fund.books import PPM, balance_now
+from ledger.fund.books import PPM, balance_now, balances_as_of
 from ledger.fund.errors import LeverageCapError
 from ledger.fund.models import Claim, Loan, Repayment
 from ledger.fund.policy import RuleSet, rules_on
+from ledger.models import Account, Posting
 from ledger.money import format_yuan
 
 
 @dataclass(frozen=True)
 class Capacity:
     bank: str
-    #: The fund's guarantee exposure at the bank now (fen).
+    #: The fund's guarantee exposure at the bank (fen), now or as of ``as_of``.
     exposure: int
-    #: The special account balance now (fen).
+    #: The special account balance (fen), now or as of ``as_of``.
     special: int
     multiplier: int
     #: Last calendar year's repayment rate at maturity (ppm), None if nothing matured.
     repayment_rate_ppm: int | None
+    #: The date the balances are read as of; None: they are the balances now.
+    as_of: dt.date | None = None
 
     @property
     def cap(self) -> int:
@@ -43,71 +48,144 @@ class Capacity:
 
 
 def capacity(session: Session, bank: str, on: dt.date, rules: RuleSet | None = None) -> Capacity:
-    """Exposure, cap and what the bank can still guarantee under the rules in force on ``on``."""
+    """Exposure, cap and what the bank can still guarantee now, under the rules in force on
+    ``on``."""
     rules = rules or rules_on(session, on)
+    return _capacity(session, bank, *_multiplier(session, bank, on, rules))
+
+
+def capacities(
+    session: Session, bank: str, on: dt.date, rules: RuleSet | None = None
+) -> tuple[Capacity, ...]:
+    """What the cap must hold on for an operation dated ``on``: now and, when the bank's
+    special account or exposure has postings dated after ``on``, on ``on`` itself too.
+
+    Without such postings the balances as of ``on`` are the balances now.
+    """
+    rules = rules or rules_on(session, on)
+    multiplier, rate = _multiplier(session, bank, on, rules)
+    now = _capacity(session, bank, multiplier, rate)
+    if not _dated_after(session, bank, on):
+        return (now,)
+    return now, _capacity_as_of(session, bank, on, multiplier, rate)
+
+
+def _multiplier(session: Session, bank: str, on: dt.date, rules: RuleSet) -> tuple[int, int | None]:
     last_year = dt.date(on.year - 1, 1, 1), dt.date(on.year - 1, 12, 31)
     rate = repayment_rate_ppm(session, bank, *last_year)
+    return rules.leverage_multiplier(rate), rate
+
+
+def _capacity(session: Session, bank: str, multiplier: int, rate: int | None) -> Capacity:
     return Capacity(
         bank=bank,
-        # Every exposure posting pairs with the bank's contra account, so its one balance
-        # is the bank's exposure (verify checks it against the sum over the loans).
+        # Every exposure posting (disbursement, repayment and its reversal, claim payment)
+        # pairs with the bank's contra account, so its one balance is the bank's exposure
+        # (verify checks it against the sum over the loans).
         exposure=balance_now(session, chart.exposure_contra_account(bank)),
         special=balance_now(session, chart.special_account(bank)),
-        multiplier=rules.leverage_multiplier(rate),
+        multiplier=multiplier,
         repayment_rate_ppm=rate,
     )
 
 
+def _capacity_as_of(
+    session: Session, bank: str, on: dt.date, multiplier: int, rate: int | None
+) -> Capacity:
+    """The capacity with the balances as of ``on`` (postings dated ``on`` or before)."""
+    special, contra = chart.special_account(bank), chart.exposure_contra_account(bank)
+    balance = balances_as_of(session, [special, contra], on)
+    return Capacity(
+        bank=bank,
+        exposure=balance[contra],
+        special=balance[special],
+        multiplier=multiplier,
+        repayment_rate_ppm=rate,
+        as_of=on,
+    )
+
+
+def _dated_after(session: Session, bank: str, on: dt.date) -> bool:
+    """Whether the bank's special account or exposure has a posting dated after ``on``."""
+    codes = [chart.special_account(bank), chart.exposure_contra_account(bank)]
+    later = (
+        select(Posting.id)
+        .join(Account, Account.id == Posting.account_id)
+        .where(Account.code.in_(codes), Posting.effective_date > on)
+        .exists()
+    )
+    return bool(session.scalar(select(later)))
+
+
+def exposure_error(cap: Capacity, amount: int) -> LeverageCapError | None:
+    """The refusal of ``amount`` more exposure under ``cap``, or None when the cap allows it."""
+    if cap.exposure + amount <= cap.cap:
+        return None
+    bank, shortfall = cap.bank, cap.exposure + amount - cap.cap
+    at, when = ("", "now") if cap.as_of is None else (f" on {cap.as_of}", "then")
+    at_zh, when_zh = ("", "现") if cap.as_of is None else (f" {cap.as_of}", "当日")
+    return LeverageCapError(
+        f"bank {bank}: guarantee exposure would be {format_yuan(cap.exposure + amount)} "
+        f"yuan{at}, over the leverage cap of {format_yuan(cap.cap)} yuan "
+        f"({cap.multiplier} × special account {format_yuan(cap.special)} yuan; exposure {when} "
+        f"{format_yuan(cap.exposure)} yuan); short by {format_yuan(shortfall)} yuan",
+        zh=f"{bank}{at_zh} 在保余额将达 {format_yuan(cap.exposure + amount)} 元，超过放大倍数上限 "
+        f"{format_yuan(cap.cap)} 元（{cap.multiplier} 倍 × 专户余额 "
+        f"{format_yuan(cap.special)} 元；{when_zh}在保余额 {format_yuan(cap.exposure)} 元），"
+        f"缺口 {format_yuan(shortfall)} 元",
+        cap=cap.cap,
+        exposure=cap.exposure,
+        shortfall=shortfall,
+    )
+
+
 def check_new_exposure(session: Session, bank: str, amount: int, on: dt.date) -> Capacity:
-    """Refuse ``amount`` more exposure at ``bank`` if it would break the cap.
+    """Refuse ``amount`` more exposure at ``bank`` if it would break the cap now or, for a
+    backdated operation, on ``on``; returns the capacity now.
 
     The caller must hold the bank's row lock (``get_bank(…, for_update=True)``).
     """
-    cap = capacity(session, bank, on)
-    if cap.exposure + amount > cap.cap:
-        shortfall = cap.exposure + amount - cap.cap
-        raise LeverageCapError(
-            f"bank {bank}: guarantee exposure would be {format_yuan(cap.exposure + amount)} "
-            f"yuan, over the leverage cap of {format_yuan(cap.cap)} yuan "
-            f"({cap.multiplier} × special account {format_yuan(cap.special)} yuan; exposure now "
-            f"{format_yuan(cap.exposure)} yuan); short by {format_yuan(shortfall)} yuan",
-            zh=f"{bank} 在保余额将达 {format_yuan(cap.exposure + amount)} 元，超过放大倍数上限 "
-            f"{format_yuan(cap.cap)} 元（{cap.multiplier} 倍 × 专户余额 "
-            f"{format_yuan(cap.special)} 元；现在保余额 {format_yuan(cap.exposure)} 元），"
-            f"缺口 {format_yuan(shortfall)} 元",
-            cap=cap.cap,
-            exposure=cap.exposure,
-            shortfall=shortfall,
-        )
-    return cap
+    caps = capacities(session, bank, on)
+    for cap in caps:
+        error = exposure_error(cap, amount)
+        if error is not None:
+            raise error
+    return caps[0]
 
 
 def check_withdrawal(session: Session, bank: str, amount: int, on: dt.date) -> None:
-    """Refuse a withdrawal the special account does not hold or the cap cannot bear."""
-    cap = capacity(session, bank, on)
-    if amount > cap.special:
-        raise LeverageCapError(
-            f"bank {bank}: the special account holds {format_yuan(cap.special)} yuan; cannot "
-            f"withdraw {format_yuan(amount)} yuan",
-            zh=f"{bank} 专户余额 {format_yuan(cap.special)} 元，"
-            f"不足以调回 {format_yuan(amount)} 元",
-            cap=cap.cap,
-            exposure=cap.exposure,
-            shortfall=amount - cap.special,
-        )
-    new_cap = cap.multiplier * (cap.special - amount)
-    if cap.exposure > new_cap:
-        shortfall = cap.exposure - new_cap
-        raise LeverageCapError(
-            f"bank {bank}: after withdrawing {format_yuan(amount)} yuan the leverage cap would "
-            f"be {format_yuan(new_cap)} yuan, below the guarantee exposure of "
-            f"{format_yuan(cap.exposure)} yuan; short by {format_yuan(shortfall)} yuan",
-            zh=f"{bank} 调回 {format_yuan(amount)} 元后放大倍数上限为 {format_yuan(new_cap)} 元，"
-            f"低于在保余额 {format_yuan(cap.exposure)} 元，缺口 {format_yuan(shortfall)} 元",
-            cap=new_cap,
-            exposure=cap.exposure,
-            shortfall=shortfall,
-        )
+    """Refuse a withdrawal the special account does not hold or the cap cannot bear, now
+    or, for a backdated withdrawal, on ``on``.
+
+    The caller must hold the bank's row lock (``get_bank(…, for_update=True)``).
+    """
+    for cap in capacities(session, bank, on):
+        at, at_zh = ("", "") if cap.as_of is None else (f" on {cap.as_of}", f" {cap.as_of}")
+        if amount > cap.special:
+            raise LeverageCapError(
+                f"bank {bank}: the special account {'holds' if cap.as_of is None else 'held'} "
+                f"{format_yuan(cap.special)} yuan{at}; cannot withdraw {format_yuan(amount)} yuan",
+                zh=f"{bank}{at_zh} 专户余额 {format_yuan(cap.special)} 元，"
+                f"不足以调回 {format_yuan(amount)} 元",
+                cap=cap.cap,
+                exposure=cap.exposure,
+                shortfall=amount - cap.special,
+            )
+        new_cap = cap.multiplier * (cap.special - amount)
+        if cap.exposure > new_cap:
+            shortfall = cap.exposure - new_cap
+            then, then_zh = ("", "") if cap.as_of is None else (" then", "当日")
+            raise LeverageCapError(
+                f"bank {bank}: after withdrawing {format_yuan(amount)} yuan the leverage cap "
+                f"would be {format_yuan(new_cap)} yuan{at}, below the guarantee exposure{then} "
+                f"of {format_yuan(cap.exposure)} yuan; short by {format_yuan(shortfall)} yuan",
+                zh=f"{bank}{at_zh} 调回 {format_yuan(amount)} 元后放大倍数上限为 "
+                f"{format_yuan(new_cap)} 元，低于{then_zh}在保余额 {format_yuan(cap.exposure)} 元，"
+                f"缺口 {format_yuan(shortfall)} 元",
+                cap=new_cap,
+                exposure=cap.exposure,
+                shortfall=shortfall,
+            )
 
 
 _REVERSAL = aliased(Repayment)

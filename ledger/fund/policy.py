@@ -34,7 +34,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from ledger.clock import utcnow
+from ledger.clock import business_today, utcnow
 from ledger.fund.errors import PolicyError
 
 __all__ = [
@@ -87,14 +87,12 @@ LOSS_RULES = ("pro_rata", "first_loss")
 CLAIM_BASES = ("principal", "principal_and_interest")
 
 #: Policy dates are calendar dates in China (UTC+8).
-CHINA_OFFSET = dt.timedelta(hours=8)
-
 _NATIONAL_FILE = "policy_national.toml"
 
 
 def today_local() -> dt.date:
     """Today's date in China (UTC+8): the date a policy override is compared with."""
-    return (utcnow() + CHINA_OFFSET).date()
+    return business_today()
 
 
 # --- validation -----------------------------------------------------------------------

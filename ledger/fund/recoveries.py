@@ -28,6 +28,7 @@ from ledger.fund.policy import rules_on
 from ledger.fund.reference import (
     Role,
     check_maker_checker,
+    refuse_future,
     require_bank_access,
     require_role,
 )
@@ -44,10 +45,12 @@ def record_recovery(
     actor: str,
     reference: str = "",
     counter_guarantee_id: int | None = None,
+    today: dt.date | None = None,
 ) -> Recovery:
     """Money recovered on a compensated loan: the fund's share goes back to the special
     account and reduces the receivable; the bank keeps its share."""
     require_bank_access(session, actor, bank, Role.CLERK, Role.APPROVER, Role.BANK)
+    refuse_future(on, today, "recovery date", "追偿日期", RecoveryError)
     loan = get_loan(session, bank, contract_no, for_update=True)
     if loan.status == "written_off":
         raise RecoveryError(
@@ -113,10 +116,17 @@ def record_recovery(
 
 
 def enforce_counter_guarantee(
-    session: Session, counter_guarantee_id: int, *, proceeds: int, on: dt.date, actor: str
+    session: Session,
+    counter_guarantee_id: int,
+    *,
+    proceeds: int,
+    on: dt.date,
+    actor: str,
+    today: dt.date | None = None,
 ) -> Recovery | None:
     """Enforce a held counter-guarantee of a compensated loan; its proceeds are a recovery."""
     require_role(session, actor, Role.CLERK, Role.APPROVER)
+    refuse_future(on, today, "enforcement date", "反担保处置日期", CounterGuaranteeError)
     item = session.scalar(
         select(CounterGuarantee)
         .where(CounterGuarantee.id == counter_guarantee_id)
@@ -154,14 +164,23 @@ def enforce_counter_guarantee(
         actor=actor,
         reference=f"counter-guarantee {item.id}",
         counter_guarantee_id=item.id,
+        today=today,
     )
 
 
 def request_write_off(
-    session: Session, *, bank: str, contract_no: str, reason: str, on: dt.date, actor: str
+    session: Session,
+    *,
+    bank: str,
+    contract_no: str,
+    reason: str,
+    on: dt.date,
+    actor: str,
+    today: dt.date | None = None,
 ) -> WriteOff:
     """A clerk proposes writing off what is left of a compensation receivable."""
     require_role(session, actor, Role.CLERK)
+    refuse_future(on, today, "write-off request date", "核销申请日期", WriteOffError)
     loan = get_loan(session, bank, contract_no, for_update=True)
     claim = paid_claim(session, loan)
     left = balance_now(session, receivable_account(loan.id))
@@ -194,10 +213,18 @@ def request_write_off(
     return row
 
 
-def approve_write_off(session: Session, write_off_id: int, *, on: dt.date, actor: str) -> WriteOff:
+def approve_write_off(
+    session: Session,
+    write_off_id: int,
+    *,
+    on: dt.date,
+    actor: str,
+    today: dt.date | None = None,
+) -> WriteOff:
     """Another approver approves: the receivable left is written off and the loss
     attributed to capital sources under the rule in force on ``on``."""
     require_role(session, actor, Role.APPROVER)
+    refuse_future(on, today, "write-off date", "核销日期", WriteOffError)
     row = _requested(session, write_off_id)
     check_maker_checker(row.requested_by, actor, f"write-off {row.id}", f"核销申请 {row.id}")
     loan = session.scalar(select(Loan).where(Loan.id == row.loan_id).with_for_update())
@@ -236,9 +263,16 @@ def approve_write_off(session: Session, write_off_id: int, *, on: dt.date, actor
 
 
 def reject_write_off(
-    session: Session, write_off_id: int, reason: str, *, on: dt.date, actor: str
+    session: Session,
+    write_off_id: int,
+    reason: str,
+    *,
+    on: dt.date,
+    actor: str,
+    today: dt.date | None = None,
 ) -> WriteOff:
     require_role(session, actor, Role.APPROVER)
+    refuse_future(on, today, "write-off rejection date", "核销驳回日期", WriteOffError)
     row = _requested(session, write_off_id)
     check_maker_checker(row.requested_by, actor, f"write-off {row.id}", f"核销申请 {row.id}")
     if not reason.strip():

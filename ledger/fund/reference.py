@@ -6,6 +6,7 @@ books and the reference data never disagree about what exists.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable
 from enum import StrEnum
@@ -15,8 +16,13 @@ from sqlalchemy.orm import Session
 
 from ledger import chart
 from ledger.accounts import AccountSpec, ensure_accounts
-from ledger.clock import utcnow
-from ledger.fund.errors import MakerCheckerError, PermissionDeniedError, ReferenceDataError
+from ledger.clock import business_today, utcnow
+from ledger.fund.errors import (
+    FundError,
+    MakerCheckerError,
+    PermissionDeniedError,
+    ReferenceDataError,
+)
 from ledger.fund.models import Bank, CapitalSource, District, User
 
 _CODE = re.compile(r"^[A-Z][A-Z0-9]{1,19}$")
@@ -258,6 +264,18 @@ def check_maker_checker(maker: str, checker: str, what: str, what_zh: str) -> No
             f"{checker} recorded {what} and may not approve it: another approver must",
             zh=f"{checker} 是{what_zh}的经办人，不能自己审核，须由其他审核人审核",
         )
+
+
+def refuse_future(
+    on: dt.date, today: dt.date | None, what: str, what_zh: str, error: type[FundError]
+) -> None:
+    """Refuse an effective date after ``today`` (default: the real date) with ``error``.
+
+    ``what`` and ``what_zh`` name the date: ``"claim date"`` and ``"代偿申请日期"`` give
+    "claim date 2026-12-01 is in the future" and "代偿申请日期 2026-12-01 晚于今天".
+    """
+    if on > (today or business_today()):
+        raise error(f"{what} {on} is in the future", zh=f"{what_zh} {on} 晚于今天")
 
 
 def get_bank(session: Session, code: str, *, for_update: bool = False) -> Bank:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger.clock import utcnow
+from ledger.clock import business_today, utcnow
 from ledger.fund.batches import (
     LineError,
     Refused,
@@ -48,7 +48,7 @@ from ledger.fund.guarantees import (
 from ledger.fund.identity import normalize_id_number
 from ledger.fund.leverage import effective_repayments
 from ledger.fund.models import Borrower, Commitment, CounterGuarantee, Loan, Repayment
-from ledger.fund.reference import Role, require_bank_access
+from ledger.fund.reference import Role, refuse_future, require_bank_access
 from ledger.money import format_yuan
 
 STATUS_ZH = {
@@ -113,7 +113,7 @@ def apply_repayments(
     """Check every line, then post them all, or raise :class:`RowsRejectedError` with
     every refused line and write nothing."""
     require_bank_access(session, actor, bank, Role.CLERK, Role.APPROVER, Role.BANK)
-    run = _Run(session, bank, today or dt.date.today())
+    run = _Run(session, bank, today or business_today())
     run.load(lines)
     order = sorted(range(len(lines)), key=lambda n: (lines[n].paid_on, n))
     outcomes: dict[int, _Outcome] = {}
@@ -531,14 +531,10 @@ class _Run:
                     zh=f"冲正日期 {line.paid_on} 早于原还款日期 {original.paid_on}",
                 ),
             )
-        if line.paid_on > self.today:
-            raise Refused(
-                "paid_on",
-                RepaymentError(
-                    f"the reversal date {line.paid_on} is in the future",
-                    zh=f"冲正日期 {line.paid_on} 晚于今天",
-                ),
-            )
+        try:
+            refuse_future(line.paid_on, self.today, "the reversal date", "冲正日期", RepaymentError)
+        except RepaymentError as exc:
+            raise Refused("paid_on", exc) from None
         given = (line.principal, line.interest, line.penalty)
         amounts = (original.principal, original.interest, original.penalty)
         for column, value, expected in zip(("principal", "interest", "penalty"), given, amounts,

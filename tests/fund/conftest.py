@@ -25,6 +25,27 @@ CAPITAL = {
 PLACED = {"ICBC": 300_000_000, "ABC": 100_000_000}
 
 
+def refused(exc_type, fn, *args, **kw):
+    """Call ``fn``; it must raise exactly ``exc_type`` (not a subclass). Returns the error."""
+    with pytest.raises(exc_type) as info:
+        fn(*args, **kw)
+    assert type(info.value) is exc_type
+    return info.value
+
+
+def attempt(fund, work):
+    """``work`` as a committed transaction to run later (for :func:`refused`)."""
+    return lambda: run(fund, work)
+
+
+def snapshot(fund):
+    """The trial balance's lines: what a refused operation must leave unchanged."""
+    from ledger.balances import trial_balance
+
+    with fund() as s:
+        return [(x.code, x.debit, x.credit) for x in trial_balance(s).lines]
+
+
 def run(factory, work):
     """Run ``work(session)`` in one committed transaction and return its result."""
     from ledger.db import run_in_transaction
@@ -32,9 +53,12 @@ def run(factory, work):
     return run_in_transaction(factory, work)
 
 
-@pytest.fixture
-def fund(factory):
-    """Reference data and capital, committed; returns the factory."""
+RECEIVED_ON, PLACED_ON = D(2025, 1, 2), D(2025, 1, 10)
+
+
+def setup_fund(factory, *, received_on=RECEIVED_ON, placed_on=PLACED_ON):
+    """Reference data and capital, committed: the sources' money received from
+    ``received_on`` (one a day) and placed at the banks on ``placed_on``."""
 
     def setup(s):
         reference.add_user(s, "admin", "系统管理员", ["admin"], actor=SYSTEM)
@@ -64,14 +88,22 @@ def fund(factory):
         reference.add_user(s, "auditor", "审计员", ["auditor"], actor="admin")
         for n, (source, fen) in enumerate(CAPITAL.items()):
             a = capital.record_allocation(
-                s, source, fen, D(2025, 1, 2 + n), actor="clerk", reference=f"财字〔2025〕{n + 1}号"
-            )
+                s, source, fen, received_on + dt.timedelta(days=n), actor="clerk",
+                reference=f"财字〔{received_on.year}〕{n + 1}号",
+            )  # fmt: skip
             capital.approve_allocation(s, a.id, actor="approver")
         for bank, fen in PLACED.items():
-            capital.place_capital(s, bank, fen, D(2025, 1, 10), actor="clerk")
+            capital.place_capital(s, bank, fen, placed_on, actor="clerk")
 
     run(factory, setup)
     return factory
+
+
+@pytest.fixture
+def fund(factory):
+    """Reference data and capital (received 2025-01-02…05, placed 2025-01-10); returns the
+    factory."""
+    return setup_fund(factory)
 
 
 BORN = D(1990, 5, 17)

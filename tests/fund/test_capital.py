@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
 from ledger import chart
-from ledger.balances import trial_balance
 from ledger.fund import capital, guarantees, loans, reference
 from ledger.fund.books import balance_now
 from ledger.fund.errors import (
@@ -16,23 +13,7 @@ from ledger.fund.errors import (
     PermissionDeniedError,
     StateError,
 )
-from tests.fund.conftest import D, run
-
-
-def refused(exc_type, fn, *args, **kw):
-    with pytest.raises(exc_type) as info:
-        fn(*args, **kw)
-    assert type(info.value) is exc_type
-    return info.value
-
-
-def attempt(fund, work):
-    return lambda: run(fund, work)
-
-
-def snapshot(fund):
-    with fund() as s:
-        return [(x.code, x.debit, x.credit) for x in trial_balance(s).lines]
+from tests.fund.conftest import D, attempt, refused, run, snapshot
 
 
 def record(fund, fen=12_345_678, actor="clerk", source="city"):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from ledger import chart
 from ledger.balances import trial_balance
 from ledger.fund import capital, claims, guarantees, loans, queries, recoveries, reference
@@ -18,17 +16,10 @@ from ledger.fund.errors import (
 )
 from ledger.fund.guarantees import CounterGuaranteeSpec
 from ledger.fund.policy import record_override
-from tests.fund.conftest import D, borrower_id, run
+from tests.fund.conftest import D, borrower_id, refused, run, snapshot
 
 C1 = "C2025-ICBC-00001"
 APPROVED, DISBURSED = D(2025, 3, 1), D(2025, 3, 5)
-
-
-def refused(exc_type, fn, *args, **kw):
-    with pytest.raises(exc_type) as info:
-        fn(*args, **kw)
-    assert type(info.value) is exc_type
-    return info.value
 
 
 def make_loan(fund, number, *, bank="ICBC", contract="ICBC-001", name="张三", cgs=(),
@@ -86,12 +77,6 @@ def recover(fund, amount, on, contract="ICBC-001"):
             s, bank="ICBC", contract_no=contract, amount=amount, on=on, actor="clerk"
         ),
     )
-
-
-def snapshot(fund):
-    with fund() as s:
-        tb = trial_balance(s)
-        return [(x.code, x.debit, x.credit) for x in tb.lines]
 
 
 def add_dual_role_user(fund):

@@ -3,8 +3,6 @@ counter-guarantees, numbering, cancellation, and rules frozen at approval."""
 
 from __future__ import annotations
 
-import pytest
-
 from ledger.fund import claims, guarantees, loans
 from ledger.fund.books import balance_now
 from ledger.fund.borrowers import register_borrower
@@ -21,18 +19,11 @@ from ledger.fund.errors import (
 from ledger.fund.guarantees import CounterGuaranteeSpec
 from ledger.fund.identity import Sex
 from ledger.fund.policy import RuleSet, record_override
-from tests.fund.conftest import D, borrower_id, run
+from tests.fund.conftest import D, borrower_id, refused, run
 
 ON = D(2025, 3, 1)
 BORN = D(1985, 4, 1)
 CG_MEMO = "memo:counter-guarantees:ICBC"
-
-
-def refused(exc_type, fn, *args, **kw):
-    with pytest.raises(exc_type) as info:
-        fn(*args, **kw)
-    assert type(info.value) is exc_type
-    return info.value
 
 
 def register(fund, serial, name="李四", categories=("veteran",), *, born=BORN,
@@ -220,7 +211,8 @@ def test_repeat_loans(fund, borrower):
     disburse(fund, borrower, c1, "ICBC-001", D(2025, 3, 5), D(2025, 9, 5))
     e = refused(RepeatLoanError, approve, fund, borrower, on=D(2025, 4, 1))
     assert str(e) == (
-        f"borrower {borrower} still owes on loan ICBC-001; a new guarantee needs it repaid first"
+        f"borrower {borrower} still owes on 1 loan (ICBC-001); the rules allow at most 1 "
+        "active loan"
     )
     repay(fund, "ICBC-001", "R1", D(2025, 9, 5), 5_000_000)  # on time
     c2 = approve(fund, borrower, on=D(2025, 9, 10))

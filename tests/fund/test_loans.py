@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from ledger.fund import guarantees, loans
@@ -18,7 +17,7 @@ from ledger.fund.errors import (
 from ledger.fund.guarantees import CounterGuaranteeSpec
 from ledger.fund.models import Loan
 from ledger.fund.schedule import Installment
-from tests.fund.conftest import D, borrower_id, run
+from tests.fund.conftest import D, borrower_id, refused, run
 
 G1 = "G2025-ICBC-00001"
 APPROVED = D(2025, 3, 1)
@@ -96,13 +95,6 @@ def status(fund, contract="ICBC-001"):
     with fund() as s:
         loan = loans.get_loan(s, "ICBC", contract)
         return loan.status, loan.repaid_on
-
-
-def refused(exc_type, fn, *args, **kw):
-    with pytest.raises(exc_type) as info:
-        fn(*args, **kw)
-    assert type(info.value) is exc_type
-    return info.value
 
 
 # ----------------------------------------------------------------------- disbursement

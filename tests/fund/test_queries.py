@@ -8,7 +8,7 @@ import pytest
 from ledger.fund import capital, claims, guarantees, leverage, loans, queries, recoveries
 from ledger.fund.borrowers import register_borrower
 from ledger.fund.statement import fund_statement
-from tests.fund.conftest import D, borrower_id, run
+from tests.fund.conftest import D, borrower_id, run, setup_fund
 
 
 def _loan(s, number, name, bank, contract, approved, disbursed, maturity, principal, method):
@@ -28,6 +28,13 @@ def _repay(s, bank, ref, contract, on, principal):
         s, bank=bank, bank_ref=ref, contract_no=contract, paid_on=on, principal=principal,
         interest=0, actor="clerk",
     )  # fmt: skip
+
+
+@pytest.fixture
+def fund(factory):
+    """The capital received from 2023-12-20 and placed on 2024-01-02: the 2024 loans below
+    need it under the leverage cap of their own dates."""
+    return setup_fund(factory, received_on=D(2023, 12, 20), placed_on=D(2024, 1, 2))
 
 
 @pytest.fixture
@@ -105,7 +112,10 @@ def test_banks_as_of(books):
         end_2025 = queries.banks_as_of(s, D(2025, 12, 31))
     pick = [(b.code, b.placed, b.exposure, b.outstanding) for b in mid_2024]
     # ABC: 300,001 outstanding → 80 % = 240,000.8 → 240,001; ICBC: 100,000 → 80,000.
-    assert pick == [("ABC", 0, 240_001, 300_001), ("ICBC", 0, 80_000, 100_000)]
+    assert pick == [
+        ("ABC", 100_000_000, 240_001, 300_001),
+        ("ICBC", 300_000_000, 80_000, 100_000),
+    ]
     pick = [(b.code, b.placed, b.exposure, b.outstanding) for b in mid_2025]
     assert pick == [
         ("ABC", 100_000_000, 0, 0),

@@ -23,7 +23,7 @@ def run(db_url):
 #: What ``init --demo --loans 12`` builds (the fund demo, ledger.fund.demo).
 DEMO_LINE = (
     "demo city built: 13 borrowers, 12 loans, 67 repayments, 3 claims, 3 recoveries, "
-    "1 write-offs, 99 entries"
+    "1 write-offs, 98 entries"
 )
 
 
@@ -39,7 +39,7 @@ def test_init_demo_then_verify(demo):
     result = demo("verify")
     assert result.exit_code == 0
     assert result.stdout == (
-        "ok: 99 entries (99 sealed, 0 awaiting seal), 314 postings, 76 accounts\n"
+        "ok: 98 entries (98 sealed, 0 awaiting seal), 313 postings, 76 accounts\n"
     )
 
 
@@ -82,13 +82,13 @@ def test_post_reverse_and_idempotent_retry(demo):
         "--debit", "asset:special:ABC=100.50", "--credit", "asset:treasury=100.50",
         "--key", "place-abc-1", "--actor", "clerk:wang",
     )  # fmt: skip
-    assert demo(*args).stdout == "entry 100 posted\n"
-    assert demo(*args).stdout == "entry 100 already posted\n"
-    assert demo("reverse", "100", "--actor", "approver:li").stdout == (
-        "entry 101 reverses entry 100\n"
+    assert demo(*args).stdout == "entry 99 posted\n"
+    assert demo(*args).stdout == "entry 99 already posted\n"
+    assert demo("reverse", "99", "--actor", "approver:li").stdout == (
+        "entry 100 reverses entry 99\n"
     )
     shown = demo("entries", "--limit", "1").stdout.splitlines()
-    assert shown[0].startswith("#101 2025-07-02 reversal reverses 100 by approver:li (seq 101)")
+    assert shown[0].startswith("#100 2025-07-02 reversal reverses 99 by approver:li (seq 100)")
     assert demo("verify").exit_code == 0
 
 
@@ -149,7 +149,7 @@ def test_verify_fails_with_exit_1_on_tampering(demo, engine):
         "FAIL entry 7: content does not match its content hash — the entry or its postings "
         "were changed after posting"
     )
-    assert result.stderr.splitlines()[-1].startswith("error: 7 problem(s) in 99 entries")
+    assert result.stderr.splitlines()[-1].startswith("error: 7 problem(s) in 98 entries")
 
 
 def test_console_script_reports_unreachable_database(tmp_path):
