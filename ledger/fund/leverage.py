@@ -228,12 +228,17 @@ def repayment_rate_ppm(
     ).one()
     if not due:
         return None
-    late = select(Loan.id, final.label("final")).where(*matured, ~on_time).subquery()
-    repaid += session.scalar(
-        select(func.coalesce(func.sum(Repayment.principal), 0))
-        .join(late, late.c.id == Repayment.loan_id)
-        .where(Repayment.paid_on <= late.c.final, effective_repayments())
-    )
+    # The loans paid after maturity are few: read their repayments by loan id (an index
+    # lookup each) rather than joining the whole repayments table.
+    late = dict(session.execute(select(Loan.id, final).where(*matured, ~on_time)).tuples().all())
+    ids = sorted(late)
+    for start_at in range(0, len(ids), 5_000):
+        rows = session.execute(
+            select(Repayment.loan_id, Repayment.paid_on, Repayment.principal).where(
+                Repayment.loan_id.in_(ids[start_at : start_at + 5_000]), effective_repayments()
+            )
+        )
+        repaid += sum(p for loan_id, paid_on, p in rows if paid_on <= late[loan_id])
     return int(repaid) * PPM // int(due)
 
 
