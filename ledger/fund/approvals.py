@@ -40,7 +40,7 @@ from ledger.fund.guarantees import check_counter_guarantees
 from ledger.fund.identity import normalize_id_number, parse_resident_id
 from ledger.fund.leverage import compensation_totals
 from ledger.fund.models import Bank, Borrower, Commitment, CounterGuarantee, Loan
-from ledger.fund.policy import RuleSet, rules_on
+from ledger.fund.policy import RuleSet, rules_on, stored_rule_set_id
 from ledger.fund.reference import Role, refuse_future, require_role
 from ledger.money import format_yuan
 
@@ -239,7 +239,7 @@ class _Run:
         if not accepted:
             return []
         now = utcnow()
-        json_of = {on: rules.to_json() for on, rules in self.rules.items()}
+        stored = {on: stored_rule_set_id(self.session, r) for on, r in self.rules.items()}
         rows = [
             {
                 "number": number,
@@ -253,7 +253,7 @@ class _Run:
                     sorted(c.value for c in borrower_categories(borrower, request.on))
                 ),
                 "status": "approved",
-                "rules": json_of[request.on],
+                "rule_set_id": stored[request.on],
                 "created_at": now,
             }
             for request, borrower, _, number in accepted

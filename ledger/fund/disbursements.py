@@ -39,7 +39,7 @@ from ledger.fund.errors import (
 from ledger.fund.identity import normalize_id_number
 from ledger.fund.leverage import Capacity, capacities, exposure_error
 from ledger.fund.models import Borrower, Commitment, Loan
-from ledger.fund.policy import RuleSet, rules_on
+from ledger.fund.policy import RuleSet, rules_on, stored_rule_set_id
 from ledger.fund.reference import Role, get_bank, refuse_future, require_bank_access
 from ledger.fund.schedule import Method, add_months, build_schedule
 from ledger.money import format_yuan
@@ -423,7 +423,7 @@ class _Run:
 
     def _insert_loans(self, actor: str, new: list[_Outcome]) -> None:
         now = utcnow()
-        json_of = {on: rules.to_json() for on, rules in self.rules.items()}
+        stored = {on: stored_rule_set_id(self.session, r) for on, r in self.rules.items()}
         rows = [
             {
                 "bank_code": self.bank,
@@ -438,7 +438,7 @@ class _Run:
                 "coverage_ppm": o.rules["coverage_ppm"],
                 "status": "active",
                 "repaid_principal": 0,
-                "rules": json_of[o.line.disbursed_on],
+                "rule_set_id": stored[o.line.disbursed_on],
                 "created_by": actor,
                 "created_at": now,
             }

@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from ledger.entries import credit, debit
 from ledger.fund.books import counter_guarantee_accounts, post
@@ -22,7 +22,7 @@ from ledger.fund.errors import (
 )
 from ledger.fund.identity import parse_resident_id
 from ledger.fund.models import Commitment, CounterGuarantee
-from ledger.fund.policy import RuleSet
+from ledger.fund.policy import RuleSet, stored_rules
 from ledger.fund.reference import Role, refuse_future, require_role
 from ledger.models import JournalEntry
 from ledger.money import format_yuan
@@ -120,7 +120,7 @@ def get_commitment(session: Session, number: str, *, for_update: bool = False) -
 
 
 def commitment_rules(commitment: Commitment) -> RuleSet:
-    return RuleSet.from_json(commitment.rules)
+    return stored_rules(object_session(commitment), commitment.rule_set_id)
 
 
 def release_counter_guarantees(

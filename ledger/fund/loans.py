@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from ledger.clock import utcnow
 from ledger.fund.disbursements import Disbursed, disburse  # noqa: F401 - re-exported
@@ -21,7 +21,7 @@ from ledger.fund.errors import (
 )
 from ledger.fund.leverage import effective_repayments
 from ledger.fund.models import Extension, Loan, Repayment
-from ledger.fund.policy import RuleSet
+from ledger.fund.policy import RuleSet, stored_rules
 from ledger.fund.reference import Role, require_role
 from ledger.fund.repayments import (  # noqa: F401 - re-exported: loans.repay etc.
     STATUS_ZH,
@@ -109,7 +109,7 @@ def get_loan(session: Session, bank: str, contract_no: str, *, for_update: bool 
 
 
 def loan_rules(loan: Loan) -> RuleSet:
-    return RuleSet.from_json(loan.rules)
+    return stored_rules(object_session(loan), loan.rule_set_id)
 
 
 def loan_schedule(loan: Loan) -> tuple[Installment, ...]:

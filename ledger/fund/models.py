@@ -165,6 +165,20 @@ class CapitalAllocation(Base):
     entry_id: Mapped[int | None] = mapped_column(ForeignKey(ENTRY_FK))
 
 
+class StoredRuleSet(Base):
+    """A rule set as commitments and loans froze it: stored once, never changed.
+
+    ``rules`` is :meth:`ledger.fund.policy.RuleSet.to_json`; ``fingerprint`` its SHA-256.
+    """
+
+    __tablename__ = "rule_sets"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    rules: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
 class Commitment(Base):
     """A guarantee approval (承诺担保): the fund will guarantee a loan up to ``amount``."""
 
@@ -188,8 +202,8 @@ class Commitment(Base):
     categories: Mapped[str] = mapped_column(String(400))
     #: approved (unused), used (a loan was disbursed) or cancelled.
     status: Mapped[str] = mapped_column(String(10), default="approved")
-    #: The rule set in force on ``approved_on`` (JSON), frozen with the commitment.
-    rules: Mapped[str] = mapped_column(Text)
+    #: The rule set in force on ``approved_on``, frozen with the commitment.
+    rule_set_id: Mapped[int] = mapped_column(ForeignKey("rule_sets.id"))
     cancelled_on: Mapped[dt.date | None] = mapped_column(Date)
     cancelled_by: Mapped[str | None] = mapped_column(String(60))
     cancel_reason: Mapped[str | None] = mapped_column(Text)
@@ -243,8 +257,8 @@ class Loan(Base):
     #: every repayment and reversal and recomputed by ``verify``.
     repaid_principal: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     last_paid_on: Mapped[dt.date | None] = mapped_column(Date)
-    #: The rule set in force on ``disbursed_on`` (JSON): a later rule never changes it.
-    rules: Mapped[str] = mapped_column(Text)
+    #: The rule set in force on ``disbursed_on``: a later rule never changes it.
+    rule_set_id: Mapped[int] = mapped_column(ForeignKey("rule_sets.id"))
     #: The disbursement's journal entry (exposure up); written with the loan.
     entry_id: Mapped[int | None] = mapped_column(ForeignKey(ENTRY_FK))
     #: A hash of the bank file row's content, for idempotent imports (issue 4).
@@ -464,6 +478,7 @@ FUND_TABLES = (
     "commitments",
     "capital_allocations",
     "borrowers",
+    "rule_sets",
     "policy_overrides",
     "users",
     "capital_sources",

@@ -719,6 +719,47 @@ def rules_on(session, on: dt.date) -> RuleSet:
     return RuleSet(start, sources, params)
 
 
+def stored_rule_set_id(session, rules: RuleSet) -> int:
+    """The id under which ``rules`` is stored (``rule_sets``), storing it the first time.
+
+    Content-addressed by :meth:`RuleSet.fingerprint`; a concurrent first store of the same
+    rule set is absorbed by ``ON CONFLICT DO NOTHING`` (both engines).
+    """
+    from sqlalchemy import text
+
+    fingerprint = rules.fingerprint()
+    found = session.execute(
+        text("SELECT id FROM rule_sets WHERE fingerprint = :f"), {"f": fingerprint}
+    ).scalar()
+    if found is not None:
+        return found
+    session.execute(
+        text(
+            "INSERT INTO rule_sets (fingerprint, rules, created_at) VALUES (:f, :r, :t) "
+            "ON CONFLICT (fingerprint) DO NOTHING"
+        ),
+        {"f": fingerprint, "r": rules.to_json(), "t": utcnow()},
+    )
+    return session.execute(
+        text("SELECT id FROM rule_sets WHERE fingerprint = :f"), {"f": fingerprint}
+    ).scalar_one()
+
+
+def stored_rules(session, rule_set_id: int) -> RuleSet:
+    """The rule set a commitment or loan froze (see :func:`stored_rule_set_id`)."""
+    from sqlalchemy import text
+
+    stored = session.execute(
+        text("SELECT rules FROM rule_sets WHERE id = :i"), {"i": rule_set_id}
+    ).scalar_one()
+    return _parsed(stored)
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(stored: str) -> RuleSet:
+    return RuleSet.from_json(stored)
+
+
 def rule_history(session) -> list[tuple[dt.date, str]]:
     """Every national era and local override by date (national first on the same date)."""
     history = [(era.effective_from, era.source) for era in national_eras()]

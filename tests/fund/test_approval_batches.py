@@ -17,7 +17,8 @@ from ledger.fund.errors import (
     RowsRejectedError,
 )
 from ledger.fund.guarantees import CounterGuaranteeSpec
-from ledger.fund.models import Commitment, CounterGuarantee
+from ledger.fund.models import Commitment, CounterGuarantee, StoredRuleSet
+from ledger.fund.policy import rules_on
 from ledger.models import JournalEntry
 from tests.fund.conftest import D, borrower_id, run
 
@@ -81,6 +82,11 @@ def test_numbers_follow_the_order_per_bank_and_year(people):
             ("pledge", 3_000_000, "held"),
         ]
         assert items[0].entry_id == items[2].entry_id != items[1].entry_id
+        # Four commitments on two dates under the same rules: the rule set is stored once.
+        stored = s.scalars(select(StoredRuleSet)).all()
+        assert len(stored) == 1
+        assert {s.get(Commitment, a.id).rule_set_id for a in approved} == {stored[0].id}
+        assert stored[0].fingerprint == rules_on(s, APPROVED).fingerprint()
         entry = s.get(JournalEntry, items[0].entry_id)
         assert (entry.kind, entry.description) == (
             "counter-guarantee.register",
