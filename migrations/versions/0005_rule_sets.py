@@ -47,9 +47,7 @@ def upgrade() -> None:
     for rules in sorted(texts):
         fingerprint = hashlib.sha256(rules.encode("utf-8")).hexdigest()
         bind.execute(
-            sa.text(
-                "INSERT INTO rule_sets (fingerprint, rules, created_at) VALUES (:f, :r, :t)"
-            ),
+            sa.text("INSERT INTO rule_sets (fingerprint, rules, created_at) VALUES (:f, :r, :t)"),
             {"f": fingerprint, "r": rules, "t": now},
         )
     for table in ("commitments", "loans"):
