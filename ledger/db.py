@@ -34,7 +34,20 @@ MAX_RETRIES = 40
 MAX_BACKOFF = 0.05
 
 _RETRY_SQLSTATES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
-_RACE_CONSTRAINTS = {"uq_journal_entries_idempotency_key", "uq_journal_entries_reverses_id"}
+#: Unique keys two concurrent transactions may both try to take; the loser runs again and
+#: its checks then see the winner's row (an idempotent repeat, or a named refusal). The
+#: fund's natural keys are here too: a bank's repayment reference and contract number, a
+#: loan's commitment, a reversal's original, a borrower's ID number, a commitment number.
+_RACE_CONSTRAINTS = {
+    "uq_journal_entries_idempotency_key",
+    "uq_journal_entries_reverses_id",
+    "uq_repayments_bank_code_bank_ref",
+    "uq_repayments_reversal_of_id",
+    "uq_loans_bank_code_contract_no",
+    "uq_loans_commitment_id",
+    "uq_borrowers_id_number",
+    "uq_commitments_number",
+}
 _TAG = re.compile(r"\[([a-z-]+)\]")
 
 
@@ -91,8 +104,8 @@ def _is_retryable(exc: DBAPIError) -> bool:
     if sqlstate in _RETRY_SQLSTATES:
         return True
     if sqlstate == "23505":
-        # A concurrent post took the same idempotency key or reversed the same entry:
-        # run again, and the checks answer with the original entry or a named error.
+        # A concurrent transaction took the same key first: run again, and the checks
+        # answer with the original or a named error.
         return getattr(exc.orig.diag, "constraint_name", None) in _RACE_CONSTRAINTS
     return "database is locked" in str(exc.orig)
 
