@@ -303,3 +303,7 @@ __all__ = ["cli", "main"]
 from ledger.fund.cli import register as _register_fund  # noqa: E402
 
 _register_fund(cli)
+
+from ledger.bankfiles.cli import register as _register_bankfiles  # noqa: E402
+
+_register_bankfiles(cli)

@@ -1,0 +1,175 @@
+"""``fundledger import KIND FILE --bank CODE`` and ``fundledger imports …``: bank files.
+
+``import`` prints the receipt and exits 0 when the file was accepted or was a
+duplicate of one accepted before, 1 when it was rejected (the error report's path is
+printed; the report lists every bad row), and 2 for a usage or system error (unknown
+kind or bank, a user who may not act for the bank, a missing file, no database).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ledger.bankfiles import dropfolder, imports, reports
+from ledger.bankfiles.kinds import KINDS
+from ledger.chain import drain_sealer
+from ledger.cli_options import actor_of, parse_date
+from ledger.db import run_in_transaction
+from ledger.errors import LedgerError
+from ledger.money import format_yuan
+
+#: Errors shown on the terminal before pointing at the report.
+SHOWN = 10
+
+
+def print_receipt(receipt: imports.Receipt) -> None:
+    echo = click.echo
+    status_zh = imports.STATUS_ZH[receipt.status]
+    echo(f"receipt {receipt.id}: {receipt.status} {status_zh}")
+    kind_zh = KINDS[receipt.kind].zh
+    what = ", ".join(x for x in (receipt.format, receipt.encoding) if x)
+    echo(f"  bank {receipt.bank}, {receipt.kind} {kind_zh}, file {receipt.file_name}")
+    echo(f"  {receipt.size:,} bytes{f' ({what})' if what else ''}, sha256 {receipt.sha256}")
+    echo(
+        f"  rows {receipt.rows:,}, posted {receipt.posted:,}, skipped {receipt.skipped:,}, "
+        f"rows with errors {receipt.error_rows:,}"
+    )
+    if receipt.totals:
+        echo("  totals " + ", ".join(f"{k} {format_yuan(v)}" for k, v in receipt.totals.items()))
+    if receipt.entry_ids:
+        shown = ", ".join(str(e) for e in receipt.entry_ids[:20])
+        more = f" … ({len(receipt.entry_ids)} in all)" if len(receipt.entry_ids) > 20 else ""
+        echo(f"  entries {shown}{more}")
+    if receipt.duplicate_of is not None:
+        echo(f"  already imported as receipt {receipt.duplicate_of}; nothing posted")
+        echo(f"  已于第 {receipt.duplicate_of} 号回执导入，本次未入账")
+    if receipt.message:
+        echo(f"  {receipt.message}")
+        echo(f"  {receipt.message_zh}")
+
+
+def _problem_line(problem: imports.Problem) -> str:
+    where = "file" if problem.row is None else f"row {problem.row}"
+    column = f", {problem.column}" if problem.column else ""
+    value = f" [{problem.value}]" if problem.value else ""
+    return f"  {where}{column}{value}: {problem.message} / {problem.zh}"
+
+
+@click.command("import")
+@click.argument("kind", type=click.Choice(sorted(KINDS), case_sensitive=False))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--bank", required=True, help="The partner bank the file comes from.")
+@click.option("--actor", help="Who uploads (default: $FUNDLEDGER_ACTOR, else cli:<login>).")
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the error report of a rejected file (default: FILE.errors.csv; "
+    "a .xlsx name gives XLSX).",
+)
+@click.option("--today", callback=parse_date, help="Business date (default: today in China).")
+@click.pass_obj
+def import_command(obj, kind, file, bank, actor, report, today):
+    """Import a partner bank's FILE of KIND and print its receipt."""
+    try:
+        receipt = imports.import_file(
+            obj.factory, bank=bank, kind=kind, path=file, actor=actor_of(actor), today=today
+        )
+    except LedgerError as exc:
+        click.echo(f"error: {exc}", err=True)
+        if getattr(exc, "zh", None):
+            click.echo(f"错误：{exc.zh}", err=True)
+        raise SystemExit(2) from None
+    drain_sealer(obj.engine)
+    print_receipt(receipt)
+    if receipt.status != "rejected":
+        return
+    path = report or file.with_name(file.name + ".errors.csv")
+    problems = run_in_transaction(obj.factory, lambda s: list(imports.error_lines(s, receipt.id)))
+    reports.write_report(problems, path)
+    for problem in problems[:SHOWN]:
+        click.echo(_problem_line(problem), err=True)
+    if len(problems) > SHOWN:
+        click.echo(f"  … and {len(problems) - SHOWN:,} more", err=True)
+    click.echo(f"rejected: nothing was posted; error report: {path}", err=True)
+    click.echo(f"文件被拒绝，未入账；错误报告：{path}", err=True)
+    raise SystemExit(1)
+
+
+@click.group("imports")
+def imports_group():
+    """Receipts of bank file uploads, their error reports, and the drop folder."""
+
+
+@imports_group.command("list")
+@click.option("--bank")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--before", type=int, help="Only receipts with ids below this (paging).")
+@click.pass_obj
+def list_command(obj, bank, limit, before):
+    """The newest receipts first."""
+    found = run_in_transaction(
+        obj.factory, lambda s: imports.receipts(s, bank=bank, limit=limit, before=before)
+    )
+    for r in found:
+        click.echo(
+            f"{r.id:>6}  {r.uploaded_at:%Y-%m-%d %H:%M}  {r.bank:<8} {r.kind:<12} "
+            f"{r.status:<9} rows {r.rows:>9,}  posted {r.posted:>9,}  skipped {r.skipped:>7,}  "
+            f"errors {r.error_rows:>7,}  {r.file_name}"
+        )
+
+
+@imports_group.command("show")
+@click.argument("import_id", type=int)
+@click.pass_obj
+def show_command(obj, import_id):
+    """One receipt and its first errors."""
+
+    def work(session):
+        receipt = imports.get_receipt(session, import_id)
+        lines = []
+        for problem in imports.error_lines(session, import_id):
+            lines.append(problem)
+            if len(lines) >= SHOWN:
+                break
+        return receipt, lines
+
+    receipt, problems = run_in_transaction(obj.factory, work)
+    print_receipt(receipt)
+    for problem in problems:
+        click.echo(_problem_line(problem))
+    if receipt.errors > len(problems):
+        click.echo(f"  … and {receipt.errors - len(problems):,} more (fundledger imports report)")
+
+
+@imports_group.command("report")
+@click.argument("import_id", type=int)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--format", "fmt", type=click.Choice(reports.FORMATS), help="Default: by --out.")
+@click.pass_obj
+def report_command(obj, import_id, out, fmt):
+    """Write the error report of a receipt as CSV or XLSX."""
+    problems = run_in_transaction(obj.factory, lambda s: list(imports.error_lines(s, import_id)))
+    reports.write_report(problems, out, fmt)
+    click.echo(f"{len(problems):,} error(s) written to {out}")
+
+
+@imports_group.command("drop-folder")
+@click.argument("root", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--actor", default="system", show_default=True)
+@click.option("--settle", default=10.0, show_default=True, help="Seconds a file must be unchanged.")
+@click.pass_obj
+def drop_folder_command(obj, root, actor, settle):
+    """Import every file waiting in ROOT/inbox (see docs/bank-files.md)."""
+    done = dropfolder.process(obj.factory, root, actor=actor, settle_seconds=settle)
+    drain_sealer(obj.engine)
+    for outcome in done:
+        click.echo(f"{outcome.name}: {outcome.status} → {outcome.moved_to}")
+    if not done:
+        click.echo("nothing to import")
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(import_command)
+    cli.add_command(imports_group)

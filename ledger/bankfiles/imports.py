@@ -1,0 +1,833 @@
+"""Importing a partner bank's file: all of it or nothing, once, with a receipt.
+
+:func:`import_file` is the one way in (the CLI, the web upload, the API and the drop
+folder all call it). It
+
+1. reads the file once to hash it and tell its format and encoding
+   (:mod:`ledger.bankfiles.reading`); a file it cannot read is rejected as a whole;
+2. in one transaction: takes the bank's accepted-file key for the file's SHA-256 (the
+   same bytes accepted before, or by a concurrent upload that commits first, make this
+   upload a *duplicate* and post nothing), then streams the rows, reads each cell
+   (:mod:`ledger.bankfiles.kinds`) and hands the rows in chunks to the fund's own batch
+   operations (:func:`~ledger.fund.disbursements.apply_disbursements`,
+   :func:`~ledger.fund.repayments.apply_repayments`) or stores them (balances,
+   statement lines, with the statement's running balance checked line to line);
+3. commits only when no row anywhere in the file has an error. Otherwise it rolls
+   everything back and records a *rejected* receipt with every error: row, column
+   (the English header), the value as given and the message in English and Chinese.
+
+Memory does not grow with the file: rows are read one at a time and posted in chunks
+of :data:`CHUNK_LINES`; repayments, which must be applied per loan in date order, are
+sorted by contract through a spool that moves to a temporary SQLite file past
+:data:`SPILL_ROWS` rows. Every chunk is posted in the same transaction, so a crash or a
+kill at any moment leaves nothing of the file behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import sqlite3
+import tempfile
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import func, select, tuple_, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from ledger.bankfiles.kinds import Column, Kind, kind_named
+from ledger.bankfiles.reading import FileRejected, Sniffed, rows, sniff
+from ledger.bankfiles.values import is_blank
+from ledger.clock import business_today, utcnow
+from ledger.db import run_in_transaction
+from ledger.fund.batches import chunks, insert_rows
+from ledger.fund.disbursements import DisbursementLine, apply_disbursements
+from ledger.fund.errors import (
+    DuplicateReferenceError,
+    FundError,
+    RepaymentError,
+    RowsRejectedError,
+)
+from ledger.fund.models import (
+    BankBalanceLine,
+    BankFileError,
+    BankFileImport,
+    BankFileImportEntry,
+    BankStatementLine,
+)
+from ledger.fund.reference import Role, get_bank, require_bank_access
+from ledger.fund.repayments import RepaymentLine, apply_repayments
+from ledger.money import format_yuan
+
+log = logging.getLogger(__name__)
+
+#: Rows handed to the fund's batch operations at a time.
+CHUNK_LINES = 50_000
+#: Repayment rows kept in memory for sorting; past this they go to a temporary file.
+SPILL_ROWS = 200_000
+
+STATUS_ZH = {"accepted": "已接收", "rejected": "已拒绝", "duplicate": "重复文件"}
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What became of one upload (a ``bank_file_imports`` row and its entries)."""
+
+    id: int
+    bank: str
+    kind: str
+    file_name: str
+    sha256: str
+    size: int
+    format: str | None
+    encoding: str | None
+    status: str
+    rows: int
+    posted: int
+    skipped: int
+    error_rows: int
+    #: Total fen of each amount column over the rows read.
+    totals: dict[str, int]
+    entry_ids: tuple[int, ...]
+    duplicate_of: int | None
+    uploaded_by: str
+    uploaded_at: dt.datetime
+    message: str | None = None
+    message_zh: str | None = None
+    #: Error lines recorded (a row may have several).
+    errors: int = 0
+
+    @property
+    def accepted(self) -> bool:
+        return self.status in ("accepted", "duplicate")
+
+    def as_dict(self) -> dict:
+        """JSON-ready: amounts as yuan strings with two decimals."""
+        return {
+            "id": self.id,
+            "bank": self.bank,
+            "kind": self.kind,
+            "file_name": self.file_name,
+            "sha256": self.sha256,
+            "size": self.size,
+            "format": self.format,
+            "encoding": self.encoding,
+            "status": self.status,
+            "rows": self.rows,
+            "posted": self.posted,
+            "skipped": self.skipped,
+            "error_rows": self.error_rows,
+            "errors": self.errors,
+            "totals": {k: _yuan(v) for k, v in self.totals.items()},
+            "entry_ids": list(self.entry_ids),
+            "duplicate_of": self.duplicate_of,
+            "uploaded_by": self.uploaded_by,
+            "uploaded_at": self.uploaded_at.isoformat(timespec="seconds") + "Z",
+            "message": self.message,
+            "message_zh": self.message_zh,
+        }
+
+
+def _yuan(fen: int) -> str:
+    return format_yuan(fen).replace(",", "")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One error line of a report; ``row`` None means the file as a whole."""
+
+    row: int | None
+    column: str
+    value: str
+    code: str
+    message: str
+    zh: str
+
+
+class _Rejected(Exception):
+    def __init__(self, problems: list[Problem], reading: _Reading | None):
+        super().__init__(f"{len(problems)} error(s)")
+        self.problems, self.reading = problems, reading
+
+
+# ------------------------------------------------------------------------ the entry point
+
+
+def import_file(
+    factory: sessionmaker[Session],
+    *,
+    bank: str,
+    kind: str,
+    path: Path | str,
+    actor: str,
+    file_name: str | None = None,
+    today: dt.date | None = None,
+) -> Receipt:
+    """Import the file at ``path`` for ``bank`` as ``kind`` and return its receipt.
+
+    The receipt's status says what happened: ``accepted`` (posted or stored),
+    ``duplicate`` (the same bytes were accepted before: nothing posted) or ``rejected``
+    (nothing posted; :func:`error_lines` lists why). Raises only for what is wrong with
+    the request rather than the file: an unknown kind or bank
+    (:class:`~ledger.bankfiles.reading.FileRejected`,
+    :class:`~ledger.fund.errors.ReferenceDataError`) or an actor who may not act for
+    the bank (:class:`~ledger.fund.errors.PermissionDeniedError`).
+    """
+    path = Path(path)
+    spec = kind_named(kind)
+    today = today or business_today()
+    name = (file_name or path.name)[:255]
+
+    def check(session: Session) -> None:
+        get_bank(session, bank)
+        require_bank_access(session, actor, bank, Role.CLERK, Role.APPROVER, Role.BANK)
+
+    run_in_transaction(factory, check)
+    head = _Head(bank=bank, kind=spec.name, file_name=name, actor=actor)
+    try:
+        sniffed = sniff(path)
+    except FileRejected as error:
+        head.sha256, head.size = _hash_anyway(path)
+        return _record_rejected(factory, head, [_whole(error)], None)
+    head.sniffed(sniffed)
+    try:
+        return run_in_transaction(
+            factory, lambda session: _Import(session, spec, head, path, sniffed, today).run()
+        )
+    except _Rejected as rejected:
+        return _record_rejected(factory, head, rejected.problems, rejected.reading)
+
+
+@dataclass
+class _Head:
+    bank: str
+    kind: str
+    file_name: str
+    actor: str
+    sha256: str = ""
+    size: int = 0
+    format: str | None = None
+    encoding: str | None = None
+
+    def sniffed(self, sniffed: Sniffed) -> None:
+        self.sha256, self.size = sniffed.sha256, sniffed.size
+        self.format, self.encoding = sniffed.format, sniffed.encoding
+
+    def row(self, status: str, **more) -> dict:
+        return {
+            "bank_code": self.bank,
+            "kind": self.kind,
+            "file_name": self.file_name,
+            "sha256": self.sha256,
+            "size": self.size,
+            "format": self.format,
+            "encoding": self.encoding,
+            "status": status,
+            "rows": 0,
+            "posted": 0,
+            "skipped": 0,
+            "error_rows": 0,
+            "totals": "{}",
+            "message": None,
+            "message_zh": None,
+            "duplicate_of_id": None,
+            "uploaded_by": self.actor,
+            "uploaded_at": utcnow(),
+        } | more
+
+
+def _hash_anyway(path: Path) -> tuple[str, int]:
+    import hashlib
+
+    digest, size = hashlib.sha256(), 0
+    try:
+        with open(path, "rb") as f:
+            while block := f.read(1 << 20):
+                digest.update(block)
+                size += len(block)
+    except OSError:
+        pass
+    return digest.hexdigest(), size
+
+
+def _whole(error: FundError) -> Problem:
+    return Problem(None, "", "", error.code, str(error), error.zh or str(error))
+
+
+def _record_rejected(
+    factory: sessionmaker[Session],
+    head: _Head,
+    problems: list[Problem],
+    reading: _Reading | None,
+) -> Receipt:
+    problems.sort(key=lambda p: (p.row is not None, p.row or 0))
+    bad_rows = {p.row for p in problems if p.row is not None}
+    whole = next((p for p in problems if p.row is None), None)
+    counts = {
+        "rows": reading.rows if reading else 0,
+        "error_rows": len(bad_rows),
+        "totals": json.dumps(reading.totals if reading else {}),
+        "message": whole.message if whole else None,
+        "message_zh": whole.zh if whole else None,
+    }
+
+    def work(session: Session) -> Receipt:
+        (import_id,) = insert_rows(
+            session, BankFileImport.__table__, [head.row("rejected", **counts)]
+        )
+        for chunk in chunks(problems):
+            insert_rows(
+                session,
+                BankFileError.__table__,
+                [
+                    {
+                        "import_id": import_id,
+                        "row": p.row,
+                        "column": p.column[:40],
+                        "value": p.value,
+                        "code": p.code[:40],
+                        "message": p.message,
+                        "message_zh": p.zh,
+                    }
+                    for p in chunk
+                ],
+            )
+        return get_receipt(session, import_id)
+
+    receipt = run_in_transaction(factory, work)
+    log.info(
+        "bank file %s (%s, %s) rejected: %d error(s) in %d row(s)",
+        head.file_name, head.bank, head.kind, len(problems), len(bad_rows),
+    )  # fmt: skip
+    return receipt
+
+
+# ------------------------------------------------------------------------ reading rows
+
+
+@dataclass
+class _Reading:
+    """Counts and totals of the rows read so far, and the cell errors found."""
+
+    kind: Kind
+    rows: int = 0
+    totals: dict[str, int] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.totals = dict.fromkeys(self.kind.money, 0)
+
+
+def _records(
+    kind: Kind, path: Path, sniffed: Sniffed, today: dt.date, reading: _Reading
+) -> Iterator[tuple[int, dict]]:
+    """Yield ``(row number, values)`` for every data row whose cells all read; count
+    the rows, total the amounts and collect the cell errors in ``reading``."""
+    positions: list[tuple[int, Column]] | None = None
+    for number, cells in rows(path, sniffed):
+        if all(is_blank(cell) for cell in cells):
+            continue
+        if positions is None:
+            positions = kind.header(cells)
+            continue
+        reading.rows += 1
+        record, problems = kind.parse(positions, cells, today)
+        for money in kind.money:
+            value = record.get(money)
+            if value is not None:
+                reading.totals[money] += value
+        if problems:
+            reading.problems.extend(
+                Problem(number, p.column, p.value, p.code, p.message, p.zh) for p in problems
+            )
+            continue
+        yield number, record
+    if positions is None:
+        raise FileRejected("the file has no header row and no data", zh="文件没有表头，也没有数据")
+
+
+def _values_as_given(
+    kind: Kind, path: Path, sniffed: Sniffed, wanted: dict[int, list[int]], problems
+) -> None:
+    """Fill in the value as given of errors found after reading (``wanted``: row →
+    indexes into ``problems``), by reading the file once more."""
+    positions = None
+    for number, cells in rows(path, sniffed):
+        if positions is None:
+            if not all(is_blank(cell) for cell in cells):
+                positions = kind.header(cells)
+            continue
+        for index in wanted.get(number, ()):
+            problem = problems[index]
+            raw = kind.raw(positions, cells)
+            problems[index] = Problem(
+                problem.row, problem.column, raw.get(problem.column, problem.value),
+                problem.code, problem.message, problem.zh,
+            )  # fmt: skip
+
+
+def _in_chunks(items: Iterable, size: int) -> Iterator[list]:
+    chunk = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+# ------------------------------------------------------------------------ the transaction
+
+
+class _Import:
+    def __init__(
+        self, session: Session, kind: Kind, head: _Head, path: Path, sniffed: Sniffed, today
+    ):
+        self.session, self.kind, self.head = session, kind, head
+        self.path, self.sniffed, self.today = path, sniffed, today
+        self.reading = _Reading(kind)
+        self.problems: list[Problem] = []
+        self.posted = self.skipped = 0
+        self.entry_ids: list[int] = []
+        self.import_id = 0
+
+    def run(self) -> Receipt:
+        table = BankFileImport.__table__
+        earlier = self.session.scalar(
+            select(table.c.id).where(
+                table.c.bank_code == self.head.bank,
+                table.c.sha256 == self.head.sha256,
+                table.c.status == "accepted",
+            )
+        )
+        if earlier is not None:
+            (import_id,) = insert_rows(
+                self.session, table, [self.head.row("duplicate", duplicate_of_id=earlier)]
+            )
+            log.info("bank file %s is a duplicate of import %d", self.head.file_name, earlier)
+            return get_receipt(self.session, import_id)
+        # Taken first: a concurrent upload of the same bytes waits here for this one.
+        (self.import_id,) = insert_rows(self.session, table, [self.head.row("accepted")])
+        try:
+            getattr(self, f"_{self.kind.name}")()
+        except FileRejected as error:
+            raise _Rejected([_whole(error)], self.reading) from None
+        problems = self.reading.problems + self.problems
+        if problems:
+            self._fill_values(problems)
+            raise _Rejected(problems, self.reading)
+        self.session.execute(
+            update(table)
+            .where(table.c.id == self.import_id)
+            .values(
+                rows=self.reading.rows,
+                posted=self.posted,
+                skipped=self.skipped,
+                totals=json.dumps(self.reading.totals),
+            )
+        )
+        insert = BankFileImportEntry.__table__.insert()
+        for chunk in chunks(sorted(set(self.entry_ids))):
+            self.session.execute(
+                insert, [{"import_id": self.import_id, "entry_id": e} for e in chunk]
+            )
+        log.info(
+            "bank file %s (%s, %s) accepted: %d rows, %d posted, %d skipped",
+            self.head.file_name, self.head.bank, self.head.kind, self.reading.rows,
+            self.posted, self.skipped,
+        )  # fmt: skip
+        return get_receipt(self.session, self.import_id)
+
+    def records(self) -> Iterator[tuple[int, dict]]:
+        return _records(self.kind, self.path, self.sniffed, self.today, self.reading)
+
+    def _fill_values(self, problems: list[Problem]) -> None:
+        wanted: dict[int, list[int]] = defaultdict(list)
+        for index, problem in enumerate(problems):
+            if problem.row is not None and problem.value == "\0":
+                wanted[problem.row].append(index)
+        if wanted:
+            _values_as_given(self.kind, self.path, self.sniffed, wanted, problems)
+
+    # -- posting through the fund's batch operations
+
+    def _apply(self, operation: Callable[[list], object], lines: list) -> None:
+        """Post ``lines``; refused lines become problems and the rest is posted anyway
+        (in this transaction, which is then rolled back), so that every later line is
+        checked against the state the good lines before it leave."""
+        while lines:
+            try:
+                batch = operation(lines)
+            except RowsRejectedError as rejected:
+                refused = {e.row for e in rejected.errors}
+                self.problems.extend(
+                    # The value as given is filled in from the file at the end.
+                    Problem(e.row, e.column, "\0", e.error.code, e.message, e.zh)
+                    for e in rejected.errors
+                )
+                lines = [line for line in lines if line.row not in refused]
+                continue
+            self.posted += batch.posted
+            self.skipped += batch.skipped
+            self.entry_ids.extend(batch.entry_ids)
+            break
+        self.session.flush()
+        self.session.expunge_all()
+
+    def _disbursement(self) -> None:
+        def post(lines):
+            return apply_disbursements(
+                self.session, bank=self.head.bank, lines=lines, actor=self.head.actor,
+                today=self.today,
+            )  # fmt: skip
+
+        for chunk in _in_chunks(self.records(), CHUNK_LINES):
+            lines = [
+                DisbursementLine(
+                    r["contract_no"],
+                    r["guarantee_no"],
+                    r["borrower_name"],
+                    r["id_number"],
+                    r["disbursed_on"],
+                    r["maturity_on"],
+                    r["principal"],
+                    r["annual_rate"],
+                    r["repayment_method"],
+                    row=number,
+                )
+                for number, r in chunk
+            ]
+            self._apply(post, lines)
+
+    def _repayment(self) -> None:
+        def post(lines):
+            return apply_repayments(
+                self.session, bank=self.head.bank, lines=lines, actor=self.head.actor,
+                today=self.today,
+            )  # fmt: skip
+
+        with _Spool() as spool:
+            for number, r in self.records():
+                spool.add(
+                    r["contract_no"], number,
+                    (r["bank_ref"], r["id_number"], r["paid_on"].toordinal(), r["principal"],
+                     r["interest"], r["penalty"], r["balance_after"], r["reversal_of"]),
+                )  # fmt: skip
+            for group in spool.groups(CHUNK_LINES):
+                lines = [
+                    RepaymentLine(
+                        bank_ref,
+                        contract_no,
+                        dt.date.fromordinal(paid_on),
+                        principal,
+                        interest,
+                        penalty or 0,
+                        id_number,
+                        balance_after,
+                        reversal_of,
+                        row=number,
+                    )
+                    for contract_no, number, (
+                        bank_ref,
+                        id_number,
+                        paid_on,
+                        principal,
+                        interest,
+                        penalty,
+                        balance_after,
+                        reversal_of,
+                    ) in group
+                ]
+                self._apply(post, lines)
+
+    # -- stored for reconciliation
+
+    def _balances(self) -> None:
+        table = BankBalanceLine.__table__
+        for chunk in _in_chunks(self.records(), CHUNK_LINES):
+            keys = {(r["as_of"], r["contract_no"]) for _, r in chunk}
+            stored = self._stored(
+                table, (table.c.as_of, table.c.contract_no), keys,
+                (table.c.principal_outstanding, table.c.overdue_principal,
+                 table.c.days_overdue),
+            )  # fmt: skip
+            new = []
+            for number, r in chunk:
+                key = (r["as_of"], r["contract_no"])
+                content = (r["principal_outstanding"], r["overdue_principal"], r["days_overdue"])
+                if not self._repeat(number, "contract_no", key, content, stored, _balance_clash):
+                    new.append(
+                        {
+                            "import_id": self.import_id, "bank_code": self.head.bank,
+                            "row": number, "as_of": r["as_of"], "contract_no": r["contract_no"],
+                            "principal_outstanding": r["principal_outstanding"],
+                            "overdue_principal": r["overdue_principal"],
+                            "days_overdue": r["days_overdue"],
+                        }
+                    )  # fmt: skip
+            self._store(table, new)
+
+    def _statement(self) -> None:
+        table = BankStatementLine.__table__
+        previous: tuple[int, int] | None = None  # (row, balance) of the line before
+        for chunk in _in_chunks(self._statement_rows(), CHUNK_LINES):
+            keys = {r["bank_ref"] for _, r in chunk if r is not None}
+            stored = self._stored(
+                table, (table.c.bank_ref,), {(k,) for k in keys},
+                (table.c.booked_on, table.c.direction, table.c.amount, table.c.balance),
+            )  # fmt: skip
+            new = []
+            for number, r in chunk:
+                if r is None:  # a row with a cell error breaks the chain of balances
+                    previous = None
+                    continue
+                ok = self._check_balance(number, r, previous)
+                previous = (number, r["balance"])
+                content = (r["booked_on"], r["direction"], r["amount"], r["balance"])
+                repeat = self._repeat(
+                    number, "bank_ref", (r["bank_ref"],), content, stored, _statement_clash
+                )
+                if ok and not repeat:
+                    new.append(
+                        {
+                            "import_id": self.import_id, "bank_code": self.head.bank,
+                            "row": number, "booked_on": r["booked_on"],
+                            "bank_ref": r["bank_ref"], "direction": r["direction"],
+                            "amount": r["amount"], "balance": r["balance"],
+                            "counterparty": r["counterparty"], "memo": r["memo"],
+                        }
+                    )  # fmt: skip
+            self._store(table, new)
+
+    def _statement_rows(self) -> Iterator[tuple[int, dict | None]]:
+        # Rows with cell errors come through as None so the balance chain restarts there.
+        seen = len(self.reading.problems)
+        for number, record in self.records():
+            if len(self.reading.problems) > seen:
+                seen = len(self.reading.problems)
+                yield 0, None
+            yield number, record
+
+    def _check_balance(self, number: int, r: dict, previous) -> bool:
+        if previous is None:
+            return True
+        row, balance = previous
+        sign = -1 if r["direction"] == "D" else 1
+        expected = balance + sign * r["amount"]
+        if r["balance"] == expected:
+            return True
+        moved = "minus" if sign < 0 else "plus"
+        self._problem(
+            number, "balance",
+            RepaymentError(
+                f"running balance {format_yuan(r['balance'])} does not follow from row {row}: "
+                f"{format_yuan(balance)} {moved} {format_yuan(r['amount'])} is "
+                f"{format_yuan(expected)}",
+                zh=f"余额 {format_yuan(r['balance'])} 与上一行（第 {row} 行）不连续："
+                f"{format_yuan(balance)} {'减' if sign < 0 else '加'} "
+                f"{format_yuan(r['amount'])} 应为 {format_yuan(expected)}",
+            ),
+        )  # fmt: skip
+        return False
+
+    def _stored(self, table, key_columns, keys: set[tuple], content_columns) -> dict:
+        """Rows of this bank already stored under ``keys`` (earlier files, or earlier
+        chunks of this one): key → (content, import id, row)."""
+        found = {}
+        for chunk in chunks(sorted(keys)):
+            query = select(*key_columns, *content_columns, table.c.import_id, table.c.row).where(
+                table.c.bank_code == self.head.bank,
+                tuple_(*key_columns).in_(chunk)
+                if len(key_columns) > 1
+                else key_columns[0].in_([k[0] for k in chunk]),
+            )
+            n = len(key_columns)
+            for row in self.session.execute(query):
+                found[tuple(row[:n])] = (tuple(row[n:-2]), row[-2], row[-1])
+        return found
+
+    def _repeat(self, number, column, key, content, stored, clash) -> bool:
+        """True if the row repeats one stored before (skipped, or an error if its
+        content differs); else remembers it, so a later row of this file repeating it
+        is told apart the same way."""
+        earlier = stored.get(key)
+        if earlier is None:
+            stored[key] = (content, self.import_id, number)
+            return False
+        if earlier[0] == content:
+            self.skipped += 1
+            return True
+        self._problem(number, column, clash(self.head.bank, key, earlier, self.import_id))
+        return True
+
+    def _store(self, table, new: list[dict]) -> None:
+        # Stored even when the file has errors: the transaction is then rolled back, and
+        # meanwhile a later chunk's repeats of these rows are recognised.
+        insert_rows(self.session, table, new)
+        self.posted += len(new)
+
+    def _problem(self, number: int, column: str, error: FundError) -> None:
+        self.problems.append(
+            Problem(number, column, "\0", error.code, str(error), error.zh or str(error))
+        )
+
+
+def _where(earlier, import_id: int) -> tuple[str, str]:
+    _content, earlier_import, row = earlier
+    if earlier_import == import_id:
+        return f"row {row} of this file", f"本文件第 {row} 行"
+    return f"import {earlier_import} (row {row})", f"第 {earlier_import} 号导入（第 {row} 行）"
+
+
+def _balance_clash(bank, key, earlier, import_id) -> FundError:
+    as_of, contract = key
+    en, zh = _where(earlier, import_id)
+    return DuplicateReferenceError(
+        f"bank {bank} already reported a different balance of loan {contract} on {as_of}, in {en}",
+        zh=f"{bank} 已在{zh}报送过贷款 {contract} 在 {as_of} 的余额，且内容不同",
+    )
+
+
+def _statement_clash(bank, key, earlier, import_id) -> FundError:
+    (ref,) = key
+    en, zh = _where(earlier, import_id)
+    return DuplicateReferenceError(
+        f"bank reference {ref} was already used by a different statement line, in {en}",
+        zh=f"银行流水号 {ref} 已在{zh}用于另一笔不同的对账单记录",
+    )
+
+
+# ------------------------------------------------------------------------ sorting repayments
+
+
+class _Spool:
+    """Repayment rows sorted by contract number, then row: in memory, or past
+    :data:`SPILL_ROWS` rows in a temporary SQLite file, so memory stays bounded."""
+
+    def __init__(self):
+        self.items: list[tuple] = []
+        self.db: sqlite3.Connection | None = None
+        self.dir: tempfile.TemporaryDirectory | None = None
+
+    def __enter__(self) -> _Spool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.db is not None:
+            self.db.close()
+        if self.dir is not None:
+            self.dir.cleanup()
+
+    def add(self, key: str, number: int, values: tuple) -> None:
+        self.items.append((key, number, values))
+        if len(self.items) >= SPILL_ROWS:
+            self._spill()
+
+    def _spill(self) -> None:
+        if self.db is None:
+            self.dir = tempfile.TemporaryDirectory(prefix="fundledger-import-")
+            self.db = sqlite3.connect(os.path.join(self.dir.name, "spool.db"))
+            self.db.execute("PRAGMA journal_mode = OFF")
+            self.db.execute("PRAGMA synchronous = OFF")
+            width = len(self.items[0][2])
+            columns = ", ".join(f"v{i}" for i in range(width))
+            self.db.execute(f"CREATE TABLE spool (k TEXT, n INTEGER, {columns})")
+            self.insert = f"INSERT INTO spool VALUES (?, ?, {', '.join('?' for _ in range(width))})"
+        self.db.executemany(self.insert, ((k, n, *v) for k, n, v in self.items))
+        self.items = []
+
+    def groups(self, size: int) -> Iterator[list[tuple]]:
+        """Chunks of about ``size`` rows, never splitting one contract's rows."""
+        if self.db is None:
+            self.items.sort(key=lambda item: (item[0], item[1]))
+            ordered: Iterable = self.items
+        else:
+            if self.items:
+                self._spill()
+            self.db.execute("CREATE INDEX spool_order ON spool (k, n)")
+            ordered = (
+                (row[0], row[1], row[2:])
+                for row in self.db.execute("SELECT * FROM spool ORDER BY k, n")
+            )
+        chunk: list[tuple] = []
+        for item in ordered:
+            if len(chunk) >= size and item[0] != chunk[-1][0]:
+                yield chunk
+                chunk = []
+            chunk.append(item)
+        if chunk:
+            yield chunk
+        self.items = []
+
+
+# ------------------------------------------------------------------------ reading receipts
+
+
+def get_receipt(session: Session, import_id: int) -> Receipt:
+    table = BankFileImport.__table__
+    row = session.execute(select(table).where(table.c.id == import_id)).mappings().one()
+    entries = BankFileImportEntry.__table__
+    entry_ids = session.scalars(
+        select(entries.c.entry_id)
+        .where(entries.c.import_id == import_id)
+        .order_by(entries.c.entry_id)
+    ).all()
+    errors = BankFileError.__table__
+    count = session.scalar(
+        select(func.count()).select_from(errors).where(errors.c.import_id == import_id)
+    )
+    return Receipt(
+        id=row["id"], bank=row["bank_code"], kind=row["kind"], file_name=row["file_name"],
+        sha256=row["sha256"], size=row["size"], format=row["format"],
+        encoding=row["encoding"], status=row["status"], rows=row["rows"],
+        posted=row["posted"], skipped=row["skipped"], error_rows=row["error_rows"],
+        totals=json.loads(row["totals"]), entry_ids=tuple(entry_ids),
+        duplicate_of=row["duplicate_of_id"], uploaded_by=row["uploaded_by"],
+        uploaded_at=row["uploaded_at"], message=row["message"],
+        message_zh=row["message_zh"], errors=count or 0,
+    )  # fmt: skip
+
+
+def error_lines(session: Session, import_id: int) -> Iterator[Problem]:
+    """The errors of an import in row order, streamed."""
+    table = BankFileError.__table__
+    query = (
+        select(table)
+        .where(table.c.import_id == import_id)
+        .order_by(table.c.row.is_not(None), table.c.row, table.c.id)
+        .execution_options(yield_per=5_000)
+    )
+    for row in session.execute(query).mappings():
+        yield Problem(
+            row["row"], row["column"], row["value"], row["code"], row["message"],
+            row["message_zh"],
+        )  # fmt: skip
+
+
+def receipts(
+    session: Session, *, bank: str | None = None, limit: int = 50, before: int | None = None
+) -> list[Receipt]:
+    """The newest receipts first (of one bank, if given); page with ``before``."""
+    table = BankFileImport.__table__
+    query = select(table.c.id).order_by(table.c.id.desc()).limit(limit)
+    if bank is not None:
+        query = query.where(table.c.bank_code == bank)
+    if before is not None:
+        query = query.where(table.c.id < before)
+    return [get_receipt(session, i) for i in session.scalars(query)]
+
+
+__all__ = [
+    "CHUNK_LINES",
+    "Problem",
+    "Receipt",
+    "error_lines",
+    "get_receipt",
+    "import_file",
+    "receipts",
+]

@@ -1,0 +1,243 @@
+"""The four file kinds of the bank interface (v1): their columns and how a row reads.
+
+A :class:`Kind` lists its columns (field, Chinese header, English header, required,
+parser). :meth:`Kind.header` maps a header row to column positions (Chinese or English,
+any case, any order, unknown columns ignored) and :meth:`Kind.parse` turns one data row
+into a dict of values or a list of cell errors. The errors name the column by its
+English header, as the bank's IT staff know it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ledger.bankfiles import values
+from ledger.bankfiles.reading import FileRejected, Uncomputed
+
+KINDS_ZH = {
+    "disbursement": "放款明细",
+    "repayment": "还款明细",
+    "balances": "贷款余额表",
+    "statement": "专户对账单",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    field: str
+    zh: str
+    en: str
+    required: bool
+    #: Parses a non-blank cell; ``today`` is passed to the parsers that need it.
+    parse: Callable
+    #: An amount column: the receipt totals it.
+    money: bool = False
+    #: A date that may not be after the business date (``today``).
+    no_future: bool = False
+
+
+@dataclass(frozen=True)
+class CellProblem:
+    """A cell that cannot be read: column (English header), value as given, messages."""
+
+    column: str
+    value: str
+    code: str
+    message: str
+    zh: str
+
+
+def _text(limit: int) -> Callable:
+    return lambda value, today: values.reference(value, limit=limit)
+
+
+def _plain(parser: Callable) -> Callable:
+    return lambda value, today: parser(value)
+
+
+_AMOUNT = _plain(values.amount)
+_DATE = _plain(values.date)
+
+
+def _id(value, today):
+    return values.id_number(value, today)
+
+
+class Kind:
+    def __init__(self, name: str, columns: tuple[Column, ...]):
+        self.name, self.columns = name, columns
+        self.zh = KINDS_ZH[name]
+        self.money = tuple(c.field for c in columns if c.money)
+        self.fields = tuple(c.field for c in columns)
+        self._by_header = {}
+        for column in columns:
+            self._by_header[_header_key(column.zh)] = column
+            self._by_header[_header_key(column.en)] = column
+
+    def column(self, field: str) -> Column:
+        return next(c for c in self.columns if c.field == field)
+
+    def header(self, cells: tuple) -> list[tuple[int, Column]]:
+        """Positions of this kind's columns in the header row, or FileRejected."""
+        found: dict[str, int] = {}
+        for position, cell in enumerate(cells):
+            column = self._by_header.get(_header_key(values.as_text(cell)))
+            if column is None:
+                continue
+            if column.field in found:
+                raise FileRejected(
+                    f"the header names column {column.en} ({column.zh}) twice",
+                    zh=f"表头中“{column.zh}（{column.en}）”列出现了两次",
+                )
+            found[column.field] = position
+        missing = [c for c in self.columns if c.required and c.field not in found]
+        if missing:
+            if not found:
+                raise FileRejected(
+                    f"the first row is not a {self.name} file's header: none of its "
+                    f"columns is there (expected e.g. {self.columns[0].en} or "
+                    f"{self.columns[0].zh})",
+                    zh=f"第 1 行不是{self.zh}的表头：没有找到任何规定的列（例如"
+                    f"“{self.columns[0].zh}”或 {self.columns[0].en}），请确认文件类型",
+                )
+            raise FileRejected(
+                "the header lacks required column(s): "
+                + ", ".join(f"{c.en} ({c.zh})" for c in missing),
+                zh="表头缺少必填列：" + "、".join(f"{c.zh}（{c.en}）" for c in missing),
+            )
+        return [(found[c.field], c) for c in self.columns if c.field in found]
+
+    def parse(
+        self, positions: list[tuple[int, Column]], cells: tuple, today: dt.date
+    ) -> tuple[dict, list[CellProblem]]:
+        record, problems = dict.fromkeys(self.fields), []
+        for position, column in positions:
+            raw = cells[position] if position < len(cells) else None
+            if isinstance(raw, Uncomputed):
+                problems.append(
+                    CellProblem(
+                        column.en, str(raw), "uncomputed-formula",
+                        f"formula {raw} has no computed value; open the workbook in Excel, "
+                        "save it and upload it again",
+                        f"公式 {raw} 没有计算结果，请在 Excel 中打开并保存后重新上传",
+                    )
+                )  # fmt: skip
+                continue
+            if values.is_blank(raw):
+                record[column.field] = None
+                if column.required:
+                    problems.append(
+                        CellProblem(
+                            column.en, "", "required",
+                            f"{column.en} is required", f"“{column.zh}”为必填项，不能为空",
+                        )
+                    )  # fmt: skip
+                continue
+            try:
+                value = record[column.field] = column.parse(raw, today)
+                if column.no_future and value > today:
+                    raise values.CellError(
+                        f"{column.en} {value} is in the future (today is {today})",
+                        f"{column.zh} {value} 晚于今天（{today}）",
+                    )
+            except values.CellError as error:
+                problems.append(
+                    CellProblem(column.en, values.as_text(raw), error.code, error.message, error.zh)
+                )
+        return record, problems
+
+    def raw(self, positions: list[tuple[int, Column]], cells: tuple) -> dict[str, str]:
+        """The row's cells as given, by field: for the error report."""
+        return {
+            column.field: values.as_text(cells[position] if position < len(cells) else None)
+            for position, column in positions
+        }
+
+
+def _header_key(text: str) -> str:
+    return values.clean(text).replace(" ", "").casefold()
+
+
+def _c(field, zh, en, required, parse, money=False, no_future=False) -> Column:
+    return Column(field, zh, en, required, parse, money, no_future)
+
+
+REF = _text(60)
+
+KINDS: dict[str, Kind] = {
+    kind.name: kind
+    for kind in (
+        Kind(
+            "disbursement",
+            (
+                _c("contract_no", "贷款合同号", "contract_no", True, REF),
+                _c("guarantee_no", "担保承诺号", "guarantee_no", True, _text(40)),
+                _c("borrower_name", "借款人姓名", "borrower_name", True, _text(100)),
+                _c("id_number", "身份证号", "id_number", True, _id),
+                _c("disbursed_on", "放款日期", "disbursed_on", True, _DATE, no_future=True),
+                _c("maturity_on", "到期日期", "maturity_on", True, _DATE),
+                _c("principal", "放款金额", "principal", True, _AMOUNT, money=True),
+                _c("annual_rate", "年利率", "annual_rate", True, _plain(values.rate_ppm)),
+                _c("repayment_method", "还款方式", "repayment_method", True, _plain(values.method)),
+            ),
+        ),
+        Kind(
+            "repayment",
+            (
+                _c("bank_ref", "银行流水号", "bank_ref", True, REF),
+                _c("contract_no", "贷款合同号", "contract_no", True, REF),
+                _c("id_number", "身份证号", "id_number", False, _id),
+                _c("paid_on", "还款日期", "paid_on", True, _DATE, no_future=True),
+                _c("principal", "归还本金", "principal", True, _AMOUNT, money=True),
+                _c("interest", "归还利息", "interest", True, _AMOUNT, money=True),
+                _c("penalty", "罚息", "penalty", False, _AMOUNT, money=True),
+                _c("balance_after", "本金余额", "balance_after", True, _AMOUNT, money=True),
+                _c("reversal_of", "冲正原流水号", "reversal_of", False, REF),
+            ),
+        ),
+        Kind(
+            "balances",
+            (
+                _c("as_of", "余额日期", "as_of", True, _DATE, no_future=True),
+                _c("contract_no", "贷款合同号", "contract_no", True, REF),
+                _c(
+                    "principal_outstanding",
+                    "本金余额",
+                    "principal_outstanding",
+                    True,
+                    _AMOUNT,
+                    money=True,
+                ),
+                _c(
+                    "overdue_principal", "逾期本金", "overdue_principal", False, _AMOUNT, money=True
+                ),
+                _c("days_overdue", "逾期天数", "days_overdue", False, _plain(values.count)),
+            ),
+        ),
+        Kind(
+            "statement",
+            (
+                _c("booked_on", "交易日期", "booked_on", True, _DATE, no_future=True),
+                _c("bank_ref", "银行流水号", "bank_ref", True, REF),
+                _c("direction", "借贷方向", "direction", True, _plain(values.direction)),
+                _c("amount", "金额", "amount", True, _AMOUNT, money=True),
+                _c("balance", "余额", "balance", True, _AMOUNT, money=True),
+                _c("counterparty", "对方户名", "counterparty", False, _text(200)),
+                _c("memo", "摘要", "memo", False, _text(200)),
+            ),
+        ),
+    )
+}
+
+
+def kind_named(name: str) -> Kind:
+    kind = KINDS.get((name or "").strip().lower())
+    if kind is None:
+        raise FileRejected(
+            f"unknown file kind {name!r}; one of " + ", ".join(KINDS),
+            zh=f"文件类型“{name}”无效，应为："
+            + "、".join(f"{k.zh}（{k.name}）" for k in KINDS.values()),
+        )
+    return kind

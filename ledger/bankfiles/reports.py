@@ -1,0 +1,63 @@
+"""A rejected file's error report, as CSV or XLSX, from the errors stored with its receipt.
+
+One line per error: the row number as a spreadsheet shows it (empty: the file as a
+whole), the column's English header, the value as given, the message in Chinese and in
+English, and the error's stable code. CSV is written in UTF-8 with a BOM, so that Excel
+opens the Chinese text correctly; XLSX with openpyxl in write-only mode. Both stream.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO
+
+from ledger.bankfiles.imports import Problem
+
+HEADER = ("行号 row", "列 column", "原值 value", "错误说明", "message", "code")
+FORMATS = ("csv", "xlsx")
+
+
+def _line(problem: Problem) -> tuple:
+    row = "" if problem.row is None else problem.row
+    return (row, problem.column, problem.value, problem.zh, problem.message, problem.code)
+
+
+def write_csv(problems: Iterable[Problem], out: IO[str]) -> None:
+    """Write the report to a text stream opened with ``newline=""``."""
+    writer = csv.writer(out)
+    writer.writerow(HEADER)
+    for problem in problems:
+        writer.writerow(_line(problem))
+
+
+def write_xlsx(problems: Iterable[Problem], path: Path) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook(write_only=True)
+    sheet = book.create_sheet("错误报告 errors")
+    sheet.append(HEADER)
+    for problem in problems:
+        # Values are written as text so that Excel shows them exactly as the bank sent them.
+        row, *rest = _line(problem)
+        sheet.append([row, *(_text(v) for v in rest)])
+    book.save(path)
+
+
+def _text(value: str) -> str:
+    # A value starting with = + - @ would be a formula in Excel: keep it text.
+    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+
+
+def write_report(problems: Iterable[Problem], path: Path, fmt: str | None = None) -> Path:
+    """Write the report to ``path`` in ``fmt`` (default: by the path's suffix)."""
+    fmt = (fmt or path.suffix.lstrip(".") or "csv").lower()
+    if fmt == "xlsx":
+        write_xlsx(problems, path)
+    elif fmt == "csv":
+        with open(path, "w", encoding="utf-8-sig", newline="") as out:
+            write_csv(problems, out)
+    else:
+        raise ValueError(f"unknown report format {fmt!r}: one of {', '.join(FORMATS)}")
+    return path
