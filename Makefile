@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 DEMO_DB := instance/demo.db
 
-.PHONY: run test test-sqlite test-postgresql lint bench install postgres clean
+.PHONY: run test test-sqlite test-postgresql lint bench bench-import install postgres clean
 
 $(BIN)/fundledger: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,9 @@ lint: install
 bench: install postgres
 	$(BIN)/python bench/posting.py --sqlite --postgresql $(PG_TEST_URL)
 	$(BIN)/python bench/processes.py --sqlite --postgresql $(PG_TEST_URL)
+
+bench-import: install postgres
+	$(BIN)/python bench/import.py --sqlite --postgresql $(PG_TEST_URL) --memory-rows 1000000
 
 clean:
 	rm -rf $(VENV) instance/*.db* .pytest_cache .ruff_cache

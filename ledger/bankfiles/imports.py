@@ -39,7 +39,7 @@ from pathlib import Path
 from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from ledger.bankfiles.kinds import Column, Kind, kind_named
+from ledger.bankfiles.kinds import Kind, kind_named
 from ledger.bankfiles.reading import FileRejected, Sniffed, rows, sniff
 from ledger.bankfiles.values import is_blank
 from ledger.clock import business_today, utcnow
@@ -327,26 +327,28 @@ def _records(
 ) -> Iterator[tuple[int, dict]]:
     """Yield ``(row number, values)`` for every data row whose cells all read; count
     the rows, total the amounts and collect the cell errors in ``reading``."""
-    positions: list[tuple[int, Column]] | None = None
+    read = None
+    money_fields = kind.money
+    totals = reading.totals
     for number, cells in rows(path, sniffed):
-        if all(is_blank(cell) for cell in cells):
+        if not any(cells) or all(is_blank(cell) for cell in cells):
             continue
-        if positions is None:
-            positions = kind.header(cells)
+        if read is None:
+            read = kind.reader(kind.header(cells), today)
             continue
         reading.rows += 1
-        record, problems = kind.parse(positions, cells, today)
-        for money in kind.money:
+        record, problems = read(cells)
+        for money in money_fields:
             value = record.get(money)
             if value is not None:
-                reading.totals[money] += value
+                totals[money] += value
         if problems:
             reading.problems.extend(
                 Problem(number, p.column, p.value, p.code, p.message, p.zh) for p in problems
             )
             continue
         yield number, record
-    if positions is None:
+    if read is None:
         raise FileRejected("the file has no header row and no data", zh="文件没有表头，也没有数据")
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ledger.bankfiles import values
 from ledger.bankfiles.reading import FileRejected, Uncomputed
@@ -36,6 +36,8 @@ class Column:
     money: bool = False
     #: A date that may not be after the business date (``today``).
     no_future: bool = False
+    #: Remember what each text reads as (not for a column of unique values).
+    cached: bool = True
 
 
 @dataclass(frozen=True)
@@ -109,44 +111,44 @@ class Kind:
             )
         return [(found[c.field], c) for c in self.columns if c.field in found]
 
+    def reader(
+        self, positions: list[tuple[int, Column]], today: dt.date
+    ) -> Callable[[tuple], tuple[dict, list[CellProblem]]]:
+        """A function reading one data row's cells into ``(values, cell problems)``.
+
+        What a text cell reads as is remembered per column (a file repeats its dates,
+        amounts, contracts and ID numbers), up to :data:`CACHE_SIZE` values a column.
+        """
+        caches: dict[str, dict] = {column.field: {} for _, column in positions}
+        fields = self.fields
+
+        def read(cells: tuple) -> tuple[dict, list[CellProblem]]:
+            record, problems = dict.fromkeys(fields), []
+            count = len(cells)
+            for position, column in positions:
+                raw = cells[position] if position < count else None
+                if raw.__class__ is str and column.cached:
+                    cache = caches[column.field]
+                    outcome = cache.get(raw)
+                    if outcome is None:
+                        if len(cache) >= CACHE_SIZE:
+                            cache.clear()
+                        outcome = cache[raw] = _read_cell(column, raw, today)
+                else:
+                    outcome = _read_cell(column, raw, today)
+                if outcome.__class__ is CellProblem:
+                    problems.append(outcome)
+                else:
+                    record[column.field] = outcome[0]
+            return record, problems
+
+        return read
+
     def parse(
         self, positions: list[tuple[int, Column]], cells: tuple, today: dt.date
     ) -> tuple[dict, list[CellProblem]]:
-        record, problems = dict.fromkeys(self.fields), []
-        for position, column in positions:
-            raw = cells[position] if position < len(cells) else None
-            if isinstance(raw, Uncomputed):
-                problems.append(
-                    CellProblem(
-                        column.en, str(raw), "uncomputed-formula",
-                        f"formula {raw} has no computed value; open the workbook in Excel, "
-                        "save it and upload it again",
-                        f"公式 {raw} 没有计算结果，请在 Excel 中打开并保存后重新上传",
-                    )
-                )  # fmt: skip
-                continue
-            if values.is_blank(raw):
-                record[column.field] = None
-                if column.required:
-                    problems.append(
-                        CellProblem(
-                            column.en, "", "required",
-                            f"{column.en} is required", f"“{column.zh}”为必填项，不能为空",
-                        )
-                    )  # fmt: skip
-                continue
-            try:
-                value = record[column.field] = column.parse(raw, today)
-                if column.no_future and value > today:
-                    raise values.CellError(
-                        f"{column.en} {value} is in the future (today is {today})",
-                        f"{column.zh} {value} 晚于今天（{today}）",
-                    )
-            except values.CellError as error:
-                problems.append(
-                    CellProblem(column.en, values.as_text(raw), error.code, error.message, error.zh)
-                )
-        return record, problems
+        """One data row's cells as ``(values, cell problems)``."""
+        return self.reader(positions, today)(cells)
 
     def raw(self, positions: list[tuple[int, Column]], cells: tuple) -> dict[str, str]:
         """The row's cells as given, by field: for the error report."""
@@ -154,6 +156,38 @@ class Kind:
             column.field: values.as_text(cells[position] if position < len(cells) else None)
             for position, column in positions
         }
+
+
+#: Text values remembered per column while a file is read.
+CACHE_SIZE = 50_000
+
+
+def _read_cell(column: Column, raw, today: dt.date) -> tuple | CellProblem:
+    """``(value,)`` (None for a blank optional cell), or the cell's problem."""
+    if isinstance(raw, Uncomputed):
+        return CellProblem(
+            column.en, str(raw), "uncomputed-formula",
+            f"formula {raw} has no computed value; open the workbook in Excel, "
+            "save it and upload it again",
+            f"公式 {raw} 没有计算结果，请在 Excel 中打开并保存后重新上传",
+        )  # fmt: skip
+    if values.is_blank(raw):
+        if column.required:
+            return CellProblem(
+                column.en, "", "required",
+                f"{column.en} is required", f"“{column.zh}”为必填项，不能为空",
+            )  # fmt: skip
+        return (None,)
+    try:
+        value = column.parse(raw, today)
+        if column.no_future and value > today:
+            raise values.CellError(
+                f"{column.en} {value} is in the future (today is {today})",
+                f"{column.zh} {value} 晚于今天（{today}）",
+            )
+    except values.CellError as error:
+        return CellProblem(column.en, values.as_text(raw), error.code, error.message, error.zh)
+    return (value,)
 
 
 def _header_key(text: str) -> str:
@@ -186,7 +220,7 @@ KINDS: dict[str, Kind] = {
         Kind(
             "repayment",
             (
-                _c("bank_ref", "银行流水号", "bank_ref", True, REF),
+                replace(_c("bank_ref", "银行流水号", "bank_ref", True, REF), cached=False),
                 _c("contract_no", "贷款合同号", "contract_no", True, REF),
                 _c("id_number", "身份证号", "id_number", False, _id),
                 _c("paid_on", "还款日期", "paid_on", True, _DATE, no_future=True),
@@ -220,7 +254,7 @@ KINDS: dict[str, Kind] = {
             "statement",
             (
                 _c("booked_on", "交易日期", "booked_on", True, _DATE, no_future=True),
-                _c("bank_ref", "银行流水号", "bank_ref", True, REF),
+                replace(_c("bank_ref", "银行流水号", "bank_ref", True, REF), cached=False),
                 _c("direction", "借贷方向", "direction", True, _plain(values.direction)),
                 _c("amount", "金额", "amount", True, _AMOUNT, money=True),
                 _c("balance", "余额", "balance", True, _AMOUNT, money=True),

@@ -16,6 +16,7 @@ total uncompressed size and compression ratio.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import hashlib
 import re
@@ -138,8 +139,11 @@ def rows(path: Path, sniffed: Sniffed) -> Iterator[tuple[int, tuple]]:
     :data:`MAX_COLUMNS` columns.
     """
     source = _xlsx_rows(path) if sniffed.format == "xlsx" else _csv_rows(path, sniffed.encoding)
+    data = -1  # the header is not a data row
     for number, cells in source:
-        if number > MAX_ROWS + 1:
+        if any(cells):  # a row of empty cells is blank and does not count
+            data += 1
+        if data > MAX_ROWS:
             raise FileRejected(
                 f"the file has more than {MAX_ROWS:,} data rows",
                 zh=f"文件超过 {MAX_ROWS:,} 行数据的上限，请分成多个文件上传",
@@ -163,15 +167,20 @@ def _trim(cells: tuple, number: int) -> tuple:
 
 
 def _csv_rows(path: Path, encoding: str) -> Iterator[tuple[int, tuple]]:
+    number = 0
     with open(path, encoding=encoding, newline="") as f:
         reader = csv.reader(f, strict=True)
         try:
-            for number, cells in enumerate(reader, start=1):
+            for cells in reader:
+                number += 1
                 yield number, tuple(cells)
         except csv.Error as error:
+            # Numbered by record, as a spreadsheet shows rows (a quoted field may hold
+            # line breaks); the text line where reading stopped is given too.
             raise FileRejected(
-                f"CSV row {reader.line_num} cannot be read: {error}",
-                zh=f"CSV 第 {reader.line_num} 行格式错误（引号不成对或字段过长）：{error}",
+                f"CSV row {number + 1} cannot be read (text line {reader.line_num}): {error}",
+                zh=f"CSV 第 {number + 1} 行（文本第 {reader.line_num} 行）格式错误"
+                f"（引号不成对或字段过长）：{error}",
             ) from None
 
 
@@ -179,9 +188,17 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, tuple]]:
     import openpyxl  # imported here: only XLSX uploads pay for it
 
     _check_zip(path)
+    # Opened as files, not by name: openpyxl refuses a name without an Excel extension
+    # (an upload saved under a temporary name), and the content was checked already.
+    with contextlib.ExitStack() as files:
+        yield from _workbook_rows(openpyxl, files.enter_context(open(path, "rb")),
+                                  files.enter_context(open(path, "rb")))  # fmt: skip
+
+
+def _workbook_rows(openpyxl, values_file, formulas_file) -> Iterator[tuple[int, tuple]]:
     try:
-        values = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        formulas = openpyxl.load_workbook(path, read_only=True, data_only=False)
+        values = openpyxl.load_workbook(values_file, read_only=True, data_only=True)
+        formulas = openpyxl.load_workbook(formulas_file, read_only=True, data_only=False)
     except Exception as error:  # openpyxl raises many kinds on a damaged workbook
         raise _damaged(error) from None
     try:

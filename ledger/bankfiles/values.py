@@ -55,6 +55,8 @@ def as_text(value) -> str:
 
 def clean(value) -> str:
     """NFKC-normalised text with invisible characters and surrounding space removed."""
+    if value.__class__ is str and value.isascii():
+        return value.strip()  # NFKC leaves ASCII as it is
     return unicodedata.normalize("NFKC", as_text(value)).translate(_INVISIBLE).strip()
 
 
@@ -64,8 +66,10 @@ def is_blank(value) -> bool:
 
 # ------------------------------------------------------------------------ amounts
 
-_PLAIN = re.compile(r"\d+(\.\d+)?")
-_GROUPED = re.compile(r"\d{1,3}(,\d{3})+(\.\d+)?")
+_PLAIN = re.compile(r"\d+(\.\d+)?", re.ASCII)
+#: Plain yuan that cannot reach MAX_POSTING_FEN (10 trillion yuan): the fast path.
+_SIMPLE = re.compile(r"\d{1,12}(\.\d{1,2})?", re.ASCII)
+_GROUPED = re.compile(r"\d{1,3}(,\d{3})+(\.\d+)?", re.ASCII)
 
 
 def amount(value) -> int:
@@ -79,6 +83,9 @@ def amount(value) -> int:
         text = _float_text(value)
     else:
         text = clean(value)
+        if _SIMPLE.fullmatch(text):  # the common case: 1234.50
+            whole, _, decimals = text.partition(".")
+            return int(whole) * 100 + int(decimals.ljust(2, "0")) if decimals else int(whole) * 100
     given = text
     if text.startswith(("¥", "￥")):
         text = text[1:].strip()
@@ -132,12 +139,12 @@ def _float_text(value: float) -> str:
 # ------------------------------------------------------------------------ dates
 
 _DATE_PATTERNS = (
-    re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})"),
-    re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})"),
-    re.compile(r"(\d{4})(\d{2})(\d{2})"),
-    re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日"),
+    re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})", re.ASCII),
+    re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})", re.ASCII),
+    re.compile(r"(\d{4})(\d{2})(\d{2})", re.ASCII),
+    re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日", re.ASCII),
 )
-_MIDNIGHT = re.compile(r"(.+?)(?:[ T]00:00(?::00)?)?")
+_MIDNIGHT = re.compile(r"(.+?)(?:[ T]00:00(?::00)?)?", re.DOTALL)
 
 
 def date(value) -> dt.date:
@@ -192,11 +199,17 @@ def id_number(value, today: dt.date) -> str:
         raise CellError(str(error), error.zh or str(error)) from None
 
 
-_RATE = re.compile(r"(\d+)(?:\.(\d{1,4}))?%?")
+_RATE = re.compile(r"(\d+)(?:\.(\d{1,4}))?%?", re.ASCII)
 
 
 def rate_ppm(value) -> int:
     """An annual rate in percent (``3.85`` or ``3.85%``) as parts per million (38,500)."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < 1:
+        raise CellError(
+            f"annual rate {_float_text(value)} looks like a cell formatted as a percentage; "
+            "write the rate as a number of percent, e.g. 3.85",
+            f"年利率 {_float_text(value)} 疑为百分比格式的单元格，请填写百分数的数值，如 3.85",
+        )
     text = _float_text(value) if isinstance(value, float) else clean(value)
     match = _RATE.fullmatch(text)
     if not match:
@@ -207,7 +220,8 @@ def rate_ppm(value) -> int:
     whole, decimals = match.group(1), match.group(2) or ""
     ppm = int(whole) * 10_000 + int(decimals.ljust(4, "0"))
     if ppm > 1_000_000:
-        raise CellError(f"annual rate {text}% is over 100%", f"年利率 {text}% 超过 100%")
+        shown = text.removesuffix("%")
+        raise CellError(f"annual rate {shown}% is over 100%", f"年利率 {shown}% 超过 100%")
     return ppm
 
 
@@ -245,7 +259,7 @@ def direction(value) -> str:
 def count(value) -> int:
     """A whole number of 0 or more (days overdue)."""
     text = _float_text(value) if isinstance(value, float) else clean(value)
-    if not text.isascii() or not text.isdigit() or len(text) > 9:
+    if not text.isascii() or not text.isdigit() or len(text) > 9:  # isdigit: ASCII only here
         raise CellError(
             f"{text!r} is not a whole number of 0 or more",
             f"“{text}”不是大于或等于 0 的整数",
@@ -261,7 +275,7 @@ def reference(value, *, limit: int = 60) -> str:
             f"{text[:20]}… has {len(text)} characters; at most {limit} are allowed",
             f"“{text[:20]}…”共 {len(text)} 个字符，最多 {limit} 个",
         )
-    if any(unicodedata.category(c).startswith("C") for c in text):
+    if not text.isprintable():
         raise CellError(f"{text!r} contains control characters", f"“{text}”含有不可见的控制字符")
     return text
 

@@ -23,6 +23,7 @@ from ledger.accounts import AccountSpec, open_accounts
 from ledger.clock import business_today, utcnow
 from ledger.fund.batches import (
     Refused,
+    among,
     chunks,
     insert_rows,
     post_exposure_moves,
@@ -223,7 +224,7 @@ class _Run:
             query = (
                 select(*columns)
                 .join(Borrower, Borrower.id == Commitment.borrower_id)
-                .where(Commitment.number.in_(chunk))
+                .where(among(self.session, Commitment.number, chunk))
                 .order_by(Commitment.id)
                 .with_for_update(of=Commitment.__table__)
             )
@@ -238,14 +239,14 @@ class _Run:
             query = (
                 select(*loan_columns)
                 .join(Commitment, Commitment.id == Loan.commitment_id)
-                .where(Loan.bank_code == self.bank, Loan.contract_no.in_(chunk))
+                .where(Loan.bank_code == self.bank, among(self.session, Loan.contract_no, chunk))
             )
             for loan_id, contract, *content in self.session.execute(query):
                 self.loans[contract] = (tuple(content), loan_id)
         used = [c.id for c in self.commitments.values() if c.status == "used"]
         for chunk in chunks(used):
             query = select(Loan.commitment_id, Loan.contract_no).where(
-                Loan.commitment_id.in_(chunk)
+                among(self.session, Loan.commitment_id, chunk)
             )
             by_id = dict(self.session.execute(query).tuples().all())
             for commitment in self.commitments.values():
@@ -469,7 +470,9 @@ class _Run:
         open_accounts(self.session, specs)
         for chunk in chunks([o.commitment.id for o in new]):
             self.session.execute(
-                update(Commitment).where(Commitment.id.in_(chunk)).values(status="used")
+                update(Commitment)
+                .where(among(self.session, Commitment.id, chunk))
+                .values(status="used")
             )
         for obj in list(self.session.identity_map.values()):
             if isinstance(obj, Commitment):

@@ -20,13 +20,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from ledger.clock import business_today, utcnow
 from ledger.fund.batches import (
     LineError,
     Refused,
+    among,
     chunks,
     insert_rows,
     post_exposure_moves,
@@ -185,6 +186,9 @@ def _one(session: Session, bank: str, line: RepaymentLine, actor: str, today) ->
 
 # ------------------------------------------------------------------------ the checks
 
+#: References in a batch from which their range is scanned instead of each looked up.
+_RANGE_PROBE_FROM = 100
+
 _COLUMNS = (
     "bank_ref",
     "contract_no",
@@ -292,7 +296,7 @@ class _Run:
             query = (
                 select(*columns)
                 .join(Borrower, Borrower.id == Loan.borrower_id)
-                .where(Loan.bank_code == self.bank, Loan.contract_no.in_(chunk))
+                .where(Loan.bank_code == self.bank, among(self.session, Loan.contract_no, chunk))
                 .order_by(Loan.id)
                 .with_for_update(of=Loan.__table__)
             )
@@ -301,15 +305,17 @@ class _Run:
 
     def _load_refs(self, refs: set[str]) -> None:
         rows = []
-        for chunk in chunks(sorted(refs)):
+        for chunk in chunks(sorted(self._known(refs))):
             rows += self.session.execute(
                 select(Repayment).where(Repayment.bank_code == self.bank)
-                .where(Repayment.bank_ref.in_(chunk))
+                .where(among(self.session, Repayment.bank_ref, chunk))
             ).scalars().all()  # fmt: skip
         by_id = {row.id: row for row in rows}
         missing = {row.reversal_of_id for row in rows} - set(by_id) - {None}
         for chunk in chunks(sorted(missing)):
-            for row in self.session.scalars(select(Repayment).where(Repayment.id.in_(chunk))):
+            for row in self.session.scalars(
+                select(Repayment).where(among(self.session, Repayment.id, chunk))
+            ):
                 by_id[row.id] = row
         for row in by_id.values():
             original = by_id.get(row.reversal_of_id)
@@ -323,7 +329,7 @@ class _Run:
             reversed_by.update(
                 self.session.execute(
                     select(Repayment.reversal_of_id, Repayment.bank_ref).where(
-                        Repayment.reversal_of_id.in_(chunk)
+                        among(self.session, Repayment.reversal_of_id, chunk)
                     )
                 )
                 .tuples()
@@ -331,6 +337,28 @@ class _Run:
             )
         for earlier in self.by_ref.values():
             earlier.reversed_by = reversed_by.get(earlier.id)
+
+    def _known(self, refs: set[str]) -> set[str]:
+        """The ``refs`` the bank used before. A bank's references usually run in sequence,
+        so one scan of the index over their range answers for all of them; only when the
+        range holds many more references than asked about are they looked up one by one."""
+        if len(refs) < _RANGE_PROBE_FROM:
+            return refs
+        if self.session.get_bind().dialect.name == "postgresql":
+            # The bounds in the database's own collation, which may not order as Python does.
+            low, high = self.session.execute(
+                text("SELECT min(r), max(r) FROM unnest(CAST(:refs AS VARCHAR[])) AS r"),
+                {"refs": list(refs)},
+            ).one()
+        else:
+            low, high = min(refs), max(refs)  # SQLite's BINARY collation: code point order
+        limit = 2 * len(refs)
+        in_range = self.session.scalars(
+            select(Repayment.bank_ref)
+            .where(Repayment.bank_code == self.bank, Repayment.bank_ref.between(low, high))
+            .limit(limit + 1)
+        ).all()
+        return refs if len(in_range) > limit else refs & set(in_range)
 
     def _payments(self, loan: _LoanState) -> list[tuple[dt.date, int, str]]:
         if loan.payments is None:

@@ -1,0 +1,30 @@
+"""The child process of ``bench/import.py``'s memory measure: one import, then exit."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def main() -> None:
+    from ledger.bankfiles.imports import import_file
+    from ledger.chain import drain_sealer
+    from ledger.db import make_engine, session_factory
+
+    engine = make_engine(os.environ["BENCH_URL"])
+    start = time.perf_counter()
+    receipt = import_file(
+        session_factory(engine), bank="ICBC", kind="repayment", path=os.environ["BENCH_FILE"],
+        actor="icbc.liu", today=__import__("datetime").date(2026, 11, 30),
+    )  # fmt: skip
+    drain_sealer(engine)
+    print(
+        f"child: {receipt.status}, {receipt.rows:,} rows, {receipt.posted:,} posted "
+        f"in {time.perf_counter() - start:.1f} s"
+    )
+    if receipt.status != "accepted":
+        raise SystemExit(f"import was {receipt.status}: {receipt.message}")
