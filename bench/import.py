@@ -39,7 +39,16 @@ from ledger.db import make_engine, normalize_url, session_factory  # noqa: E402
 BANK = "ICBC"
 ACTOR = "icbc.liu"
 TODAY = dt.date(2026, 11, 30)
-HEADER = ["银行流水号", "贷款合同号", "身份证号", "还款日期", "归还本金", "归还利息", "罚息", "本金余额"]
+HEADER = [
+    "银行流水号",
+    "贷款合同号",
+    "身份证号",
+    "还款日期",
+    "归还本金",
+    "归还利息",
+    "罚息",
+    "本金余额",
+]
 CITY_LOANS = 100_000
 TEMPLATE = "fl_bench_city100k"
 
@@ -173,7 +182,11 @@ def run_import(url: str, path: Path) -> tuple[float, dict]:
     engine.dispose()
     if receipt.status != "accepted":
         raise SystemExit(f"import was {receipt.status}: {receipt.message or receipt.errors}")
-    return seconds, {"rows": receipt.rows, "posted": receipt.posted, "entries": len(receipt.entry_ids)}
+    return seconds, {
+        "rows": receipt.rows,
+        "posted": receipt.posted,
+        "entries": len(receipt.entry_ids),
+    }
 
 
 def run_copy(url: str, path: Path) -> float:
@@ -209,10 +222,8 @@ def run_copy(url: str, path: Path) -> float:
 
 def peak_memory(url: str, path: Path) -> int:
     """Peak RSS (bytes) of a child process importing ``path``."""
-    code = (
-        "import sys, json; sys.path.insert(0, %r); from bench_import_child import main; main()"
-        % str(Path(__file__).parent)
-    )
+    here = str(Path(__file__).parent)
+    code = f"import sys; sys.path.insert(0, {here!r}); from bench_import_child import main; main()"
     env = os.environ | {"BENCH_URL": url, "BENCH_FILE": str(path)}
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
@@ -253,7 +264,8 @@ def bench(engine_name: str, args, server: str | None) -> dict:
         path = work / f"{BANK}_repayment_20261130_big.csv"
         big = write_file(url, path, args.memory_rows)
         result["memory"] = {"rows": big["rows"], "peak_bytes": peak_memory(url, path)}
-        log(f"{engine_name} {big['rows']:,} rows: peak RSS {result['memory']['peak_bytes'] / 2**20:.0f} MB")
+        peak = result["memory"]["peak_bytes"] / 2**20
+        log(f"{engine_name} {big['rows']:,} rows: peak RSS {peak:.0f} MB")
     return result
 
 
