@@ -33,7 +33,7 @@ import sqlite3
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sqlalchemy import func, select, tuple_, update
@@ -146,6 +146,10 @@ class Problem:
     code: str
     message: str
     zh: str
+
+
+#: The value of an error found after reading, filled in from the file at the end.
+_LATER = "\0"
 
 
 class _Rejected(Exception):
@@ -264,6 +268,7 @@ def _record_rejected(
     problems: list[Problem],
     reading: _Reading | None,
 ) -> Receipt:
+    problems = [p if p.value != _LATER else replace(p, value="") for p in problems]
     problems.sort(key=lambda p: (p.row is not None, p.row or 0))
     bad_rows = {p.row for p in problems if p.row is not None}
     whole = next((p for p in problems if p.row is None), None)
@@ -367,7 +372,7 @@ def _values_as_given(
             problem = problems[index]
             raw = kind.raw(positions, cells)
             problems[index] = Problem(
-                problem.row, problem.column, raw.get(problem.column, problem.value),
+                problem.row, problem.column, raw.get(problem.column, ""),
                 problem.code, problem.message, problem.zh,
             )  # fmt: skip
 
@@ -400,17 +405,22 @@ class _Import:
 
     def run(self) -> Receipt:
         table = BankFileImport.__table__
-        earlier = self.session.scalar(
-            select(table.c.id).where(
+        earlier = self.session.execute(
+            select(table.c.id, table.c.rows, table.c.posted, table.c.skipped, table.c.totals).where(
                 table.c.bank_code == self.head.bank,
+                table.c.kind == self.head.kind,
                 table.c.sha256 == self.head.sha256,
                 table.c.status == "accepted",
             )
-        )
+        ).first()
         if earlier is not None:
-            (import_id,) = insert_rows(
-                self.session, table, [self.head.row("duplicate", duplicate_of_id=earlier)]
-            )
+            # Every row was posted (or skipped) by the accepted import: all are skipped now.
+            row = self.head.row(
+                "duplicate", duplicate_of_id=earlier.id, rows=earlier.rows,
+                skipped=earlier.posted + earlier.skipped, totals=earlier.totals,
+            )  # fmt: skip
+            (import_id,) = insert_rows(self.session, table, [row])
+            earlier = earlier.id
             log.info("bank file %s is a duplicate of import %d", self.head.file_name, earlier)
             return get_receipt(self.session, import_id)
         # Taken first: a concurrent upload of the same bytes waits here for this one.
@@ -451,7 +461,7 @@ class _Import:
     def _fill_values(self, problems: list[Problem]) -> None:
         wanted: dict[int, list[int]] = defaultdict(list)
         for index, problem in enumerate(problems):
-            if problem.row is not None and problem.value == "\0":
+            if problem.row is not None and problem.value == _LATER:
                 wanted[problem.row].append(index)
         if wanted:
             _values_as_given(self.kind, self.path, self.sniffed, wanted, problems)
@@ -469,7 +479,7 @@ class _Import:
                 refused = {e.row for e in rejected.errors}
                 self.problems.extend(
                     # The value as given is filled in from the file at the end.
-                    Problem(e.row, e.column, "\0", e.error.code, e.message, e.zh)
+                    Problem(e.row, e.column, _LATER, e.error.code, e.message, e.zh)
                     for e in rejected.errors
                 )
                 lines = [line for line in lines if line.row not in refused]
@@ -528,7 +538,7 @@ class _Import:
                         dt.date.fromordinal(paid_on),
                         principal,
                         interest,
-                        penalty or 0,
+                        penalty,
                         id_number,
                         balance_after,
                         reversal_of,
@@ -675,7 +685,7 @@ class _Import:
 
     def _problem(self, number: int, column: str, error: FundError) -> None:
         self.problems.append(
-            Problem(number, column, "\0", error.code, str(error), error.zh or str(error))
+            Problem(number, column, _LATER, error.code, str(error), error.zh or str(error))
         )
 
 

@@ -34,20 +34,21 @@ def write_csv(problems: Iterable[Problem], out: IO[str]) -> None:
 
 def write_xlsx(problems: Iterable[Problem], path: Path) -> None:
     import openpyxl
+    from openpyxl.cell import WriteOnlyCell
 
     book = openpyxl.Workbook(write_only=True)
     sheet = book.create_sheet("错误报告 errors")
     sheet.append(HEADER)
     for problem in problems:
-        # Values are written as text so that Excel shows them exactly as the bank sent them.
         row, *rest = _line(problem)
-        sheet.append([row, *(_text(v) for v in rest)])
+        cells = [row]
+        for value in rest:
+            # Text cells, always: a value as given such as "=0" stays what the bank sent.
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.data_type = "s"
+            cells.append(cell)
+        sheet.append(cells)
     book.save(path)
-
-
-def _text(value: str) -> str:
-    # A value starting with = + - @ would be a formula in Excel: keep it text.
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
 
 
 def write_report(problems: Iterable[Problem], path: Path, fmt: str | None = None) -> Path:

@@ -103,7 +103,8 @@ def _copy(conn, table: Table, rows: list[dict]) -> None:
     columns = list(rows[0])
     driver = conn.connection.driver_connection
     dbapi = conn.dialect.loaded_dbapi
-    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+    quote = conn.dialect.identifier_preparer.quote  # "column" and "row" are keywords
+    statement = f"COPY {table.name} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
     try:
         with driver.cursor() as cursor, cursor.copy(statement) as copy:
             for row in rows:

@@ -469,9 +469,9 @@ class BankFileImport(Base):
     """The receipt of one bank file upload: what came, from whom, and what became of it.
 
     ``status`` is accepted (posted or stored), rejected (nothing posted; the error rows
-    are in ``bank_file_errors``) or duplicate (the same bytes were accepted before, see
-    ``duplicate_of_id``). A bank's accepted files are unique by SHA-256, so two uploads
-    of the same bytes at the same moment post once.
+    are in ``bank_file_errors``) or duplicate (the same bytes were accepted before as the same
+    kind, see ``duplicate_of_id``). A bank's accepted files of a kind are unique by
+    SHA-256, so two uploads of the same bytes at the same moment post once.
     """
 
     __tablename__ = "bank_file_imports"
@@ -484,6 +484,7 @@ class BankFileImport(Base):
         Index(
             "uq_bank_file_imports_accepted",
             "bank_code",
+            "kind",
             "sha256",
             unique=True,
             sqlite_where=text("status = 'accepted'"),

@@ -452,9 +452,10 @@ class _Run:
         if earlier.paid_on != line.paid_on:
             return False
         amounts = (line.principal, line.interest, line.penalty)
-        if reversal_of is not None and amounts == (None, None, None):
-            return True
-        return (earlier.principal, earlier.interest, earlier.penalty) == (
+        before = (earlier.principal, earlier.interest, earlier.penalty)
+        if reversal_of is not None:  # a reversal may leave out amounts: they are the original's
+            return all(a is None or a == b for a, b in zip(amounts, before, strict=True))
+        return before == (
             line.principal,
             line.interest,
             line.penalty or 0,

@@ -77,7 +77,7 @@ def upgrade() -> None:
     op.create_index(
         "uq_bank_file_imports_accepted",
         "bank_file_imports",
-        ["bank_code", "sha256"],
+        ["bank_code", "kind", "sha256"],
         unique=True,
         sqlite_where=sa.text("status = 'accepted'"),
         postgresql_where=sa.text("status = 'accepted'"),
