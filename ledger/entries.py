@@ -14,7 +14,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, Row, bindparam, func, insert, select, text
+from sqlalchemy import Connection, Row, any_, bindparam, func, insert, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -377,7 +378,7 @@ class _Locked:
     ids: list[int] | None
 
 
-def _locking_statement(*, draw_ids: bool, by: str):
+def _locking_statement(*, draw_ids: bool, by: str, array: bool = False):
     """Select and lock accounts (``by`` code or id); the closed-through date rides along."""
     extra = [select(func.max(PeriodClose.closed_through)).scalar_subquery().label("closed")]
     if draw_ids:
@@ -387,9 +388,13 @@ def _locking_statement(*, draw_ids: bool, by: str):
             select(func.array_agg(draw)).select_from(series).scalar_subquery().label("ids")
         )
     key = Account.code if by == "code" else Account.id
+    if array:  # PostgreSQL: the keys as one array parameter
+        wanted = key == any_(bindparam("keys", type_=ARRAY(key.type)))
+    else:
+        wanted = key.in_(bindparam("keys", expanding=True))
     return (
         select(*_ACCOUNT_COLUMNS, *extra)
-        .where(key.in_(bindparam("keys", expanding=True)))
+        .where(wanted)
         .order_by(Account.id)
         .with_for_update(of=Account)
     )
@@ -400,6 +405,12 @@ _LOCK_BY_CODE = _locking_statement(draw_ids=False, by="code")
 _LOCK_BY_CODE_DRAWING_IDS = _locking_statement(draw_ids=True, by="code")
 _LOCK_BY_ID = _locking_statement(draw_ids=False, by="id")
 _IDS_BY_CODE = select(Account.id).where(Account.code.in_(bindparam("keys", expanding=True)))
+#: The same on PostgreSQL with ``= ANY(array)``, many more keys a statement.
+_ARRAY_CHUNK = 50_000
+_IDS_BY_CODE_ARRAY = select(Account.id).where(
+    Account.code == any_(bindparam("keys", type_=ARRAY(Account.code.type)))
+)
+_LOCK_BY_ID_ARRAY = _locking_statement(draw_ids=False, by="id", array=True)
 
 
 def _lock_accounts(session: Session, codes: set[str], entries: int) -> _Locked:
@@ -418,17 +429,23 @@ def _lock_accounts(session: Session, codes: set[str], entries: int) -> _Locked:
         else:
             rows = conn.execute(_LOCK_BY_CODE, {"keys": wanted}).all()
     else:
+        # PostgreSQL takes each pass as one array parameter (an IN list binds each value).
+        chunk = _ARRAY_CHUNK if conn.dialect.name == "postgresql" else _LOCK_CHUNK
+        by_code, by_id = (
+            (_IDS_BY_CODE_ARRAY, _LOCK_BY_ID_ARRAY)
+            if conn.dialect.name == "postgresql"
+            else (_IDS_BY_CODE, _LOCK_BY_ID)
+        )
         ids = sorted(
             account_id
-            for start in range(0, len(wanted), _LOCK_CHUNK)
-            for account_id in conn.execute(
-                _IDS_BY_CODE, {"keys": wanted[start : start + _LOCK_CHUNK]}
-            ).scalars()
-        )
+            for start in range(0, len(wanted), chunk)
+            for account_id in conn.execute(by_code, {"keys": wanted[start : start + chunk]})
+            .scalars()
+        )  # fmt: skip
         rows = [
             row
-            for start in range(0, len(ids), _LOCK_CHUNK)
-            for row in conn.execute(_LOCK_BY_ID, {"keys": ids[start : start + _LOCK_CHUNK]})
+            for start in range(0, len(ids), chunk)
+            for row in conn.execute(by_id, {"keys": ids[start : start + chunk]})
         ]
     found = {row.code: row for row in rows}
     check_postable(wanted, found)

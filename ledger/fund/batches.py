@@ -77,8 +77,9 @@ def insert_rows(session: Session, table: Table, rows: list[dict]) -> list[int]:
     if conn.dialect.name == "postgresql":
         ids = conn.execute(
             text(
-                f"SELECT array_agg(nextval(pg_get_serial_sequence('{name}', 'id'))) "
-                "FROM generate_series(1, :n)"
+                # OFFSET 0 keeps the subquery apart, so it runs once and not for every id.
+                "SELECT array_agg(nextval(q.seq)) FROM generate_series(1, :n), "
+                f"(SELECT pg_get_serial_sequence('{name}', 'id')::regclass AS seq OFFSET 0) AS q"
             ),
             {"n": len(rows)},
         ).scalar_one()

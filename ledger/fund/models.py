@@ -17,6 +17,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     String,
@@ -216,6 +217,8 @@ class Loan(Base):
     __tablename__ = "loans"
     __table_args__ = (
         UniqueConstraint("bank_code", "contract_no"),
+        #: The key repayments point at: a repayment's bank is its loan's bank.
+        UniqueConstraint("id", "bank_code"),
         CheckConstraint("principal > 0", name="principal"),
         CheckConstraint("annual_rate_ppm >= 0 AND annual_rate_ppm <= 1000000", name="rate"),
         CheckConstraint("coverage_ppm > 0 AND coverage_ppm <= 1000000", name="coverage"),
@@ -274,11 +277,13 @@ class Repayment(Base):
     __table_args__ = (
         UniqueConstraint("bank_code", "bank_ref"),
         CheckConstraint("principal >= 0 AND interest >= 0 AND penalty >= 0", name="amounts"),
+        # One key for both: the loan, and that the bank reporting it is the loan's bank.
+        ForeignKeyConstraint(["loan_id", "bank_code"], ["loans.id", "loans.bank_code"]),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), index=True)
-    bank_code: Mapped[str] = mapped_column(ForeignKey("banks.code"))
+    loan_id: Mapped[int] = mapped_column(BigId, index=True)
+    bank_code: Mapped[str] = mapped_column(String(20))
     #: The bank's transaction reference (银行流水号), unique per bank.
     bank_ref: Mapped[str] = mapped_column(String(60))
     paid_on: Mapped[dt.date] = mapped_column(Date)

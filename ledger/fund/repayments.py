@@ -300,7 +300,7 @@ class _Run:
                 .order_by(Loan.id)
                 .with_for_update(of=Loan.__table__)
             )
-            for row in self.session.execute(query):
+            for row in self.session.execute(query).all():
                 self.loans[row.contract_no] = _LoanState(*row)
 
     def _load_refs(self, refs: set[str]) -> None:
@@ -404,7 +404,11 @@ class _Run:
                 outcome.existing = earlier
                 return outcome
             raise Refused("bank_ref", _ref_conflict(self.bank, ref, earlier))
-        if line.id_number is not None and normalize_id_number(line.id_number) != loan.id_number:
+        if (
+            line.id_number is not None
+            and line.id_number != loan.id_number
+            and normalize_id_number(line.id_number) != loan.id_number
+        ):
             raise Refused(
                 "id_number",
                 RepaymentError(
