@@ -18,7 +18,6 @@ import csv
 import datetime as dt
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -221,17 +220,19 @@ def run_copy(url: str, path: Path) -> float:
 
 
 def peak_memory(url: str, path: Path) -> int:
-    """Peak RSS (bytes) of a child process importing ``path``."""
+    """Peak RSS (bytes) of a child process importing ``path``: that child's own figure
+    (``wait4``), not the largest of all children so far."""
     here = str(Path(__file__).parent)
     code = f"import sys; sys.path.insert(0, {here!r}); from bench_import_child import main; main()"
     env = os.environ | {"BENCH_URL": url, "BENCH_FILE": str(path)}
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
-    if result.returncode:
-        raise SystemExit(result.stderr)
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    log(result.stdout.strip())
-    return max(peak, before) * 1024
+    child = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE)
+    out = child.stdout.read().decode()
+    _pid, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise SystemExit(f"the child import failed ({child.returncode}): {out}")
+    log(out.strip())
+    return usage.ru_maxrss * 1024  # kilobytes on Linux
 
 
 def bench(engine_name: str, args, server: str | None) -> dict:
