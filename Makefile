@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 DEMO_DB := instance/demo.db
+DEMO_FILES := instance/demo-bank-files
 
 .PHONY: run test test-sqlite test-postgresql lint bench bench-import install postgres clean
 
@@ -17,13 +18,15 @@ install: $(BIN)/fundledger
 
 run: install
 	@echo "demo books in $(DEMO_DB); explore with: DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/fundledger --help"
-	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	rm -rf $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm $(DEMO_FILES)
 	DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/fundledger init --demo
+	DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/fundledger imports demo $(DEMO_FILES)
 	DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/fundledger balances --depth 3
 	DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/fundledger trial-balance --totals-only
 	DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/fundledger verify
 	DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/fundledger capital show
 	DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/fundledger report banks
+	DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/fundledger imports list
 
 test: test-sqlite test-postgresql
 

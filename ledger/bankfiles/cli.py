@@ -170,6 +170,22 @@ def drop_folder_command(obj, root, actor, settle):
         click.echo("nothing to import")
 
 
+@imports_group.command("demo")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.pass_obj
+def demo_command(obj, folder):
+    """Write the demo city's bank files into FOLDER and import them (after init --demo)."""
+    from ledger.bankfiles.demo import demo_bank_files
+
+    done = demo_bank_files(obj.factory, folder)
+    drain_sealer(obj.engine)
+    for path, r in done:
+        click.echo(
+            f"{path.name}: receipt {r.id} {r.status} {imports.STATUS_ZH[r.status]}, "
+            f"rows {r.rows}, posted {r.posted}, skipped {r.skipped}, errors {r.errors}"
+        )
+
+
 def register(cli: click.Group) -> None:
     cli.add_command(import_command)
     cli.add_command(imports_group)

@@ -26,6 +26,7 @@ kill at any moment leaves nothing of the file behind.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import os
@@ -245,8 +246,7 @@ class _Head:
 
 
 def _hash_anyway(path: Path) -> tuple[str, int]:
-    import hashlib
-
+    """SHA-256 and size of a file that could not be read as a bank file, for its receipt."""
     digest, size = hashlib.sha256(), 0
     try:
         with open(path, "rb") as f:
