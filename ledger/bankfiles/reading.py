@@ -191,25 +191,55 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, tuple]]:
     # Opened as files, not by name: openpyxl refuses a name without an Excel extension
     # (an upload saved under a temporary name), and the content was checked already.
     with contextlib.ExitStack() as files:
-        yield from _workbook_rows(openpyxl, files.enter_context(open(path, "rb")),
-                                  files.enter_context(open(path, "rb")))  # fmt: skip
+        values_file = files.enter_context(open(path, "rb"))
+        # The formulas are read beside the values only when the sheets have any: it
+        # doubles the reading, and only tells a formula without a computed value.
+        formulas_file = files.enter_context(open(path, "rb")) if _has_formulas(path) else None
+        yield from _workbook_rows(openpyxl, values_file, formulas_file)
+
+
+_FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
+
+
+def _has_formulas(path: Path) -> bool:
+    """Whether any worksheet's XML holds a formula element (streamed, not unpacked)."""
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            if not info.filename.startswith("xl/worksheets/"):
+                continue
+            with archive.open(info) as part:
+                tail = b""
+                while block := part.read(_READ):
+                    if _FORMULA.search(tail + block):
+                        return True
+                    tail = block[-16:]
+    return False
 
 
 def _workbook_rows(openpyxl, values_file, formulas_file) -> Iterator[tuple[int, tuple]]:
     try:
         values = openpyxl.load_workbook(values_file, read_only=True, data_only=True)
-        formulas = openpyxl.load_workbook(formulas_file, read_only=True, data_only=False)
+        formulas = (
+            openpyxl.load_workbook(formulas_file, read_only=True, data_only=False)
+            if formulas_file is not None
+            else None
+        )
     except Exception as error:  # openpyxl raises many kinds on a damaged workbook
         raise _damaged(error) from None
     try:
         if not values.worksheets:
             raise FileRejected("the workbook has no worksheet", zh="工作簿中没有工作表")
-        pairs = zip(
-            values.worksheets[0].iter_rows(values_only=True),
-            formulas.worksheets[0].iter_rows(values_only=True),
-            strict=False,
-        )
         try:
+            if formulas is None:
+                rows = values.worksheets[0].iter_rows(values_only=True)
+                for number, cells in enumerate(rows, start=1):
+                    yield number, tuple(cells)
+                return
+            pairs = zip(
+                values.worksheets[0].iter_rows(values_only=True),
+                formulas.worksheets[0].iter_rows(values_only=True),
+                strict=False,
+            )
             for number, (cells, sources) in enumerate(pairs, start=1):
                 yield number, tuple(_cell(v, s) for v, s in zip(cells, sources, strict=False))
         except FileRejected:
@@ -218,7 +248,8 @@ def _workbook_rows(openpyxl, values_file, formulas_file) -> Iterator[tuple[int, 
             raise _damaged(error) from None
     finally:
         values.close()
-        formulas.close()
+        if formulas is not None:
+            formulas.close()
 
 
 class Uncomputed(str):

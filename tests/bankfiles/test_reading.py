@@ -490,3 +490,17 @@ def test_header_read_from_a_utf8_bom_file(tmp_path):
     assert [c.field for _, c in REPAYMENT.header(got[0][1])] == [
         "bank_ref", "contract_no", "paid_on", "principal", "interest", "balance_after",
     ]  # fmt: skip
+
+
+def test_the_formulas_are_read_beside_the_values_only_when_a_sheet_has_any(tmp_path):
+    plain, with_formula = tmp_path / "plain.xlsx", tmp_path / "formula.xlsx"
+    for path, second in ((plain, 2), (with_formula, "=A1*2")):
+        book = openpyxl.Workbook()
+        book.active.append([1, second])
+        book.save(path)
+    assert reading._has_formulas(plain) is False
+    assert reading._has_formulas(with_formula) is True
+    assert list(reading.rows(plain, reading.sniff(plain))) == [(1, (1, 2))]
+    (row,) = reading.rows(with_formula, reading.sniff(with_formula))
+    assert row[1][0] == 1
+    assert isinstance(row[1][1], reading.Uncomputed) and row[1][1] == "=A1*2"
