@@ -153,8 +153,57 @@ class Problem:
 _LATER = "\0"
 
 
+#: Error lines kept and reported in full; past them only their rows are counted (a file
+#: with more bad rows than this is a wrong export, and the first ones say how).
+MAX_ERRORS = 100_000
+
+
+class _Problems:
+    """The error lines found, the first :data:`MAX_ERRORS` kept, and every bad row."""
+
+    def __init__(self):
+        self.items: list[Problem] = []
+        self.rows: set[int] = set()
+        self.count = 0
+
+    def append(self, problem: Problem) -> None:
+        self.count += 1
+        if problem.row is not None:
+            self.rows.add(problem.row)
+        if len(self.items) < MAX_ERRORS:
+            self.items.append(problem)
+
+    def extend(self, problems: Iterable[Problem]) -> None:
+        for problem in problems:
+            self.append(problem)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def merged(self, other: _Problems) -> _Problems:
+        both = _Problems()
+        both.items = (self.items + other.items)[:MAX_ERRORS]
+        both.rows = self.rows | other.rows
+        both.count = self.count + other.count
+        return both
+
+    def listed(self) -> list[Problem]:
+        """The lines to record: the kept ones, and one saying how many were left out."""
+        left_out = self.count - len(self.items)
+        if not left_out:
+            return list(self.items)
+        note = Problem(
+            None, "", "", "too-many-errors",
+            f"the file has {self.count:,} errors in {len(self.rows):,} rows; the first "
+            f"{len(self.items):,} are listed",
+            f"文件共有 {self.count:,} 处错误，涉及 {len(self.rows):,} 行；以下列出前 "
+            f"{len(self.items):,} 处",
+        )  # fmt: skip
+        return [note, *self.items]
+
+
 class _Rejected(Exception):
-    def __init__(self, problems: list[Problem], reading: _Reading | None):
+    def __init__(self, problems: _Problems, reading: _Reading | None):
         super().__init__(f"{len(problems)} error(s)")
         self.problems, self.reading = problems, reading
 
@@ -197,7 +246,7 @@ def import_file(
         sniffed = sniff(path)
     except FileRejected as error:
         head.sha256, head.size = _hash_anyway(path)
-        return _record_rejected(factory, head, [_whole(error)], None)
+        return _record_rejected(factory, head, _only(_whole(error)), None)
     head.sniffed(sniffed)
     try:
         return run_in_transaction(
@@ -258,6 +307,12 @@ def _hash_anyway(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+def _only(problem: Problem) -> _Problems:
+    problems = _Problems()
+    problems.append(problem)
+    return problems
+
+
 def _whole(error: FundError) -> Problem:
     return Problem(None, "", "", error.code, str(error), error.zh or str(error))
 
@@ -265,12 +320,12 @@ def _whole(error: FundError) -> Problem:
 def _record_rejected(
     factory: sessionmaker[Session],
     head: _Head,
-    problems: list[Problem],
+    found: _Problems,
     reading: _Reading | None,
 ) -> Receipt:
-    problems = [p if p.value != _LATER else replace(p, value="") for p in problems]
+    problems = [p if p.value != _LATER else replace(p, value="") for p in found.listed()]
     problems.sort(key=lambda p: (p.row is not None, p.row or 0))
-    bad_rows = {p.row for p in problems if p.row is not None}
+    bad_rows = found.rows
     whole = next((p for p in problems if p.row is None), None)
     counts = {
         "rows": reading.rows if reading else 0,
@@ -306,7 +361,7 @@ def _record_rejected(
     receipt = run_in_transaction(factory, work)
     log.info(
         "bank file %s (%s, %s) rejected: %d error(s) in %d row(s)",
-        head.file_name, head.bank, head.kind, len(problems), len(bad_rows),
+        head.file_name, head.bank, head.kind, found.count, len(bad_rows),
     )  # fmt: skip
     return receipt
 
@@ -321,7 +376,7 @@ class _Reading:
     kind: Kind
     rows: int = 0
     totals: dict[str, int] = field(default_factory=dict)
-    problems: list[Problem] = field(default_factory=list)
+    problems: _Problems = field(default_factory=_Problems)
 
     def __post_init__(self):
         self.totals = dict.fromkeys(self.kind.money, 0)
@@ -398,7 +453,7 @@ class _Import:
         self.session, self.kind, self.head = session, kind, head
         self.path, self.sniffed, self.today = path, sniffed, today
         self.reading = _Reading(kind)
-        self.problems: list[Problem] = []
+        self.problems = _Problems()
         self.posted = self.skipped = 0
         self.entry_ids: list[int] = []
         self.import_id = 0
@@ -428,10 +483,10 @@ class _Import:
         try:
             getattr(self, f"_{self.kind.name}")()
         except FileRejected as error:
-            raise _Rejected([_whole(error)], self.reading) from None
-        problems = self.reading.problems + self.problems
-        if problems:
-            self._fill_values(problems)
+            raise _Rejected(_only(_whole(error)), self.reading) from None
+        problems = self.reading.problems.merged(self.problems)
+        if problems.count:
+            self._fill_values(problems.items)
             raise _Rejected(problems, self.reading)
         self.session.execute(
             update(table)
@@ -618,10 +673,10 @@ class _Import:
 
     def _statement_rows(self) -> Iterator[tuple[int, dict | None]]:
         # Rows with cell errors come through as None so the balance chain restarts there.
-        seen = len(self.reading.problems)
+        seen = self.reading.problems.count
         for number, record in self.records():
-            if len(self.reading.problems) > seen:
-                seen = len(self.reading.problems)
+            if self.reading.problems.count > seen:
+                seen = self.reading.problems.count
                 yield 0, None
             yield number, record
 
