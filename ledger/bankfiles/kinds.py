@@ -119,27 +119,30 @@ class Kind:
         What a text cell reads as is remembered per column (a file repeats its dates,
         amounts, contracts and ID numbers), up to :data:`CACHE_SIZE` values a column.
         """
-        caches: dict[str, dict] = {column.field: {} for _, column in positions}
-        fields = self.fields
+        # (position, field, its memo or None, column), looked up once, not for every cell.
+        plan = [
+            (position, column.field, {} if column.cached else None, column)
+            for position, column in positions
+        ]
+        fields, read_cell = self.fields, _read_cell
 
         def read(cells: tuple) -> tuple[dict, list[CellProblem]]:
             record, problems = dict.fromkeys(fields), []
             count = len(cells)
-            for position, column in positions:
+            for position, field, memo, column in plan:
                 raw = cells[position] if position < count else None
-                if raw.__class__ is str and column.cached:
-                    cache = caches[column.field]
-                    outcome = cache.get(raw)
+                if memo is not None and raw.__class__ is str:
+                    outcome = memo.get(raw)
                     if outcome is None:
-                        if len(cache) >= CACHE_SIZE:
-                            cache.clear()
-                        outcome = cache[raw] = _read_cell(column, raw, today)
+                        if len(memo) >= CACHE_SIZE:
+                            memo.clear()
+                        outcome = memo[raw] = read_cell(column, raw, today)
                 else:
-                    outcome = _read_cell(column, raw, today)
-                if outcome.__class__ is CellProblem:
+                    outcome = read_cell(column, raw, today)
+                if outcome.__class__ is tuple:
+                    record[field] = outcome[0]
+                else:
                     problems.append(outcome)
-                else:
-                    record[column.field] = outcome[0]
             return record, problems
 
         return read
