@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from sqlalchemy.exc import OperationalError
 
 from ledger.bankfiles import dropfolder, imports, reports
 from ledger.bankfiles.kinds import KINDS
@@ -80,6 +81,10 @@ def import_command(obj, kind, file, bank, actor, report, today):
         click.echo(f"error: {exc}", err=True)
         if getattr(exc, "zh", None):
             click.echo(f"错误：{exc.zh}", err=True)
+        raise SystemExit(2) from None
+    except (OperationalError, OSError) as exc:  # no database, an unreadable file …
+        click.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+        click.echo("错误：系统错误，文件未导入，请稍后重试或联系管理员", err=True)
         raise SystemExit(2) from None
     drain_sealer(obj.engine)
     print_receipt(receipt)

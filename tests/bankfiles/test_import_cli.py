@@ -242,6 +242,20 @@ def test_a_missing_file_exits_2(fl, tmp_path):
     assert "does not exist" in result.stderr
 
 
+def test_an_unreachable_database_exits_2(tmp_path):
+    path = tmp_path / "ICBC_repayment_20261130_1.csv"
+    shutil.copyfile(FILES / "icbc_repayment_bom.csv", path)
+    result = CliRunner().invoke(
+        cli,
+        ["import", "repayment", str(path), "--bank", "ICBC", "--actor", "icbc", *TODAY_ARG],
+        env={"DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none"},
+    )
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: OperationalError: ")
+    assert "错误：系统错误，文件未导入，请稍后重试或联系管理员" in result.stderr
+    assert not (tmp_path / "ICBC_repayment_20261130_1.csv.errors.csv").exists()
+
+
 # ------------------------------------------------------------------------ the drop folder
 
 
