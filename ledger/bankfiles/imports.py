@@ -25,6 +25,7 @@ kill at any moment leaves nothing of the file behind.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -107,30 +108,12 @@ class Receipt:
         return self.status in ("accepted", "duplicate")
 
     def as_dict(self) -> dict:
-        """JSON-ready: amounts as yuan strings with two decimals."""
-        return {
-            "id": self.id,
-            "bank": self.bank,
-            "kind": self.kind,
-            "file_name": self.file_name,
-            "sha256": self.sha256,
-            "size": self.size,
-            "format": self.format,
-            "encoding": self.encoding,
-            "status": self.status,
-            "rows": self.rows,
-            "posted": self.posted,
-            "skipped": self.skipped,
-            "error_rows": self.error_rows,
-            "errors": self.errors,
-            "totals": {k: _yuan(v) for k, v in self.totals.items()},
-            "entry_ids": list(self.entry_ids),
-            "duplicate_of": self.duplicate_of,
-            "uploaded_by": self.uploaded_by,
-            "uploaded_at": self.uploaded_at.isoformat(timespec="seconds") + "Z",
-            "message": self.message,
-            "message_zh": self.message_zh,
-        }
+        """JSON-ready: amounts as yuan strings with two decimals, the time in UTC."""
+        data = dataclasses.asdict(self)
+        data["totals"] = {k: _yuan(v) for k, v in self.totals.items()}
+        data["entry_ids"] = list(self.entry_ids)
+        data["uploaded_at"] = self.uploaded_at.isoformat(timespec="seconds") + "Z"
+        return data
 
 
 def _yuan(fen: int) -> str:
