@@ -91,8 +91,7 @@ def import_command(obj, kind, file, bank, actor, report, today):
     if receipt.status != "rejected":
         return
     path = report or file.with_name(file.name + ".errors.csv")
-    problems = run_in_transaction(obj.factory, lambda s: list(imports.error_lines(s, receipt.id)))
-    reports.write_report(problems, path)
+    problems = reports.write_receipt_report(obj.factory, receipt.id, path)
     for problem in problems[:SHOWN]:
         click.echo(_problem_line(problem), err=True)
     if len(problems) > SHOWN:
@@ -155,8 +154,7 @@ def show_command(obj, import_id):
 @click.pass_obj
 def report_command(obj, import_id, out, fmt):
     """Write the error report of a receipt as CSV or XLSX."""
-    problems = run_in_transaction(obj.factory, lambda s: list(imports.error_lines(s, import_id)))
-    reports.write_report(problems, out, fmt)
+    problems = reports.write_receipt_report(obj.factory, import_id, out, fmt)
     click.echo(f"{len(problems):,} error(s) written to {out}")
 
 

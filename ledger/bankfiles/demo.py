@@ -27,6 +27,7 @@ from ledger.bankfiles import imports, reports
 from ledger.clock import business_today
 from ledger.db import run_in_transaction
 from ledger.fund.models import Borrower, Loan, User
+from ledger.money import fen_to_yuan, format_yuan
 
 #: Repayments a demo file holds at most.
 ROWS = 40
@@ -64,10 +65,9 @@ def demo_bank_files(
             today=today,
         )  # fmt: skip
         if receipt.status == "rejected":
-            problems = run_in_transaction(
-                factory, lambda s, r=receipt: list(imports.error_lines(s, r.id))
+            reports.write_receipt_report(
+                factory, receipt.id, path.with_name(path.name + ".errors.csv")
             )
-            reports.write_report(problems, path.with_name(path.name + ".errors.csv"))
         done.append((path, receipt))
     return done
 
@@ -97,17 +97,12 @@ def _read(session: Session):
     return loans, clerks
 
 
-def _yuan(fen: int, *, grouped: bool = False) -> str:
-    whole, cents = divmod(fen, 100)
-    return f"{whole:,}.{cents:02d}" if grouped else f"{whole}.{cents:02d}"
-
-
 def _balances(path: Path, loans: list[tuple], as_of: dt.date) -> None:
     with open(path, "w", encoding="gbk", newline="") as f:
         out = csv.writer(f)
         out.writerow(["余额日期", "贷款合同号", "本金余额", "逾期本金", "逾期天数"])
         for _bank, contract, _number, outstanding, _last, _rate in loans:
-            out.writerow([f"{as_of:%Y%m%d}", contract, _yuan(outstanding), "0.00", "0"])
+            out.writerow([f"{as_of:%Y%m%d}", contract, str(fen_to_yuan(outstanding)), "0.00", "0"])
 
 
 def _repayments(path: Path, bank: str, loans: list[tuple], paid_on: dt.date, *, dirty: bool):
@@ -127,5 +122,5 @@ def _repayments(path: Path, bank: str, loans: list[tuple], paid_on: dt.date, *, 
                 contract = contract[:-1] + "O"  # the letter O typed for a zero
             out.writerow(
                 [f"{bank}{paid_on:%Y%m%d}{n + 1:05d}", contract, number, paid_on.isoformat(),
-                 _yuan(principal, grouped=True), _yuan(interest), "", _yuan(after, grouped=True)]
+                 format_yuan(principal), str(fen_to_yuan(interest)), "", format_yuan(after)]
             )  # fmt: skip

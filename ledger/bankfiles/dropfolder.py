@@ -30,7 +30,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.bankfiles import imports, reports
 from ledger.bankfiles.kinds import KINDS
-from ledger.db import run_in_transaction
 from ledger.errors import LedgerError
 from ledger.fund.reference import SYSTEM
 
@@ -110,8 +109,9 @@ def _one(factory, path: Path, processed: Path, rejected: Path, actor, today) -> 
     target = _move(path, folder)
     _write_json(target.with_name(target.name + ".receipt.json"), receipt.as_dict())
     if receipt.status == "rejected":
-        problems = run_in_transaction(factory, lambda s: list(imports.error_lines(s, receipt.id)))
-        reports.write_report(problems, target.with_name(target.name + ".errors.csv"))
+        reports.write_receipt_report(
+            factory, receipt.id, target.with_name(target.name + ".errors.csv")
+        )
     log.info("drop folder: %s %s (receipt %d)", path.name, receipt.status, receipt.id)
     return Outcome(path.name, receipt.status, receipt.id, target)
 

@@ -63,7 +63,7 @@ from ledger.fund.models import (
 )
 from ledger.fund.reference import Role, get_bank, require_bank_access
 from ledger.fund.repayments import RepaymentLine, apply_repayments
-from ledger.money import format_yuan
+from ledger.money import fen_to_yuan, format_yuan
 
 log = logging.getLogger(__name__)
 
@@ -103,21 +103,13 @@ class Receipt:
     #: Error lines recorded (a row may have several).
     errors: int = 0
 
-    @property
-    def accepted(self) -> bool:
-        return self.status in ("accepted", "duplicate")
-
     def as_dict(self) -> dict:
         """JSON-ready: amounts as yuan strings with two decimals, the time in UTC."""
         data = dataclasses.asdict(self)
-        data["totals"] = {k: _yuan(v) for k, v in self.totals.items()}
+        data["totals"] = {k: str(fen_to_yuan(v)) for k, v in self.totals.items()}
         data["entry_ids"] = list(self.entry_ids)
         data["uploaded_at"] = self.uploaded_at.isoformat(timespec="seconds") + "Z"
         return data
-
-
-def _yuan(fen: int) -> str:
-    return format_yuan(fen).replace(",", "")
 
 
 @dataclass(frozen=True)
@@ -406,9 +398,10 @@ def _values_as_given(
             if not all(is_blank(cell) for cell in cells):
                 positions = kind.header(cells)
             continue
-        for index in wanted.get(number, ()):
+        indexes = wanted.get(number, ())
+        raw = kind.raw(positions, cells) if indexes else None
+        for index in indexes:
             problem = problems[index]
-            raw = kind.raw(positions, cells)
             problems[index] = Problem(
                 problem.row, problem.column, raw.get(problem.column, ""),
                 problem.code, problem.message, problem.zh,

@@ -2,7 +2,7 @@
 
 A :class:`Kind` lists its columns (field, Chinese header, English header, required,
 parser). :meth:`Kind.header` maps a header row to column positions (Chinese or English,
-any case, any order, unknown columns ignored) and :meth:`Kind.parse` turns one data row
+any case, any order, unknown columns ignored) and a :meth:`Kind.reader` turns each data row
 into a dict of values or a list of cell errors. The errors name the column by its
 English header, as the bank's IT staff know it.
 """
@@ -78,9 +78,6 @@ class Kind:
             self._by_header[_header_key(column.zh)] = column
             self._by_header[_header_key(column.en)] = column
 
-    def column(self, field: str) -> Column:
-        return next(c for c in self.columns if c.field == field)
-
     def header(self, cells: tuple) -> list[tuple[int, Column]]:
         """Positions of this kind's columns in the header row, or FileRejected."""
         found: dict[str, int] = {}
@@ -146,12 +143,6 @@ class Kind:
             return record, problems
 
         return read
-
-    def parse(
-        self, positions: list[tuple[int, Column]], cells: tuple, today: dt.date
-    ) -> tuple[dict, list[CellProblem]]:
-        """One data row's cells as ``(values, cell problems)``."""
-        return self.reader(positions, today)(cells)
 
     def raw(self, positions: list[tuple[int, Column]], cells: tuple) -> dict[str, str]:
         """The row's cells as given, by field: for the error report."""

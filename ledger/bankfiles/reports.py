@@ -13,7 +13,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO
 
-from ledger.bankfiles.imports import Problem
+from sqlalchemy.orm import Session, sessionmaker
+
+from ledger.bankfiles.imports import Problem, error_lines
+from ledger.db import run_in_transaction
 
 HEADER = ("行号 row", "列 column", "原值 value", "错误说明", "message", "code")
 FORMATS = ("csv", "xlsx")
@@ -49,6 +52,15 @@ def write_xlsx(problems: Iterable[Problem], path: Path) -> None:
             cells.append(cell)
         sheet.append(cells)
     book.save(path)
+
+
+def write_receipt_report(
+    factory: sessionmaker[Session], import_id: int, path: Path, fmt: str | None = None
+) -> list[Problem]:
+    """Write the error report of receipt ``import_id`` to ``path``; returns its lines."""
+    problems = run_in_transaction(factory, lambda s: list(error_lines(s, import_id)))
+    write_report(problems, path, fmt)
+    return problems
 
 
 def write_report(problems: Iterable[Problem], path: Path, fmt: str | None = None) -> Path:

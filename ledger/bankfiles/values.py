@@ -12,6 +12,7 @@ reads as the same number, which is the text Excel wrote.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import unicodedata
 from decimal import Decimal
@@ -125,7 +126,7 @@ def _not_amount(given: str) -> CellError:
 def _float_text(value: float) -> str:
     # repr gives the shortest decimal that reads back as the same double: the text the
     # spreadsheet stored (Excel writes at most 15 significant digits).
-    if value != value or value in (float("inf"), float("-inf")):
+    if not math.isfinite(value):
         return str(value)
     if value.is_integer() and abs(value) < 1e15:
         return str(int(value))
@@ -278,7 +279,3 @@ def reference(value, *, limit: int = 60) -> str:
     if not text.isprintable():
         raise CellError(f"{text!r} contains control characters", f"“{text}”含有不可见的控制字符")
     return text
-
-
-def name(value) -> str:
-    return reference(value, limit=100)
