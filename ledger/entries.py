@@ -13,6 +13,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from sqlalchemy import Connection, Row, any_, bindparam, func, insert, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -43,9 +44,12 @@ _MEMORANDUM = AccountType.MEMORANDUM.value
 _KIND = re.compile(r"^[a-z][a-z0-9_.-]{0,59}$")
 
 
-@dataclass(frozen=True)
-class Leg:
-    """One side of an entry: ``amount`` fen debited or credited to the account ``account``."""
+class Leg(NamedTuple):
+    """One side of an entry: ``amount`` fen debited or credited to the account ``account``.
+
+    A named tuple rather than a frozen dataclass: a bank file's entries carry a hundred
+    thousand legs, and a tuple is made several times faster.
+    """
 
     account: str
     side: Side
@@ -557,11 +561,7 @@ def _write(session: Session, batch: _Batch, actor: str, ids: list[int] | None) -
     first_id_by_key: dict[str, int] = {}
     for entry_id, n in zip(ids, batch.new, strict=True):
         draft = batch.drafts[n]
-        # Per account, increases first: SQLite checks no-overdraft row by row.
-        accounts = [(batch.accounts[leg.account], leg) for leg in draft.legs]
-        accounts.sort(key=lambda pair: (pair[0].id, _signed(*pair) < 0))
-        # str(): a plain "D"/"C" for the driver, never an enum object.
-        triples = [(acc.id, str(leg.side), leg.amount) for acc, leg in accounts]
+        triples = _postings_in_order(draft, batch.accounts)
         posting_rows.extend(
             (entry_id, account_id, side, amount, draft.effective_date)
             for account_id, side, amount in triples
@@ -611,6 +611,19 @@ def _write(session: Session, batch: _Batch, actor: str, ids: list[int] | None) -
     if conn.dialect.name == "postgresql":
         session.info.setdefault("fl_unsealed", []).extend(ids)
     _insert(conn, posting_rows, entry_rows, entry_columns)
+
+
+def _postings_in_order(draft: EntryDraft, accounts: dict[str, Row]) -> list[tuple]:
+    """The draft's postings as (account id, side, amount) in account order; on an account
+    that must not go negative, increases first (SQLite checks it row by row)."""
+    pairs = [(accounts[leg.account], leg) for leg in draft.legs]
+    if any(account.no_overdraft for account, _ in pairs):
+        pairs.sort(key=lambda pair: (pair[0].id, _signed(*pair) < 0))
+        # str(): a plain "D"/"C" for the driver, never an enum object.
+        return [(account.id, str(leg.side), leg.amount) for account, leg in pairs]
+    triples = [(account.id, str(leg.side), leg.amount) for account, leg in pairs]
+    triples.sort()
+    return triples
 
 
 POSTING_COLUMNS = ("entry_id", "account_id", "side", "amount", "effective_date")

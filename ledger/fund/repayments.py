@@ -652,16 +652,23 @@ class _Run:
 
     def _post_exposure(self, actor: str, new: list[_Outcome]) -> tuple[int, ...]:
         """Each loan's exposure to the share of what is outstanding, per date."""
-        moves: dict[dt.date, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-        refs: dict[tuple[dt.date, int], list[str]] = defaultdict(list)
+        moves: dict[dt.date, dict[int, int]] = defaultdict(dict)
+        # Per (date, loan): the first reference and how many lines moved it.
+        refs: dict[tuple[dt.date, int], list] = {}
         for outcome in new:
-            if outcome.exposure_change:
-                moves[outcome.line.paid_on][outcome.loan.id] += outcome.exposure_change
-                refs[(outcome.line.paid_on, outcome.loan.id)].append(outcome.ref)
+            if change := outcome.exposure_change:
+                on, loan_id = outcome.line.paid_on, outcome.loan.id
+                changes = moves[on]
+                if loan_id in changes:
+                    changes[loan_id] += change
+                    refs[(on, loan_id)][1] += 1
+                else:
+                    changes[loan_id] = change
+                    refs[(on, loan_id)] = [outcome.ref, 1]
 
         def describe(on: dt.date, loan_ids: list[int]) -> str:
-            lines = [ref for loan_id in loan_ids for ref in refs[(on, loan_id)]]
-            what = f"流水 {lines[0]}" if len(lines) == 1 else f"{len(lines)} 笔，流水 {lines[0]} 等"
+            first, count = refs[(on, loan_ids[0])][0], sum(refs[(on, i)][1] for i in loan_ids)
+            what = f"流水 {first}" if count == 1 else f"{count} 笔，流水 {first} 等"
             return f"{self.bank} 还款 {on}（{what}）"
 
         entry_of, entry_ids = post_exposure_moves(

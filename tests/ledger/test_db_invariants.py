@@ -99,6 +99,21 @@ def test_posting_without_entry_fails_at_commit(books):
     assert "FOREIGN KEY" in msg.upper()
 
 
+def test_posting_to_no_account_is_refused(books):
+    engine, ids = books
+    missing = max(ids.values()) + 1000
+    msg = raw(
+        engine,
+        posting_sql(50, ids["asset:treasury"], "D", 100),
+        posting_sql(50, missing, "C", 100),
+        new_entry_sql(50),
+    )
+    assert "FOREIGN KEY" in msg.upper()
+    with engine.connect() as conn:
+        balance = conn.scalar(text("SELECT balance FROM accounts WHERE code = 'asset:treasury'"))
+    assert balance == 100000
+
+
 def test_posting_added_to_posted_entry_is_refused(books):
     engine, ids = books
     msg = raw(
@@ -246,3 +261,27 @@ def test_postgresql_refuses_direct_balance_edit_and_truncate(books):
     assert "[account]" in raw(engine, "UPDATE accounts SET balance = 5 WHERE code = 'capital:city'")
     assert "[immutable]" in raw(engine, "TRUNCATE postings CASCADE")
     assert "[immutable]" in raw(engine, "TRUNCATE journal_entries CASCADE")
+
+
+@pytest.mark.postgresql_only
+def test_postgresql_checks_a_postings_entries_at_commit_and_leaves_no_queue(books):
+    engine, ids = books
+    # Two statements, two entries: both checked at commit, and the queue emptied.
+    with engine.connect() as conn, conn.begin():
+        for entry_id in (50, 51):
+            conn.execute(text(posting_sql(entry_id, ids["asset:treasury"], "D", 100)))
+            conn.execute(text(posting_sql(entry_id, ids["capital:city"], "C", 100)))
+            conn.execute(text(new_entry_sql(entry_id)))
+        assert conn.scalar(text("SELECT count(*) FROM fl_postings_pending")) == 4
+    with engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM fl_postings_pending")) == 0
+    # One of two entries missing at commit: refused, naming it and the constraint.
+    with pytest.raises(DBAPIError) as exc, engine.connect() as conn, conn.begin():
+        conn.execute(text(posting_sql(52, ids["asset:treasury"], "D", 100)))
+        conn.execute(text(posting_sql(52, ids["capital:city"], "C", 100)))
+        conn.execute(text(new_entry_sql(52)))
+        conn.execute(text(posting_sql(53, ids["asset:treasury"], "D", 100)))
+    assert exc.value.orig.diag.constraint_name == "fk_postings_entry_id_journal_entries"
+    assert "Key (entry_id)=(53) is not present" in str(exc.value.orig)
+    with engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM journal_entries WHERE id >= 50")) == 2
