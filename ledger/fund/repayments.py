@@ -16,9 +16,11 @@ it touches from the share of its outstanding principal before to the share after
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -82,8 +84,7 @@ class RepaymentLine:
     row: int = 0
 
 
-@dataclass(frozen=True)
-class LineResult:
+class LineResult(NamedTuple):
     repayment_id: int
     #: False when the line repeated a row posted before (same reference, same content).
     created: bool
@@ -188,6 +189,8 @@ def _one(session: Session, bank: str, line: RepaymentLine, actor: str, today) ->
 
 #: References in a batch from which their range is scanned instead of each looked up.
 _RANGE_PROBE_FROM = 100
+#: References that order alike in code points and in any database collation.
+_PLAIN_REF = re.compile(r"[0-9A-Z]+\Z")
 
 _COLUMNS = (
     "bank_ref",
@@ -344,14 +347,18 @@ class _Run:
         range holds many more references than asked about are they looked up one by one."""
         if len(refs) < _RANGE_PROBE_FROM:
             return refs
-        if self.session.get_bind().dialect.name == "postgresql":
+        if self.session.get_bind().dialect.name == "postgresql" and not all(
+            _PLAIN_REF.match(ref) for ref in refs
+        ):
             # The bounds in the database's own collation, which may not order as Python does.
             low, high = self.session.execute(
                 text("SELECT min(r), max(r) FROM unnest(CAST(:refs AS VARCHAR[])) AS r"),
                 {"refs": list(refs)},
             ).one()
         else:
-            low, high = min(refs), max(refs)  # SQLite's BINARY collation: code point order
+            # SQLite's BINARY collation is code point order; so is every collation's for
+            # references of upper-case letters and digits only (what banks use).
+            low, high = min(refs), max(refs)
         limit = 2 * len(refs)
         in_range = self.session.scalars(
             select(Repayment.bank_ref)
@@ -468,18 +475,20 @@ class _Run:
     def _repay(self, outcome: _Outcome) -> None:
         line, loan = outcome.line, outcome.loan
         penalty = 0 if line.penalty is None else line.penalty
-        for column, value in (
-            ("principal", line.principal),
-            ("interest", line.interest),
-            ("penalty", penalty),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise Refused(
-                    column,
-                    RepaymentError(
-                        f"the repaid {column} must be 0 or more fen", zh="还款金额不能为负"
-                    ),
-                )
+        principal, interest = line.principal, line.interest
+        amounts = (principal, interest, penalty)
+        if not (  # the common case at a glance; the loop below says which is wrong
+            type(principal) is int and type(interest) is int and type(penalty) is int
+            and principal >= 0 and interest >= 0 and penalty >= 0
+        ):  # fmt: skip
+            for column, value in zip(("principal", "interest", "penalty"), amounts, strict=True):
+                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                    raise Refused(
+                        column,
+                        RepaymentError(
+                            f"the repaid {column} must be 0 or more fen", zh="还款金额不能为负"
+                        ),
+                    )
         if line.principal == line.interest == penalty == 0:
             raise Refused(
                 "principal", RepaymentError("a repayment of nothing", zh="还款金额全部为零")

@@ -67,16 +67,21 @@ _VIOLATION = (
     "            CONSTRAINT = {name!r}, TABLE = {table};"
 )
 
-# The parts of ``fl_postings_inserted`` (migration 0001) that stay as they were: a
-# posting to a posted entry or a group account is refused; the balances move.
-_POSTINGS_HEAD = """
+# ``fl_postings_inserted`` as migration 0001 made it, for the downgrade.
+_POSTINGS_0001 = r"""
 CREATE OR REPLACE FUNCTION fl_postings_inserted() RETURNS trigger LANGUAGE plpgsql
     SET enable_seqscan = off AS $$
 DECLARE
     bad record;
 BEGIN
-"""
-_REFUSED_AND_BALANCES = r"""        RAISE EXCEPTION '[sealed] entry % is already posted; postings cannot be added to it',
+    SELECT n.entry_id, a.code, a.is_group,
+           EXISTS (SELECT 1 FROM journal_entries e WHERE e.id = n.entry_id) AS posted
+      INTO bad
+      FROM new_postings n JOIN accounts a ON a.id = n.account_id
+     WHERE a.is_group OR EXISTS (SELECT 1 FROM journal_entries e WHERE e.id = n.entry_id)
+     LIMIT 1;
+    IF FOUND AND bad.posted THEN
+        RAISE EXCEPTION '[sealed] entry % is already posted; postings cannot be added to it',
             bad.entry_id;
     ELSIF FOUND THEN
         RAISE EXCEPTION '[group-account] account % is a group account and takes no postings',
@@ -90,18 +95,28 @@ _REFUSED_AND_BALANCES = r"""        RAISE EXCEPTION '[sealed] entry % is already
     )
     UPDATE accounts a SET balance = a.balance + delta.d
       FROM delta WHERE a.id = delta.account_id;
+    RETURN NULL;
+END $$
 """
 
 POSTGRESQL_UP = [
-    # Postings: the account check joins the accounts the trigger already joins for the
-    # balances; a posting to no account is refused before any balance moves.
-    _POSTINGS_HEAD
-    + r"""    SELECT n.entry_id, n.account_id, a.id IS NULL AS missing, a.code, a.is_group,
-           EXISTS (SELECT 1 FROM journal_entries e WHERE e.id = n.entry_id) AS posted
-      INTO bad
-      FROM new_postings n LEFT JOIN accounts a ON a.id = n.account_id
+    # Postings: each distinct account and entry of the statement looked up once (not
+    # once per posting), and the balances summed per account before they are joined.
+    r"""
+CREATE OR REPLACE FUNCTION fl_postings_inserted() RETURNS trigger LANGUAGE plpgsql
+    SET enable_seqscan = off AS $$
+DECLARE
+    bad record;
+    entry_ids bigint[];
+BEGIN
+    SELECT array_agg(DISTINCT entry_id) INTO entry_ids FROM new_postings;
+    IF entry_ids IS NULL THEN  -- no rows
+        RETURN NULL;
+    END IF;
+    SELECT n.account_id, a.id IS NULL AS missing, a.code INTO bad
+      FROM (SELECT DISTINCT account_id FROM new_postings) n
+      LEFT JOIN accounts a ON a.id = n.account_id
      WHERE a.id IS NULL OR a.is_group
-        OR EXISTS (SELECT 1 FROM journal_entries e WHERE e.id = n.entry_id)
      LIMIT 1;
     IF FOUND AND bad.missing THEN
         """
@@ -113,12 +128,24 @@ POSTGRESQL_UP = [
         parent="accounts",
     )
     + r"""
-    ELSIF FOUND AND bad.posted THEN
-"""
-    + _REFUSED_AND_BALANCES
-    + r"""    -- Their entries come later in the transaction: checked at commit, once per statement.
-    INSERT INTO fl_postings_pending (entry_ids)
-    SELECT array_agg(DISTINCT entry_id) FROM new_postings;
+    ELSIF FOUND THEN
+        RAISE EXCEPTION '[group-account] account % is a group account and takes no postings',
+            bad.code;
+    END IF;
+    SELECT e.id AS entry_id INTO bad FROM journal_entries e WHERE e.id = ANY (entry_ids) LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION '[sealed] entry % is already posted; postings cannot be added to it',
+            bad.entry_id;
+    END IF;
+    WITH delta AS (
+        SELECT account_id, sum(CASE WHEN side = 'D' THEN amount ELSE -amount END) AS d
+          FROM new_postings GROUP BY account_id
+    )
+    UPDATE accounts a
+       SET balance = a.balance + CASE WHEN a.normal_side = 'D' THEN delta.d ELSE -delta.d END
+      FROM delta WHERE a.id = delta.account_id;
+    -- Their entries come later in the transaction: checked at commit, once per statement.
+    INSERT INTO fl_postings_pending (entry_ids) VALUES (entry_ids);
     RETURN NULL;
 END $$
 """,
@@ -167,7 +194,8 @@ CREATE FUNCTION fl_repayments_keys() RETURNS trigger LANGUAGE plpgsql
 DECLARE
     bad record;
 BEGIN
-    SELECT n.loan_id, n.bank_code INTO bad FROM new_repayments n
+    SELECT n.loan_id, n.bank_code INTO bad
+      FROM (SELECT DISTINCT loan_id, bank_code FROM new_repayments) n
      WHERE NOT EXISTS (SELECT 1 FROM loans l WHERE l.id = n.loan_id AND l.bank_code = n.bank_code)
      LIMIT 1;
     IF FOUND THEN
@@ -181,9 +209,9 @@ BEGIN
     )
     + r"""
     END IF;
-    SELECT n.entry_id INTO bad FROM new_repayments n
-     WHERE n.entry_id IS NOT NULL
-       AND NOT EXISTS (SELECT 1 FROM journal_entries e WHERE e.id = n.entry_id)
+    SELECT n.entry_id INTO bad
+      FROM (SELECT DISTINCT entry_id FROM new_repayments WHERE entry_id IS NOT NULL) n
+     WHERE NOT EXISTS (SELECT 1 FROM journal_entries e WHERE e.id = n.entry_id)
      LIMIT 1;
     IF FOUND THEN
         """
@@ -248,19 +276,7 @@ POSTGRESQL_DOWN = [
     "DROP TRIGGER fl_repayments_updated ON repayments",
     "DROP TRIGGER fl_repayments_inserted ON repayments",
     "DROP FUNCTION fl_repayments_keys()",
-    _POSTINGS_HEAD
-    + r"""    SELECT n.entry_id, a.code, a.is_group,
-           EXISTS (SELECT 1 FROM journal_entries e WHERE e.id = n.entry_id) AS posted
-      INTO bad
-      FROM new_postings n JOIN accounts a ON a.id = n.account_id
-     WHERE a.is_group OR EXISTS (SELECT 1 FROM journal_entries e WHERE e.id = n.entry_id)
-     LIMIT 1;
-    IF FOUND AND bad.posted THEN
-"""
-    + _REFUSED_AND_BALANCES
-    + r"""    RETURN NULL;
-END $$
-""",
+    _POSTINGS_0001,
 ]
 
 SQLITE_UP = [

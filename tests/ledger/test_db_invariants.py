@@ -285,3 +285,17 @@ def test_postgresql_checks_a_postings_entries_at_commit_and_leaves_no_queue(book
     assert "Key (entry_id)=(53) is not present" in str(exc.value.orig)
     with engine.connect() as conn:
         assert conn.scalar(text("SELECT count(*) FROM journal_entries WHERE id >= 50")) == 2
+
+
+def test_a_statement_of_no_postings_changes_nothing(books):
+    engine, ids = books
+    with engine.connect() as conn, conn.begin():
+        conn.execute(
+            text(
+                "INSERT INTO postings (entry_id, account_id, side, amount, effective_date) "
+                "SELECT entry_id, account_id, side, amount, effective_date FROM postings "
+                "WHERE false"
+            )
+        )
+    with engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM postings")) == 2
