@@ -369,7 +369,8 @@ _ACCOUNT_COLUMNS = (
     Account.no_overdraft,
     Account.balance,
 )
-#: Codes looked up and locked in one statement; larger batches take two passes.
+#: Codes looked up and locked in one statement (on PostgreSQL up to :data:`_ARRAY_CHUNK`);
+#: larger batches take two passes: the ids first, then the locks in id order.
 _LOCK_CHUNK = 500
 
 
@@ -415,6 +416,7 @@ _IDS_BY_CODE_ARRAY = select(Account.id).where(
     Account.code == any_(bindparam("keys", type_=ARRAY(Account.code.type)))
 )
 _LOCK_BY_ID_ARRAY = _locking_statement(draw_ids=False, by="id", array=True)
+_LOCK_BY_CODE_ARRAY = _locking_statement(draw_ids=False, by="code", array=True)
 
 
 def _lock_accounts(session: Session, codes: set[str], entries: int) -> _Locked:
@@ -426,19 +428,21 @@ def _lock_accounts(session: Session, codes: set[str], entries: int) -> _Locked:
     ordinary entry.
     """
     conn = session.connection()
+    postgresql = conn.dialect.name == "postgresql"
     wanted = sorted(codes)
     if len(wanted) <= _LOCK_CHUNK:
-        if conn.dialect.name == "postgresql" and entries:
+        if postgresql and entries:
             rows = conn.execute(_LOCK_BY_CODE_DRAWING_IDS, {"keys": wanted, "n": entries}).all()
         else:
             rows = conn.execute(_LOCK_BY_CODE, {"keys": wanted}).all()
+    elif postgresql and len(wanted) <= _ARRAY_CHUNK:
+        # One statement locks them all in id order: no need to look the ids up first.
+        rows = conn.execute(_LOCK_BY_CODE_ARRAY, {"keys": wanted}).all()
     else:
         # PostgreSQL takes each pass as one array parameter (an IN list binds each value).
-        chunk = _ARRAY_CHUNK if conn.dialect.name == "postgresql" else _LOCK_CHUNK
+        chunk = _ARRAY_CHUNK if postgresql else _LOCK_CHUNK
         by_code, by_id = (
-            (_IDS_BY_CODE_ARRAY, _LOCK_BY_ID_ARRAY)
-            if conn.dialect.name == "postgresql"
-            else (_IDS_BY_CODE, _LOCK_BY_ID)
+            (_IDS_BY_CODE_ARRAY, _LOCK_BY_ID_ARRAY) if postgresql else (_IDS_BY_CODE, _LOCK_BY_ID)
         )
         ids = sorted(
             account_id

@@ -193,6 +193,40 @@ def test_memorandum_postings_balance_among_themselves(chart):
     assert bal(chart, "memo") == 0
 
 
+@pytest.mark.parametrize("array_chunk", [50_000, 300], ids=["one-pass", "ids-then-locks"])
+def test_a_batch_over_many_accounts_locks_and_moves_each(chart, monkeypatch, array_chunk):
+    """1,200 accounts: past one statement's lock list, in one array statement (PostgreSQL)
+    or in two passes, ids first; every balance moves by its postings."""
+    import ledger.entries
+    from ledger.accounts import AccountSpec, ensure_accounts
+
+    monkeypatch.setattr(ledger.entries, "_ARRAY_CHUNK", array_chunk)
+    loans = range(1, 1201)
+    with chart() as s, s.begin():
+        ensure_accounts(s, [AccountSpec(f"memo:exposure:ICBC:L{n}", f"L{n}") for n in loans])
+        ensure_accounts(s, [AccountSpec("memo:exposure-contra:ICBC:all", "ICBC contra")])
+    drafts = [
+        EntryDraft(
+            D,
+            "loan.disbursement",
+            (
+                *(debit(f"memo:exposure:ICBC:L{n}", n) for n in part),
+                credit("memo:exposure-contra:ICBC:all", sum(part)),
+            ),
+        )
+        for part in (range(1, 601), range(601, 1201))
+    ]
+    post(chart, *drafts)
+    assert [bal(chart, f"memo:exposure:ICBC:L{n}") for n in (1, 600, 601, 1200)] == [
+        1,
+        600,
+        601,
+        1200,
+    ]
+    assert bal(chart, "memo:exposure:ICBC") == sum(loans)
+    assert bal(chart, "memo") == 0
+
+
 # ------------------------------------------------------------------------ idempotency
 
 
