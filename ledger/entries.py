@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from ledger.accounts import check_postable
 from ledger.chain import canonical_content, canonical_parts, content_hash, link_new_entries
 from ledger.clock import utcnow
+from ledger.db import copy_rows
 from ledger.errors import (
     ClosedPeriodError,
     EntryError,
@@ -664,19 +665,14 @@ def _insert(
         for table, columns, rows in tables:
             conn.execute(insert(table), [dict(zip(columns, r, strict=True)) for r in rows])
         return
+    if len(posting_rows) > _COPY_THRESHOLD:
+        # COPY: the statement-level triggers check the whole batch once.
+        for table, columns, rows in tables:
+            copy_rows(conn, table.name, columns, rows)
+        return
     driver = conn.connection.driver_connection
     dbapi = conn.dialect.loaded_dbapi
     try:
-        if len(posting_rows) > _COPY_THRESHOLD:
-            # COPY: the statement-level triggers check the whole batch once.
-            with driver.cursor() as cursor:
-                for table, columns, rows in tables:
-                    with cursor.copy(
-                        f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
-                    ) as copy:
-                        for row in rows:
-                            copy.write_row(row)
-            return
         # Two multi-row INSERTs sent together: one round trip, each trigger fires once.
         with driver.pipeline(), driver.cursor() as cursor:
             for table, columns, rows in tables:

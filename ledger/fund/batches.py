@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import Table, any_, bindparam, insert, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from ledger import chart
+from ledger.db import copy_rows
 from ledger.entries import MAX_LEGS, EntryDraft, Leg, credit, debit, post_entries
 from ledger.fund.books import loan_exposure_account
 from ledger.fund.errors import FundError
@@ -104,16 +104,7 @@ _COPY_THRESHOLD = 64
 
 def _copy(conn, table: Table, rows: list[dict]) -> None:
     columns = list(rows[0])
-    driver = conn.connection.driver_connection
-    dbapi = conn.dialect.loaded_dbapi
-    quote = conn.dialect.identifier_preparer.quote  # "column" and "row" are keywords
-    statement = f"COPY {table.name} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
-    try:
-        with driver.cursor() as cursor, cursor.copy(statement) as copy:
-            for row in rows:
-                copy.write_row([row[c] for c in columns])
-    except dbapi.Error as exc:  # let callers see it as SQLAlchemy shows any other
-        raise DBAPIError.instance(statement, None, exc, dbapi.Error) from exc
+    copy_rows(conn, table.name, columns, ([row[c] for c in columns] for row in rows))
 
 
 def update_rows(session: Session, table: Table, rows: list[dict]) -> None:
