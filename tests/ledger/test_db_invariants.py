@@ -288,7 +288,7 @@ def test_postgresql_checks_a_postings_entries_at_commit_and_leaves_no_queue(book
 
 
 def test_a_statement_of_no_postings_changes_nothing(books):
-    engine, ids = books
+    engine, _ = books
     with engine.connect() as conn, conn.begin():
         conn.execute(
             text(
