@@ -622,12 +622,13 @@ def _postings_in_order(draft: EntryDraft, accounts: dict[str, Row]) -> list[tupl
     """The draft's postings as (account id, side, amount) in account order; on an account
     that must not go negative, increases first (SQLite checks it row by row)."""
     pairs = [(accounts[leg.account], leg) for leg in draft.legs]
-    if any(account.no_overdraft for account, _ in pairs):
+    guarded = any(account.no_overdraft for account, _ in pairs)
+    if guarded:
         pairs.sort(key=lambda pair: (pair[0].id, _signed(*pair) < 0))
-        # str(): a plain "D"/"C" for the driver, never an enum object.
-        return [(account.id, str(leg.side), leg.amount) for account, leg in pairs]
+    # str(): a plain "D"/"C" for the driver, never an enum object.
     triples = [(account.id, str(leg.side), leg.amount) for account, leg in pairs]
-    triples.sort()
+    if not guarded:
+        triples.sort()
     return triples
 
 

@@ -17,12 +17,10 @@ from sqlalchemy.orm import Session
 
 from ledger import chart
 from ledger.db import copy_rows
-from ledger.entries import MAX_LEGS, EntryDraft, Leg, credit, debit, post_entries
+from ledger.entries import MAX_LEGS, EntryDraft, credit, debit, post_entries
 from ledger.fund.books import loan_exposure_account
 from ledger.fund.errors import FundError
-from ledger.models import Side
 
-DEBIT, CREDIT = Side.DEBIT, Side.CREDIT
 #: Values per IN (…) list: far below SQLite's and psycopg's limits on parameters.
 CHUNK = 5_000
 
@@ -162,12 +160,10 @@ def post_exposure_moves(
         loan_ids = sorted(loan_id for loan_id, change in changes.items() if change)
         for start in range(0, len(loan_ids), MAX_LEGS - 1):
             part = loan_ids[start : start + MAX_LEGS - 1]
-            legs = [
-                Leg(loan_exposure_account(bank, loan_id), DEBIT, change)
-                if (change := changes[loan_id]) > 0
-                else Leg(loan_exposure_account(bank, loan_id), CREDIT, -change)
-                for loan_id in part
-            ]
+            legs = []
+            for loan_id in part:
+                account, change = loan_exposure_account(bank, loan_id), changes[loan_id]
+                legs.append(debit(account, change) if change > 0 else credit(account, -change))
             total = sum(changes[loan_id] for loan_id in part)
             if total:
                 legs.append(credit(contra, total) if total > 0 else debit(contra, -total))

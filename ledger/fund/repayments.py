@@ -475,20 +475,18 @@ class _Run:
     def _repay(self, outcome: _Outcome) -> None:
         line, loan = outcome.line, outcome.loan
         penalty = 0 if line.penalty is None else line.penalty
-        principal, interest = line.principal, line.interest
-        amounts = (principal, interest, penalty)
-        if not (  # the common case at a glance; the loop below says which is wrong
-            type(principal) is int and type(interest) is int and type(penalty) is int
-            and principal >= 0 and interest >= 0 and penalty >= 0
-        ):  # fmt: skip
-            for column, value in zip(("principal", "interest", "penalty"), amounts, strict=True):
-                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                    raise Refused(
-                        column,
-                        RepaymentError(
-                            f"the repaid {column} must be 0 or more fen", zh="还款金额不能为负"
-                        ),
-                    )
+        for column, value in (
+            ("principal", line.principal),
+            ("interest", line.interest),
+            ("penalty", penalty),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise Refused(
+                    column,
+                    RepaymentError(
+                        f"the repaid {column} must be 0 or more fen", zh="还款金额不能为负"
+                    ),
+                )
         if line.principal == line.interest == penalty == 0:
             raise Refused(
                 "principal", RepaymentError("a repayment of nothing", zh="还款金额全部为零")
