@@ -18,7 +18,7 @@ import unicodedata
 from decimal import Decimal
 
 from ledger.fund.errors import InvalidIdNumberError
-from ledger.fund.identity import parse_resident_id
+from ledger.fund.identity import valid_id_number
 from ledger.fund.schedule import METHOD_NAMES_ZH, Method
 from ledger.money import MAX_POSTING_FEN
 
@@ -195,7 +195,7 @@ def id_number(value, today: dt.date) -> str:
             f"身份证号 {as_text(value)} 以数字格式保存，已丢失位数，请将该列设为文本格式",
         )
     try:
-        return parse_resident_id(clean(value), today=today).number
+        return valid_id_number(clean(value), today=today)
     except InvalidIdNumberError as error:
         raise CellError(str(error), error.zh or str(error)) from None
 

@@ -26,6 +26,7 @@ WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
 DIGITS = "0123456789"
 MIN_BIRTH_YEAR = 1900
+_ZEROS = ord("0") * sum(WEIGHTS)
 
 #: First two digits of the region code: provinces, autonomous regions and municipalities
 #: (GB/T 2260), 71 Taiwan, 81 Hong Kong and 82 Macao (residence permits for the last three;
@@ -80,7 +81,8 @@ def check_digit(first17: str) -> str:
     """The ISO 7064 MOD 11-2 check character ("0"-"9" or "X") for 17 ASCII digits."""
     if len(first17) != LENGTH - 1 or not (first17.isascii() and first17.isdigit()):
         raise ValueError(f"check_digit needs 17 digits, got {first17!r}")
-    total = sum(map(operator.mul, map(int, first17), WEIGHTS))
+    # The digits' code points weighted, less the weighted code point of "0" (48).
+    total = sum(map(operator.mul, first17.encode("ascii"), WEIGHTS)) - _ZEROS
     return CHECK_CHARS[total % 11]
 
 
@@ -91,14 +93,24 @@ def parse_resident_id(raw: str, *, today: dt.date | None = None) -> ResidentId:
     1900 or later, not after ``today``, default the current date) and check digit.
     Raises :class:`InvalidIdNumberError` at the first failure.
     """
+    number, birth_date = _checked(raw, today)
+    sex = Sex.MALE if int(number[16]) % 2 == 1 else Sex.FEMALE
+    return ResidentId(number=number, region=number[:6], birth_date=birth_date, sex=sex)
+
+
+def valid_id_number(raw: str, *, today: dt.date | None = None) -> str:
+    """The normalized number, checked as :func:`parse_resident_id` checks it."""
+    return _checked(raw, today)[0]
+
+
+def _checked(raw: str, today: dt.date | None) -> tuple[str, dt.date]:
     number = normalize_id_number(raw)
     _check_length(number)
     _check_characters(number)
     _check_region(number)
     birth_date = _birth_date(number, today or business_today())
     _check_check_digit(number)
-    sex = Sex.MALE if int(number[16]) % 2 == 1 else Sex.FEMALE
-    return ResidentId(number=number, region=number[:6], birth_date=birth_date, sex=sex)
+    return number, birth_date
 
 
 def make_resident_id(region: str, birth_date: dt.date, serial: int, sex: Sex | str) -> str:
