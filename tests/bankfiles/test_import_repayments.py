@@ -6,6 +6,7 @@ nothing posted; the same result when the file is posted a few rows at a time."""
 from __future__ import annotations
 
 import csv
+import gc
 
 import pytest
 from sqlalchemy import select
@@ -342,3 +343,41 @@ def test_a_reversal_from_a_file_without_the_penalty_column_reverses_the_whole_re
     # Back to 100,000.00 outstanding; the interest-only payment of 04-10 is the last.
     assert loan_state(city, "ICBC", "GH2025-0001") == (0, D(2025, 4, 10), "active", 8_000_000)
     verify_ok(city)
+
+
+def test_the_cyclic_collector_is_paused_while_a_file_imports_and_resumed_after(city, monkeypatch):
+    seen = []
+    apply = imports_module.apply_repayments
+
+    def watching(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return apply(*args, **kwargs)
+
+    monkeypatch.setattr(imports_module, "apply_repayments", watching)
+    assert gc.isenabled()
+    receipt = do_import(city, "repayment", "icbc_repayment_bom.csv")
+    assert (receipt.status, seen, gc.isenabled()) == ("accepted", [False], True)
+    seen.clear()
+    rejected = do_import(city, "repayment", "icbc_repayment_dirty.csv")
+    assert rejected.status == "rejected"
+    assert seen and not any(seen)
+    assert gc.isenabled()
+
+
+def test_pauses_of_the_collector_nest_and_leave_it_as_they_found_it():
+    assert gc.isenabled()
+    with imports_module.gc_paused():
+        with imports_module.gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the outer import is still running
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with imports_module.gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # it was off before: it stays off
+    finally:
+        gc.enable()
+    with pytest.raises(RuntimeError, match="boom"), imports_module.gc_paused():
+        raise RuntimeError("boom")
+    assert gc.isenabled()
