@@ -155,9 +155,6 @@ class _Problems:
         for problem in problems:
             self.append(problem)
 
-    def __len__(self) -> int:
-        return self.count
-
     def merged(self, other: _Problems) -> _Problems:
         both = _Problems()
         both.items = (self.items + other.items)[:MAX_ERRORS]
@@ -182,7 +179,7 @@ class _Problems:
 
 class _Rejected(Exception):
     def __init__(self, problems: _Problems, reading: _Reading | None):
-        super().__init__(f"{len(problems)} error(s)")
+        super().__init__(f"{problems.count} error(s)")
         self.problems, self.reading = problems, reading
 
 
