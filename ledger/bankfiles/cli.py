@@ -168,9 +168,14 @@ def drop_folder_command(obj, root, actor, settle):
     done = dropfolder.process(obj.factory, root, actor=actor, settle_seconds=settle)
     drain_sealer(obj.engine)
     for outcome in done:
-        click.echo(f"{outcome.name}: {outcome.status} → {outcome.moved_to}")
+        if outcome.status == "failed":
+            click.echo(f"{outcome.name}: failed, left in the inbox (see the log)", err=True)
+        else:
+            click.echo(f"{outcome.name}: {outcome.status} → {outcome.moved_to}")
     if not done:
         click.echo("nothing to import")
+    if any(outcome.status == "failed" for outcome in done):
+        raise SystemExit(2)
 
 
 @imports_group.command("demo")

@@ -13,7 +13,9 @@ first, then in the order disbursement, repayment, balances, statement, then by
 sequence number, so a bank's loans are in the books before their repayments. A file
 still being written (changed within the last ``settle_seconds``), a hidden file and a
 ``.part``/``.tmp`` file are left for the next run. A name that breaks the pattern or
-names an unknown bank is moved to ``rejected/`` with a report saying so.
+names an unknown bank is moved to ``rejected/`` with a report saying so. One file never
+holds up the others: a file whose import fails for a reason of the system's (the database,
+the disk) is logged, stays in ``inbox/`` for the next run, and the next file is taken.
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ _KIND_ORDER = {name: n for n, name in enumerate(KINDS)}
 @dataclass(frozen=True)
 class Outcome:
     name: str
-    #: accepted, duplicate or rejected.
+    #: accepted, duplicate or rejected; ``failed`` when the import could not run (the
+    #: file is left in the inbox and tried again on the next run).
     status: str
     receipt_id: int | None
     moved_to: Path
@@ -75,7 +78,14 @@ def process(
         waiting.append(path)
     outcomes = []
     for path in sorted(waiting, key=_order):
-        outcomes.append(_one(factory, path, processed, rejected, actor, today))
+        try:
+            outcomes.append(_one(factory, path, processed, rejected, actor, today))
+        except Exception:
+            # Not the file's fault (a damaged file gets a rejected receipt): the database
+            # or the disk failed, or a defect. The file stays in the inbox for the next
+            # run, and the files after it are still taken.
+            log.exception("drop folder: %s failed and stays in the inbox", path.name)
+            outcomes.append(Outcome(path.name, "failed", None, path))
     return outcomes
 
 

@@ -221,7 +221,7 @@ def import_file(
         sniffed = sniff(path)
     except FileRejected as error:
         head.sha256, head.size = _hash_anyway(path)
-        return _record_rejected(factory, head, _only(_whole(error)), None)
+        return _record_rejected(factory, head, _only(_whole(error, path)), None)
     head.sniffed(sniffed)
     try:
         with gc_paused():
@@ -319,8 +319,13 @@ def _only(problem: Problem) -> _Problems:
     return problems
 
 
-def _whole(error: FundError) -> Problem:
-    return Problem(None, "", "", error.code, str(error), error.zh or str(error))
+def _whole(error: FundError, path: Path) -> Problem:
+    """The problem of a file rejected as a whole. Its message goes back to the bank, so
+    a path of this machine that a library put in it is cut down to the file's name."""
+    message, zh = str(error), error.zh or str(error)
+    for where, name in ((str(path), path.name), (str(path.parent) + os.sep, "")):
+        message, zh = message.replace(where, name), zh.replace(where, name)
+    return Problem(None, "", "", error.code, message, zh)
 
 
 def _record_rejected(
@@ -397,7 +402,7 @@ def _records(
     money_fields = kind.money
     totals = reading.totals
     for number, cells in rows(path, sniffed):
-        if not any(cells) or all(is_blank(cell) for cell in cells):
+        if all(is_blank(cell) for cell in cells):
             continue
         if read is None:
             read = kind.reader(kind.header(cells), today)
@@ -490,7 +495,7 @@ class _Import:
         try:
             getattr(self, f"_{self.kind.name}")()
         except FileRejected as error:
-            raise _Rejected(_only(_whole(error)), self.reading) from None
+            raise _Rejected(_only(_whole(error, self.path)), self.reading) from None
         problems = self.reading.problems.merged(self.problems)
         if problems.count:
             self._fill_values(problems.items)

@@ -16,7 +16,6 @@ total uncompressed size and compression ratio.
 from __future__ import annotations
 
 import codecs
-import contextlib
 import csv
 import hashlib
 import re
@@ -25,7 +24,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ledger.bankfiles import workbook
+from ledger.bankfiles.workbook import Uncomputed
 from ledger.fund.errors import FundError
+
+__all__ = ["FileRejected", "Sniffed", "Uncomputed", "rows", "sniff"]
 
 #: The contract's limits: 1,000,000 data rows and 200 MB per file.
 MAX_ROWS = 1_000_000
@@ -67,8 +70,7 @@ class Sniffed:
 def sniff(path: Path) -> Sniffed:
     """Hash and size the file and tell its format and encoding, or raise FileRejected."""
     digest, size = hashlib.sha256(), 0
-    utf8 = codecs.getincrementaldecoder("utf-8")("strict")
-    utf8_ok, head = True, b""
+    utf8, head = _TextScan("utf-8"), b""
     with open(path, "rb") as f:
         while block := f.read(_READ):
             size += len(block)
@@ -79,56 +81,82 @@ def sniff(path: Path) -> Sniffed:
                 )
             digest.update(block)
             if not head:
-                head = block[:4]
-            if utf8_ok:
-                try:
-                    _check_text(utf8.decode(block))
-                except UnicodeDecodeError:
-                    utf8_ok = False
+                head = block[:8]
+            utf8.feed(block)
     if size == 0:
         raise FileRejected("the file is empty", zh="文件为空")
     if head.startswith(_ZIP_MAGIC):
         return Sniffed(digest.hexdigest(), size, "xlsx", None)
+    if head.startswith(_OLE_MAGIC):
+        raise FileRejected(
+            "the file is an Excel 97-2003 workbook (.xls) or a password-protected one; "
+            "save it as .xlsx without a password, or as CSV",
+            zh="文件为旧版 Excel 工作簿（.xls）或设有密码的工作簿，"
+            "请另存为不设密码的 .xlsx，或导出为 CSV 后上传",
+        )
     for bom, name in _BOMS.items():
         if head.startswith(bom):
             raise FileRejected(
                 f"the file is {name} text; save it as UTF-8 or GBK CSV",
                 zh=f"文件编码为 {name}，请另存为 UTF-8 或 GBK 编码的 CSV",
             )
-    if utf8_ok:
-        try:
-            _check_text(utf8.decode(b"", final=True))
-        except UnicodeDecodeError:
-            utf8_ok = False
-    if utf8_ok:
-        encoding = "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
-    elif _decodes(path, "gb18030"):
-        encoding = "gb18030"
+    utf8.feed(b"", final=True)
+    if utf8.ok:
+        text, encoding = utf8, "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
     else:
+        text, encoding = _TextScan("gb18030"), "gb18030"
+        with open(path, "rb") as f:
+            while text.ok and (block := f.read(_READ)):
+                text.feed(block)
+        text.feed(b"", final=True)
+    if not text.ok:
         raise FileRejected(
             "the file is neither UTF-8 nor GB18030/GBK text, nor an XLSX workbook",
             zh="无法识别文件：既不是 UTF-8 或 GBK（GB18030）编码的 CSV，也不是 XLSX 工作簿",
         )
+    if text.control is not None:
+        char, line = text.control
+        name = _CONTROL_NAMES.get(char, "")
+        code = f"U+{ord(char):04X}{f' ({name})' if name else ''}"
+        zh_code = f"U+{ord(char):04X}{f'（{name}）' if name else ''}"
+        raise FileRejected(
+            f"line {line} of the file holds the control character {code}, which no CSV "
+            "export contains (is it a text file?); export it again as UTF-8 or GBK CSV",
+            zh=f"文件第 {line} 行含有控制字符 {zh_code}，CSV 导出文件不会含有此字符"
+            "（是否上传了非文本文件？），请重新导出为 UTF-8 或 GBK 编码的 CSV 后上传",
+        )
     return Sniffed(digest.hexdigest(), size, "csv", encoding)
 
 
-def _check_text(text: str) -> None:
-    match = _CONTROL.search(text)
-    if match:
-        # Reported like an undecodable byte: the caller tries the next encoding.
-        raise UnicodeDecodeError("text", b"", 0, 1, f"control character {match.group()!r}")
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_CONTROL_NAMES = {"\x00": "NUL", "\x1a": "SUB", "\x7f": "DEL", "\x1b": "ESC"}
 
 
-def _decodes(path: Path, encoding: str) -> bool:
-    decoder = codecs.getincrementaldecoder(encoding)("strict")
-    try:
-        with open(path, "rb") as f:
-            while block := f.read(_READ):
-                _check_text(decoder.decode(block))
-        _check_text(decoder.decode(b"", final=True))
-    except UnicodeDecodeError:
-        return False
-    return True
+class _TextScan:
+    """Decodes a file block by block: whether every byte decodes, and the first control
+    character found, with its line number."""
+
+    def __init__(self, encoding: str):
+        self.decoder = codecs.getincrementaldecoder(encoding)("strict")
+        self.ok = True
+        self.control: tuple[str, int] | None = None
+        self.lines = 1
+
+    def feed(self, block: bytes, final: bool = False) -> None:
+        if not self.ok:
+            return
+        try:
+            text = self.decoder.decode(block, final)
+        except UnicodeDecodeError:
+            self.ok = False
+            return
+        if self.control is None:
+            match = _CONTROL.search(text)
+            if match is None:
+                self.lines += text.count("\n")
+            else:
+                line = self.lines + text.count("\n", 0, match.start())
+                self.control = (match.group(), line)
 
 
 def rows(path: Path, sniffed: Sniffed) -> Iterator[tuple[int, tuple]]:
@@ -141,7 +169,9 @@ def rows(path: Path, sniffed: Sniffed) -> Iterator[tuple[int, tuple]]:
     source = _xlsx_rows(path) if sniffed.format == "xlsx" else _csv_rows(path, sniffed.encoding)
     data = -1  # the header is not a data row
     for number, cells in source:
-        if any(cells):  # a row of empty cells is blank and does not count
+        # A row of empty cells is blank and does not count; a workbook's row ends at its
+        # last cell holding a value, which may be a 0 or a FALSE.
+        if any(cells) or (cells and cells[-1] is not None and cells[-1] != ""):
             data += 1
         if data > MAX_ROWS:
             raise FileRejected(
@@ -185,106 +215,17 @@ def _csv_rows(path: Path, encoding: str) -> Iterator[tuple[int, tuple]]:
 
 
 def _xlsx_rows(path: Path) -> Iterator[tuple[int, tuple]]:
-    import openpyxl  # imported here: only XLSX uploads pay for it
-
-    _check_zip(path)
-    # Opened as files, not by name: openpyxl refuses a name without an Excel extension
-    # (an upload saved under a temporary name), and the content was checked already.
-    with contextlib.ExitStack() as files:
-        values_file = files.enter_context(open(path, "rb"))
-        # The formulas are read beside the values only when the sheets have any: it
-        # doubles the reading, and only tells a formula without a computed value.
-        formulas_file = files.enter_context(open(path, "rb")) if _has_formulas(path) else None
-        yield from _workbook_rows(openpyxl, values_file, formulas_file)
-
-
-_FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
-
-
-def _has_formulas(path: Path) -> bool:
-    """Whether any worksheet's XML holds a formula element (streamed, not unpacked)."""
-    with zipfile.ZipFile(path) as archive:
-        for info in archive.infolist():
-            if not info.filename.startswith("xl/worksheets/"):
-                continue
-            with archive.open(info) as part:
-                tail = b""
-                while block := part.read(_READ):
-                    if _FORMULA.search(tail + block):
-                        return True
-                    tail = block[-16:]
-    return False
-
-
-def _workbook_rows(openpyxl, values_file, formulas_file) -> Iterator[tuple[int, tuple]]:
     try:
-        values = openpyxl.load_workbook(values_file, read_only=True, data_only=True)
-        formulas = (
-            openpyxl.load_workbook(formulas_file, read_only=True, data_only=False)
-            if formulas_file is not None
-            else None
-        )
-    except Exception as error:  # openpyxl raises many kinds on a damaged workbook
-        raise _damaged(error) from None
-    try:
-        if not values.worksheets:
-            raise FileRejected("the workbook has no worksheet", zh="工作簿中没有工作表")
-        try:
-            if formulas is None:
-                rows = values.worksheets[0].iter_rows(values_only=True)
-                for number, cells in enumerate(rows, start=1):
-                    yield number, tuple(cells)
-                return
-            pairs = zip(
-                values.worksheets[0].iter_rows(values_only=True),
-                formulas.worksheets[0].iter_rows(values_only=True),
-                strict=False,
-            )
-            for number, (cells, sources) in enumerate(pairs, start=1):
-                yield number, tuple(_cell(v, s) for v, s in zip(cells, sources, strict=False))
-        except FileRejected:
-            raise
-        except Exception as error:
-            raise _damaged(error) from None
-    finally:
-        values.close()
-        if formulas is not None:
-            formulas.close()
-
-
-class Uncomputed(str):
-    """A formula cell the workbook holds no computed value for (never opened in Excel)."""
-
-
-def _cell(value, source):
-    if value is None and isinstance(source, str) and source.startswith("="):
-        return Uncomputed(source)
-    return value
-
-
-def _check_zip(path: Path) -> None:
-    try:
-        with zipfile.ZipFile(path) as archive:
-            infos = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as error:
-        raise _damaged(error) from None
-    total = sum(info.file_size for info in infos)
-    if total > MAX_UNCOMPRESSED:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, EOFError, ValueError, OverflowError) as error:
+        # ValueError: a name in the directory that is not the UTF-8 it claims, and the like.
         raise FileRejected(
-            f"the workbook unpacks to {total:,} bytes, over the {MAX_UNCOMPRESSED:,} limit",
-            zh="工作簿解压后过大，疑为异常文件，请导出为 CSV 后上传",
-        )
-    for info in infos:
-        if info.file_size > 1_000_000 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-            raise FileRejected(
-                f"workbook part {info.filename} is compressed more than {MAX_RATIO}:1 "
-                "(a decompression bomb?)",
-                zh="工作簿压缩比异常，疑为异常文件，请导出为 CSV 后上传",
-            )
-
-
-def _damaged(error: Exception) -> FileRejected:
-    return FileRejected(
-        f"the XLSX workbook cannot be read: {type(error).__name__}: {error}",
-        zh="XLSX 工作簿已损坏或格式不受支持，请用 Excel 重新保存，或导出为 CSV",
-    )
+            f"the XLSX workbook is damaged: {type(error).__name__}: {error}; export it again",
+            zh="文件已损坏，请重新导出后上传",
+        ) from None
+    with archive:
+        try:
+            workbook.check_directory(archive, MAX_UNCOMPRESSED, MAX_RATIO)
+            yield from workbook.rows(archive)
+        except workbook.WorkbookRefused as error:
+            raise FileRejected(str(error), zh=error.zh) from None

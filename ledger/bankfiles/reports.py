@@ -22,17 +22,29 @@ HEADER = ("行号 row", "列 column", "原值 value", "错误说明", "message",
 FORMATS = ("csv", "xlsx")
 
 
+#: What a spreadsheet program takes for the start of a formula (OWASP, CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _line(problem: Problem) -> tuple:
     row = "" if problem.row is None else problem.row
     return (row, problem.column, problem.value, problem.zh, problem.message, problem.code)
 
 
+def inert(text: str) -> str:
+    """``text`` as a CSV cell that a spreadsheet shows and never runs: a value that
+    begins like a formula gets a leading apostrophe, and stays visible as given."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
 def write_csv(problems: Iterable[Problem], out: IO[str]) -> None:
-    """Write the report to a text stream opened with ``newline=""``."""
+    """Write the report to a text stream opened with ``newline=""``; every text cell is
+    made :func:`inert`, since the values as given are whatever the bank's file held."""
     writer = csv.writer(out)
     writer.writerow(HEADER)
     for problem in problems:
-        writer.writerow(_line(problem))
+        row, *rest = _line(problem)
+        writer.writerow([row, *(inert(text) for text in rest)])
 
 
 def write_xlsx(problems: Iterable[Problem], path: Path) -> None:

@@ -93,7 +93,8 @@ def test_a_rejected_file_exits_1_and_writes_its_report_beside_it(fl, tmp_path):
     assert read_csv_report(report) == [
         list(HEADER),
         *(
-            [row, column, f, zh.format(f), message.format(f), "uncomputed-formula"]
+            # The value as given stays visible, made inert: Excel must not run it.
+            [row, column, "'" + f, zh.format(f), message.format(f), "uncomputed-formula"]
             for row, column, f in [
                 ("2", "penalty", "=0"),
                 ("2", "balance_after", "=100000-D2"),
@@ -179,7 +180,7 @@ def test_the_dirty_repayment_report_lists_every_error(fl, tmp_path):
         ("7", "bank_ref", "ICBC-R-0001", "duplicate-reference"),
         ("8", "paid_on", "2026-12-15", "invalid-value"),
         ("9", "principal", "1.5E3", "invalid-value"),
-        ("9", "interest", "-5.00", "invalid-value"),
+        ("9", "interest", "'-5.00", "invalid-value"),
         ("10", "principal", "100.005", "invalid-value"),
         ("10", "balance_after", "89,899.995", "invalid-value"),
         ("11", "paid_on", "", "required"),

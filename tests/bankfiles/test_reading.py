@@ -17,7 +17,7 @@ from ledger.bankfiles.reading import FileRejected, Sniffed, Uncomputed, rows, sn
 
 NEITHER = "the file is neither UTF-8 nor GB18030/GBK text, nor an XLSX workbook"
 NEITHER_ZH = "无法识别文件：既不是 UTF-8 或 GBK（GB18030）编码的 CSV，也不是 XLSX 工作簿"
-DAMAGED_ZH = "XLSX 工作簿已损坏或格式不受支持，请用 Excel 重新保存，或导出为 CSV"
+DAMAGED_ZH = "文件已损坏，请重新导出后上传"
 HEADER_ZH = "银行流水号,贷款合同号,还款日期,归还本金,归还利息,本金余额"
 
 
@@ -135,12 +135,39 @@ def test_empty_file_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "data",
-    [b"bank_ref,amount\nR1,1\x00.00\n", b"\x00\x00\x00", b"a,b\n\x1b[31m,1\n", b"a\x7f,b\n"],
+    ("data", "line", "char", "char_zh"),
+    [
+        (b"bank_ref,amount\nR1,1\x00.00\n", 2, "U+0000 (NUL)", "U+0000（NUL）"),
+        (b"\x00\x00\x00", 1, "U+0000 (NUL)", "U+0000（NUL）"),
+        (b"a,b\n\x1b[31m,1\n", 2, "U+001B (ESC)", "U+001B（ESC）"),
+        (b"a\x7f,b\n", 1, "U+007F (DEL)", "U+007F（DEL）"),
+        ("还款\n明细\n\x02".encode("gbk"), 3, "U+0002", "U+0002"),
+    ],
 )
-def test_control_characters_are_refused(tmp_path, data):
+def test_control_characters_are_refused_by_name_and_line(tmp_path, data, line, char, char_zh):
+    # Said as what it is, not as "neither UTF-8 nor GB18030": the text decodes.
     error = rejected(sniff, write(tmp_path, data))
-    assert (str(error), error.zh) == (NEITHER, NEITHER_ZH)
+    assert str(error) == (
+        f"line {line} of the file holds the control character {char}, which no CSV export "
+        "contains (is it a text file?); export it again as UTF-8 or GBK CSV"
+    )
+    assert error.zh == (
+        f"文件第 {line} 行含有控制字符 {char_zh}，CSV 导出文件不会含有此字符"
+        "（是否上传了非文本文件？），请重新导出为 UTF-8 或 GBK 编码的 CSV 后上传"
+    )
+
+
+def test_an_old_excel_workbook_is_named_as_such(tmp_path):
+    data = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(range(256)) * 4
+    error = rejected(sniff, write(tmp_path, data, "book.xls"))
+    assert str(error) == (
+        "the file is an Excel 97-2003 workbook (.xls) or a password-protected one; "
+        "save it as .xlsx without a password, or as CSV"
+    )
+    assert error.zh == (
+        "文件为旧版 Excel 工作簿（.xls）或设有密码的工作簿，"
+        "请另存为不设密码的 .xlsx，或导出为 CSV 后上传"
+    )
 
 
 def test_tabs_and_line_ends_are_text(tmp_path):
@@ -256,9 +283,9 @@ def test_workbook_rows_padded_past_the_column_limit_are_trimmed(tmp_path):
         for number, cells in rows(path, sniffed):
             got.append((number, cells))
     assert str(info.value) == "row 4 has more than 200 columns"
-    assert got[0] == (1, ("a", "b", *[None] * 198))
-    assert got[1] == (2, (1, 2, *[None] * 198))
-    assert [n for n, _ in got] == [1, 2, 3]
+    # A row ends at its last cell holding a value: the far-out empty cell of row 3
+    # pads nothing, and no row is widened to the sheet's widest.
+    assert got == [(1, ("a", "b")), (2, (1, 2)), (3, ())]
 
 
 # ------------------------------------------------------------------------ XLSX
@@ -290,10 +317,9 @@ def test_workbook_cells_come_out_typed(tmp_path):
     assert got == [
         (1, ("银行流水号", "还款日期", "归还本金", "归还利息", "备注")),
         (2, ("R1", dt.datetime(2026, 1, 5), 1234.5, 0, "工行")),
-        (3, (None, None, None, None, None)),
-        (4, ("R2", dt.datetime(2026, 2, 5), 100, 12.34, None)),
+        (4, ("R2", dt.datetime(2026, 2, 5), 100, 12.34)),
     ]
-    assert type(got[1][1][2]) is float and type(got[3][1][2]) is int
+    assert type(got[1][1][2]) is float and type(got[2][1][2]) is int
 
 
 def _with_formulas(tmp_path, cached: dict[str, str] | None):
@@ -369,17 +395,18 @@ def test_a_zip_that_is_not_a_workbook_is_refused(tmp_path):
         archive.writestr("hello.txt", "hello")
     error = read_rejected(path)
     assert str(error) == (
-        "the XLSX workbook cannot be read: KeyError: "
-        "\"There is no item named '[Content_Types].xml' in the archive\""
+        "the file is a zip archive but not an XLSX workbook (it has no xl/workbook.xml)"
     )
-    assert error.zh == DAMAGED_ZH
+    assert error.zh == "文件不是 XLSX 工作簿，请用 Excel 另存为 .xlsx 格式，或导出为 CSV 后上传"
 
 
 def test_a_truncated_zip_is_refused(tmp_path):
     path = write(tmp_path, b"PK\x03\x04" + b"\x14\x00" * 20, "cut.xlsx")
     assert sniff(path).format == "xlsx"
     error = read_rejected(path)
-    assert str(error) == "the XLSX workbook cannot be read: BadZipFile: File is not a zip file"
+    assert str(error) == (
+        "the XLSX workbook is damaged: BadZipFile: File is not a zip file; export it again"
+    )
     assert error.zh == DAMAGED_ZH
 
 
@@ -492,14 +519,12 @@ def test_header_read_from_a_utf8_bom_file(tmp_path):
     ]  # fmt: skip
 
 
-def test_the_formulas_are_read_beside_the_values_only_when_a_sheet_has_any(tmp_path):
+def test_a_formula_without_a_saved_value_is_told_in_the_same_single_pass(tmp_path):
     plain, with_formula = tmp_path / "plain.xlsx", tmp_path / "formula.xlsx"
     for path, second in ((plain, 2), (with_formula, "=A1*2")):
         book = openpyxl.Workbook()
         book.active.append([1, second])
         book.save(path)
-    assert reading._has_formulas(plain) is False
-    assert reading._has_formulas(with_formula) is True
     assert list(reading.rows(plain, reading.sniff(plain))) == [(1, (1, 2))]
     (row,) = reading.rows(with_formula, reading.sniff(with_formula))
     assert row[1][0] == 1
