@@ -1,7 +1,7 @@
 """Reading an XLSX bank file: fundledger's worksheet reader against openpyxl's read-only mode.
 
-Builds a repayment workbook of ``--rows`` rows (shared strings, date-styled dates, numbers,
-as Excel saves one) and reads every row ``--repeat`` times each way, alternating:
+Builds a repayment workbook of ``--rows`` rows with openpyxl (text as inline strings,
+date-styled dates, numbers) and reads every row ``--repeat`` times each way, alternating:
 
 * ``fundledger``: ``ledger.bankfiles.reading.rows`` (sniffing excluded), the reader the
   import uses, which is bounded by the cells that hold values;

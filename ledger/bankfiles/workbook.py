@@ -221,7 +221,7 @@ def _target(
     if book.has(rels):
         for rel_type, target in _relations(book, rels).values():
             if rel_type.endswith("/" + kind) and any(r in rel_type for r in _RELATIONSHIPS):
-                return _resolve(source or "/", target) if source else target.lstrip("/")
+                return _resolve(source, target)
     if default is not None and book.has(default):
         return default
     if required:
@@ -319,7 +319,12 @@ def _sheet_rows(book: _Book) -> Iterator[tuple[int, tuple]]:
             if _local(element.tag) != "row":
                 continue
             given = element.get("r")
-            number = _row_number(given) if given is not None else previous + 1
+            if given is None:
+                # No number on the row: its first cell's reference says, else the next.
+                first = next((c.get("r") for c in element if _local(c.tag) == "c"), None)
+                match = _CELL_REF.fullmatch(first) if first else None
+                given = match[2] if match else str(previous + 1)
+            number = _row_number(given)
             if number <= previous:
                 raise WorkbookDamaged(
                     f"row {number} comes after row {previous} in {book.sheet}: rows out of order"

@@ -264,7 +264,7 @@ class Loan(Base):
     rule_set_id: Mapped[int] = mapped_column(ForeignKey("rule_sets.id"))
     #: The disbursement's journal entry (exposure up); written with the loan.
     entry_id: Mapped[int | None] = mapped_column(ForeignKey(ENTRY_FK))
-    #: A hash of the bank file row's content, for idempotent imports (issue 4).
+    #: A hash of the bank file row's content, for idempotent imports.
     row_hash: Mapped[str | None] = mapped_column(String(64))
     created_by: Mapped[str] = mapped_column(String(60))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)

@@ -529,3 +529,98 @@ def test_a_formula_without_a_saved_value_is_told_in_the_same_single_pass(tmp_pat
     (row,) = reading.rows(with_formula, reading.sniff(with_formula))
     assert row[1][0] == 1
     assert isinstance(row[1][1], reading.Uncomputed) and row[1][1] == "=A1*2"
+
+
+def test_shared_strings_as_excel_writes_them(tmp_path):
+    path = _sheet(
+        tmp_path,
+        '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>2</v></c></row>'
+        '<row r="2"><c r="A2" t="s"><v>1</v></c><c r="B2" t="s"><v>0</v></c></row>',
+        strings=["还款", "<si><r><t>工</t></r><r><rPr><b/></rPr><t>行</t></r></si>", "  "],
+    )
+    assert read(path)[1] == [(1, ("还款", "  ")), (2, ("工行", "还款"))]
+
+
+def test_shared_strings_past_the_limit_are_refused(tmp_path, monkeypatch):
+    from ledger.bankfiles import workbook
+
+    path = _sheet(tmp_path, '<row r="1"><c r="A1" t="s"><v>5</v></c></row>', strings="abcdef")
+    monkeypatch.setattr(workbook, "MAX_SHARED_STRINGS", 5)
+    error = read_rejected(path)
+    assert str(error) == "the workbook holds more than 5 shared strings"
+    assert error.zh == "工作簿中的文本过多，疑为异常文件，请导出为 CSV 后上传"
+    monkeypatch.setattr(workbook, "MAX_SHARED_STRINGS", 6)
+    assert read(path)[1] == [(1, ("f",))]
+
+
+def test_a_workbook_of_too_many_parts_is_refused(tmp_path, monkeypatch):
+    from ledger.bankfiles import workbook
+
+    path = xlsx(tmp_path, [["a"]])
+    with zipfile.ZipFile(path) as archive:
+        parts = len(archive.infolist())
+    monkeypatch.setattr(workbook, "MAX_PARTS", parts - 1)
+    error = read_rejected(path)
+    assert str(error) == f"the workbook holds {parts} parts, over the limit of {parts - 1}"
+    assert error.zh == "工作簿内部文件过多，疑为异常文件，请导出为 CSV 后上传"
+
+
+def _sheet(tmp_path, rows_xml: str, strings=("x",)):
+    """An openpyxl workbook whose sheet data is ``rows_xml``, with a shared-string table
+    of ``strings`` (an item is plain text or a whole ``<si>`` element), as Excel has."""
+    path = xlsx(tmp_path, [["x"]])
+    with zipfile.ZipFile(path) as source:
+        parts = {info.filename: source.read(info) for info in source.infolist()}
+    sheet = parts["xl/worksheets/sheet1.xml"].decode()
+    start, end = sheet.index("<sheetData>"), sheet.index("</sheetData>")
+    parts["xl/worksheets/sheet1.xml"] = (
+        sheet[: start + len("<sheetData>")] + rows_xml + sheet[end:]
+    ).encode()
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    items = "".join(t if t.startswith("<si>") else f"<si><t>{t}</t></si>" for t in strings)
+    parts["xl/sharedStrings.xml"] = f'<sst xmlns="{main}">{items}</sst>'.encode()
+    rels = parts["xl/_rels/workbook.xml.rels"].decode()
+    kind = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
+    parts["xl/_rels/workbook.xml.rels"] = rels.replace(
+        "</Relationships>",
+        f'<Relationship Id="rIdSST" Type="{kind}" Target="sharedStrings.xml"/></Relationships>',
+    ).encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for name, data in parts.items():
+            target.writestr(name, data)
+    return path
+
+
+def test_rows_and_cells_without_references_are_placed_in_order(tmp_path):
+    path = _sheet(
+        tmp_path,
+        '<row><c t="inlineStr"><is><t>a</t></is></c><c><v>1</v></c></row>'
+        '<row><c r="C5"><v>2</v></c></row>'
+        '<row><c t="inlineStr"><is><r><t>b</t></r><r><t>c</t></r>'
+        "<rPh><t>ビ</t></rPh></is></c></row>",
+    )
+    assert read(path)[1] == [(1, ("a", 1)), (5, (None, None, 2)), (6, ("bc",))]
+
+
+@pytest.mark.parametrize(
+    ("rows_xml", "detail"),
+    [
+        ('<row r="3"><c r="A3"><v>1</v></c></row><row r="2"><c r="A2"><v>1</v></c></row>',
+         "row 2 comes after row 3 in xl/worksheets/sheet1.xml: rows out of order"),
+        ('<row r="2"><c r="B2"><v>1</v></c><c r="A2"><v>1</v></c></row>',
+         "cell A2 in row 2 is out of order or repeated"),
+        ('<row r="2"><c r="A3"><v>1</v></c></row>', "cell A3 is stored in row 2"),
+        ('<row r="2"><c r="XFE2"><v>1</v></c></row>', "cell XFE2 in row 2 is beyond column XFD"),
+        ('<row r="1048577"><c><v>1</v></c></row>',
+         "row number '1048577' is not one a worksheet can have"),
+        ('<row r="2"><c r="A2" t="s"><v>7</v></c></row>',
+         "cell A2 refers to shared string '7', but the workbook has 1"),
+        ('<row r="2"><c r="A2" t="q"><v>7</v></c></row>', "cell A2 has an unknown type 'q'"),
+        ('<row r="2"><c r="A2"><v>1,5</v></c></row>', "cell A2 holds '1,5' as a number"),
+        ('<row r="2"><c r="A2" t="b"><v>yes</v></c></row>', "cell A2 holds 'yes' as true/false"),
+    ],
+)  # fmt: skip
+def test_a_sheet_no_spreadsheet_program_writes_is_damaged(tmp_path, rows_xml, detail):
+    error = read_rejected(_sheet(tmp_path, rows_xml))
+    assert str(error) == f"the XLSX workbook is damaged: {detail}; export it again"
+    assert error.zh == DAMAGED_ZH
