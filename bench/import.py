@@ -170,12 +170,15 @@ def _yuan(fen: int) -> str:
 
 
 def run_import(url: str, path: Path) -> tuple[float, dict]:
-    from ledger.bankfiles.imports import import_file
+    from ledger.bankfiles.imports import gc_paused, import_file
 
     engine = make_engine(url)
     factory = session_factory(engine)
     start = time.perf_counter()
-    receipt = import_file(factory, bank=BANK, kind="repayment", path=path, actor=ACTOR, today=TODAY)
+    with gc_paused():  # as `fundledger import` runs it, in a process of its own
+        receipt = import_file(
+            factory, bank=BANK, kind="repayment", path=path, actor=ACTOR, today=TODAY
+        )
     drain_sealer(engine)
     seconds = time.perf_counter() - start
     engine.dispose()

@@ -74,9 +74,10 @@ def _problem_line(problem: imports.Problem) -> str:
 def import_command(obj, kind, file, bank, actor, report, today):
     """Import a partner bank's FILE of KIND and print its receipt."""
     try:
-        receipt = imports.import_file(
-            obj.factory, bank=bank, kind=kind, path=file, actor=actor_of(actor), today=today
-        )
+        with imports.gc_paused():  # this process does nothing else
+            receipt = imports.import_file(
+                obj.factory, bank=bank, kind=kind, path=file, actor=actor_of(actor), today=today
+            )
     except LedgerError as exc:
         click.echo(f"error: {exc}", err=True)
         if getattr(exc, "zh", None):
@@ -165,7 +166,8 @@ def report_command(obj, import_id, out, fmt):
 @click.pass_obj
 def drop_folder_command(obj, root, actor, settle):
     """Import every file waiting in ROOT/inbox (see docs/bank-files.md)."""
-    done = dropfolder.process(obj.factory, root, actor=actor, settle_seconds=settle)
+    with imports.gc_paused():  # this process does nothing else
+        done = dropfolder.process(obj.factory, root, actor=actor, settle_seconds=settle)
     drain_sealer(obj.engine)
     for outcome in done:
         if outcome.status == "failed":

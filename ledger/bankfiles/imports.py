@@ -224,10 +224,9 @@ def import_file(
         return _record_rejected(factory, head, _only(_whole(error, path)), None)
     head.sniffed(sniffed)
     try:
-        with gc_paused():
-            return run_in_transaction(
-                factory, lambda session: _Import(session, spec, head, path, sniffed, today).run()
-            )
+        return run_in_transaction(
+            factory, lambda session: _Import(session, spec, head, path, sniffed, today).run()
+        )
     except _Rejected as rejected:
         return _record_rejected(factory, head, rejected.problems, rejected.reading)
 
@@ -239,13 +238,17 @@ _gc_was_enabled = False
 
 @contextlib.contextmanager
 def gc_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while a file is imported.
+    """Pause Python's cyclic garbage collector while files are imported.
 
     An import keeps hundreds of thousands of objects alive until its transaction ends
     (lines, loan states, rows to write), and the collector walks them all again each
     time enough new objects pile up: 0.9 s of a 100,000-row file's 5.2 s. Reference
     counting still frees everything else at once. The collector resumes, if it was on,
-    when the last import running in this process ends.
+    when the last pause in this process ends.
+
+    The pause is process-wide, so :func:`import_file` never takes it: only a process
+    that does nothing but import may (``fundledger import``, ``fundledger imports
+    drop-folder``, the import worker). A web server's threads keep their collector.
     """
     global _gc_pauses, _gc_was_enabled
     with _gc_lock:

@@ -15,7 +15,9 @@ import ledger.bankfiles.imports as imports_module
 from ledger.fund.models import BankFileImportEntry, Loan, Repayment
 from tests.bankfiles.conftest import (
     FILES,
+    TODAY,
     do_import,
+    fixture_file,
     loan_state,
     messages,
     problems,
@@ -345,7 +347,8 @@ def test_a_reversal_from_a_file_without_the_penalty_column_reverses_the_whole_re
     verify_ok(city)
 
 
-def test_the_cyclic_collector_is_paused_while_a_file_imports_and_resumed_after(city, monkeypatch):
+def test_import_file_leaves_the_cyclic_collector_alone(city, monkeypatch):
+    # A web server's threads share the process: an upload must not pause its collector.
     seen = []
     apply = imports_module.apply_repayments
 
@@ -354,14 +357,37 @@ def test_the_cyclic_collector_is_paused_while_a_file_imports_and_resumed_after(c
         return apply(*args, **kwargs)
 
     monkeypatch.setattr(imports_module, "apply_repayments", watching)
-    assert gc.isenabled()
     receipt = do_import(city, "repayment", "icbc_repayment_bom.csv")
-    assert (receipt.status, seen, gc.isenabled()) == ("accepted", [False], True)
-    seen.clear()
-    rejected = do_import(city, "repayment", "icbc_repayment_dirty.csv")
-    assert rejected.status == "rejected"
-    assert seen and not any(seen)
-    assert gc.isenabled()
+    assert (receipt.status, seen, gc.isenabled()) == ("accepted", [True], True)
+
+
+def test_the_command_line_pauses_the_collector_while_it_imports(
+    city, db_url, monkeypatch, tmp_path
+):
+    from click.testing import CliRunner
+
+    from ledger.cli import cli
+
+    seen = []
+    apply = imports_module.apply_repayments
+
+    def watching(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return apply(*args, **kwargs)
+
+    monkeypatch.setattr(imports_module, "apply_repayments", watching)
+    for name, code in (("icbc_repayment_bom.csv", 0), ("icbc_repayment_dirty.csv", 1)):
+        path = fixture_file(name, tmp_path)
+        result = CliRunner().invoke(
+            cli,
+            ["import", "repayment", str(path), "--bank", "ICBC", "--actor", "icbc",
+             "--today", TODAY.isoformat()],
+            env={"DATABASE_URL": db_url},
+        )  # fmt: skip
+        assert result.exit_code == code, result.output
+        assert seen and not any(seen)
+        assert gc.isenabled()
+        seen.clear()
 
 
 def test_pauses_of_the_collector_nest_and_leave_it_as_they_found_it():
