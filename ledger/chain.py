@@ -20,12 +20,14 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import os
 import threading
 import time
 import weakref
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Connection, Engine, bindparam, select, text, update
+from sqlalchemy import Connection, Engine, bindparam, event, select, text, update
+from sqlalchemy.orm import Session
 
 from ledger.models import JournalEntry, LedgerHead
 
@@ -224,6 +226,17 @@ def _seal_pass(conn: Connection, wait: bool) -> int | None:
     return _seal_after(conn, head.seq, head.hash, SEAL_BATCH)[0]
 
 
+def _drain_pending(engine: Engine) -> bool:
+    """Seal passes until none is left pending (a full pass may leave more behind it);
+    False if another process holds the chain head, which then seals them."""
+    while True:
+        n = _pass(engine, wait=False)
+        if n is None:
+            return False
+        if n < SEAL_BATCH:
+            return True
+
+
 def _all_sealed(engine: Engine, entry_ids: Sequence[int]) -> bool:
     """True when none of ``entry_ids`` awaits sealing (autocommit reads: no BEGIN/COMMIT)."""
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -296,7 +309,7 @@ def _run_sealer(engine: Engine, sealer: _Sealer) -> None:
         with sealer.cond:
             target, asked = sealer.requested, list(sealer.entry_ids)
         try:
-            answered = _pass(engine, wait=False) is not None or _all_sealed(engine, asked)
+            answered = _drain_pending(engine) or _all_sealed(engine, asked)
             pause = SEAL_DELAY
         except Exception:  # the entries stay pending; a later try or `seal` takes them
             log.exception("sealing pass failed; trying again in %.1f s", pause)
@@ -323,3 +336,43 @@ def drain_sealer(engine: Engine, timeout: float = 30.0) -> bool:
 def _drain_all() -> None:
     for engine in list(_sealers):
         drain_sealer(engine, timeout=10.0)
+
+
+def _forget_sealers_in_child() -> None:
+    """A forked process has none of its parent's threads: a sealer marked running there
+    would never answer. The child starts afresh; its parent's pending entries are still
+    sealed by the parent, and the child's own by a sealer thread of its own."""
+    global _sealers, _sealers_guard
+    _sealers = weakref.WeakKeyDictionary()
+    _sealers_guard = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_sealers_in_child)
+
+
+# ------------------------------------------------------------------------ every commit
+
+
+def note_unsealed(session: Session, entry_ids: Iterable[int]) -> None:
+    """Record that ``session``'s transaction wrote ``entry_ids`` without their seals: when
+    it commits, however it commits, the process's sealer is asked to seal them."""
+    pending = session.info.setdefault(_UNSEALED, [])
+    pending.extend(entry_ids)
+
+
+_UNSEALED = "fundledger.unsealed"
+
+
+@event.listens_for(Session, "after_commit")
+def _seal_after_commit(session: Session) -> None:
+    # Registered on the Session class: every session of every factory, whatever commits
+    # it (run_in_transaction, a plain commit, a web request, a job).
+    unsealed = session.info.pop(_UNSEALED, None)
+    if unsealed:
+        seal_soon(session.get_bind(), unsealed)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session: Session) -> None:
+    # Rolled back: the entries were never written.
+    session.info.pop(_UNSEALED, None)

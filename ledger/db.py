@@ -22,7 +22,6 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger import config, errors
-from ledger.chain import seal_soon
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +146,8 @@ def run_in_transaction(
     Serialization failures and deadlocks roll back and run ``work`` again. A refusal by
     the database's own rules is raised as the matching :class:`errors.LedgerError`.
     Entries that ``work`` left unsealed are sealed by the process's sealer moments after
-    the commit (:func:`ledger.chain.drain_sealer` waits for it).
+    the commit, as after any commit (:func:`ledger.chain.note_unsealed`;
+    :func:`ledger.chain.drain_sealer` waits for it).
     """
     attempt = 0
     while True:
@@ -156,7 +156,6 @@ def run_in_transaction(
         try:
             with session.begin():
                 result = work(session)
-            unsealed = session.info.pop("fl_unsealed", ())
             break
         except DBAPIError as exc:
             session.rollback()
@@ -170,8 +169,6 @@ def run_in_transaction(
             raise
         finally:
             session.close()
-    if unsealed:
-        seal_soon(factory.kw["bind"], unsealed)
     return result
 
 

@@ -21,7 +21,13 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from ledger.accounts import check_postable
-from ledger.chain import canonical_content, canonical_parts, content_hash, link_new_entries
+from ledger.chain import (
+    canonical_content,
+    canonical_parts,
+    content_hash,
+    link_new_entries,
+    note_unsealed,
+)
 from ledger.clock import utcnow
 from ledger.db import copy_rows
 from ledger.errors import (
@@ -541,7 +547,7 @@ def _post_server_side(
         raise DBAPIError.instance("SELECT fl_post_entry", None, exc, dbapi.Error) from exc
     if entry_id is None:
         return None
-    session.info.setdefault("fl_unsealed", []).append(entry_id)
+    note_unsealed(session, (entry_id,))
     return Posted(entry_id, created=True)
 
 
@@ -614,7 +620,7 @@ def _write(session: Session, batch: _Batch, actor: str, ids: list[int] | None) -
         entry_columns = ENTRY_COLUMNS
     # After commit, someone must look for entries that found the head busy meanwhile.
     if conn.dialect.name == "postgresql":
-        session.info.setdefault("fl_unsealed", []).extend(ids)
+        note_unsealed(session, ids)
     _insert(conn, posting_rows, entry_rows, entry_columns)
 
 
