@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ledger.clock import utcnow
+from ledger.clock import business_today, utcnow
 from ledger.errors import PeriodError
 from ledger.models import PeriodClose
 
@@ -19,8 +19,12 @@ def closed_through(session: Session) -> dt.date | None:
 def close_period(
     session: Session, through: dt.date, *, actor: str, today: dt.date | None = None
 ) -> PeriodClose:
-    """Close the books through ``through``. A close only moves forward and is never undone."""
-    today = today or utcnow().date()
+    """Close the books through ``through``. A close only moves forward and is never undone.
+
+    ``today`` is the business date (China time) like every other operation's: from
+    00:00 to 08:00 in Beijing the UTC date is still yesterday's.
+    """
+    today = today or business_today()
     if through >= today:
         raise PeriodError(
             f"cannot close through {through}: only days before today ({today}) can be closed"

@@ -840,6 +840,7 @@ class _Player:
             new_maturity=new_maturity,
             on=on,
             actor=APPROVERS[a.n % 2],
+            today=self.today,
         )
 
     def file_claim(self, s: Session, a: Applicant) -> None:

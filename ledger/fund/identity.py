@@ -104,7 +104,7 @@ def valid_id_number(raw: str, *, today: dt.date | None = None) -> str:
 
 
 def _checked(raw: str, today: dt.date | None) -> tuple[str, dt.date]:
-    number = normalize_id_number(raw)
+    number = normalize_id_number(raw) if isinstance(raw, str) else ""
     _check_length(number)
     _check_characters(number)
     _check_region(number)

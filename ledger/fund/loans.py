@@ -22,7 +22,7 @@ from ledger.fund.errors import (
 from ledger.fund.leverage import effective_repayments
 from ledger.fund.models import Extension, Loan, Repayment
 from ledger.fund.policy import RuleSet, stored_rules
-from ledger.fund.reference import Role, require_role
+from ledger.fund.reference import Role, refuse_future, require_role
 from ledger.fund.repayments import (  # noqa: F401 - re-exported: loans.repay etc.
     STATUS_ZH,
     Repaid,
@@ -43,10 +43,19 @@ from ledger.fund.schedule import (
 
 
 def extend_loan(
-    session: Session, *, bank: str, contract_no: str, new_maturity: dt.date, on: dt.date, actor: str
+    session: Session,
+    *,
+    bank: str,
+    contract_no: str,
+    new_maturity: dt.date,
+    on: dt.date,
+    actor: str,
+    today: dt.date | None = None,
 ) -> Extension:
-    """Extend (展期) an active loan that is not overdue, once, within the loan's rules."""
+    """Extend (展期) an active loan that is not overdue, once, within the loan's rules.
+    ``on``, the day the extension is agreed, may not be after the business date."""
     require_role(session, actor, Role.APPROVER)
+    refuse_future(on, today, "extension date", "展期日期", ExtensionError)
     loan = get_loan(session, bank, contract_no, for_update=True)
     check_active(loan.status, loan.contract_no, "extension")
     rules = loan_rules(loan)

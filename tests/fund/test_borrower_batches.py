@@ -93,3 +93,18 @@ def test_every_bad_row_is_reported_and_nobody_is_registered(fund, borrower):
     assert errors[6].zh == f"身份证号 {borrower_id(14)} 的借款人已登记（甲）"
     assert errors[7].value == " "
     assert count(fund) == 1
+
+
+def test_a_row_without_an_id_number_is_refused_by_its_row(fund):
+    # None is what a reader gives for an empty cell: refused by name, never a crash.
+    specs = [
+        BorrowerSpec(borrower_id(21), "甲", "D01", row=2),
+        BorrowerSpec(None, "乙", "D01", row=3),
+    ]
+    with pytest.raises(RowsRejectedError) as info:
+        register(fund, specs)
+    assert [(e.row, e.column, type(e.error)) for e in info.value.errors] == [
+        (3, "id_number", InvalidIdNumberError),
+    ]
+    assert info.value.errors[0].message == "ID number is empty"
+    assert count(fund) == 0

@@ -445,3 +445,22 @@ def test_equal_principal_schedule_after_extension(fund, borrower):
         (12, D(2026, 3, 5), 66_672),
     ]
     assert sum(i.principal for i in schedule) == 1_200_000
+
+
+def test_an_extension_dated_after_today_is_refused(fund, borrower):
+    approve(fund, borrower)
+    disburse(fund, borrower)  # bullet, 2025-03-05 → 2026-03-05
+    e = refused(
+        ExtensionError,
+        lambda: run(
+            fund,
+            lambda s: loans.extend_loan(
+                s, bank="ICBC", contract_no="ICBC-001", new_maturity=D(2026, 9, 5),
+                on=D(2025, 12, 2), actor="approver", today=D(2025, 12, 1),
+            ),
+        ),
+    )  # fmt: skip
+    assert (str(e), e.zh) == (
+        "extension date 2025-12-02 is in the future",
+        "展期日期 2025-12-02 晚于今天",
+    )

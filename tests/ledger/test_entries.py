@@ -21,7 +21,7 @@ from ledger.errors import (
     UnknownAccountError,
 )
 from ledger.models import JournalEntry
-from ledger.periods import close_period
+from ledger.periods import close_period, closed_through
 
 D = dt.date(2025, 3, 5)
 
@@ -444,3 +444,15 @@ def test_bulk_after_single_posts_keeps_one_chain(chart):
         report = verify(s)
     assert report.problems == [] and report.sealed == 72
     assert bal(chart, "asset:treasury") == 1 + 140 + 3
+
+
+def test_period_close_counts_today_in_china_time(chart, monkeypatch):
+    # 2026-01-01 01:00 in Beijing is still 2025-12-31 in UTC: yesterday (12-31) may be
+    # closed, as the bureau sees the calendar.
+    from ledger import periods
+
+    monkeypatch.setattr(periods, "business_today", lambda: dt.date(2026, 1, 1))
+    monkeypatch.setattr(periods, "utcnow", lambda: dt.datetime(2025, 12, 31, 17, 0))
+    run_in_transaction(chart, lambda s: close_period(s, dt.date(2025, 12, 31), actor="li"))
+    with chart() as s:
+        assert closed_through(s) == dt.date(2025, 12, 31)
