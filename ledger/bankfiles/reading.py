@@ -217,8 +217,9 @@ def _csv_rows(path: Path, encoding: str) -> Iterator[tuple[int, tuple]]:
 def _xlsx_rows(path: Path) -> Iterator[tuple[int, tuple]]:
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, EOFError, ValueError, OverflowError) as error:
-        # ValueError: a name in the directory that is not the UTF-8 it claims, and the like.
+    except (zipfile.BadZipFile, EOFError, ValueError, OverflowError, NotImplementedError) as error:
+        # ValueError: a name in the directory that is not the UTF-8 it claims, and the like;
+        # NotImplementedError: a zip version or feature that no spreadsheet program writes.
         raise FileRejected(
             f"the XLSX workbook is damaged: {type(error).__name__}: {error}; export it again",
             zh="文件已损坏，请重新导出后上传",

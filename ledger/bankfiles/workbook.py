@@ -57,6 +57,7 @@ _ZH_DAMAGED = "文件已损坏，请重新导出后上传"
 _RELATIONSHIPS = ("officeDocument/2006/relationships", "officeDocument/relationships")
 _CELL_REF = re.compile(r"([A-Z]{1,3})([0-9]{1,7})")
 _INT = re.compile(r"[+-]?[0-9]+")
+_DIGITS = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() takes "١" and "³" too
 _FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _SUPPORTED = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 
@@ -79,7 +80,15 @@ class WorkbookDamaged(WorkbookRefused):
 
 
 #: What reading a damaged zip or its XML can raise: all of it is the file's fault.
-_DAMAGE = (zipfile.BadZipFile, zlib.error, EOFError, ParseError, DefusedXmlException)
+#: (zipfile raises NotImplementedError for a version or a feature it does not know.)
+_DAMAGE = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    NotImplementedError,
+    ParseError,
+    DefusedXmlException,
+)
 
 
 def rows(archive: zipfile.ZipFile) -> Iterator[tuple[int, tuple]]:
@@ -146,7 +155,7 @@ class _Book:
             info = self.archive.getinfo(name)
         except KeyError:
             raise WorkbookDamaged(f"part {name} is missing") from None
-        if info.flag_bits & 0x1:
+        if info.flag_bits & 0x41:  # encrypted, or strongly encrypted
             raise WorkbookDamaged(
                 f"part {name} is encrypted",
                 zh="工作簿已加密，请取消密码保护后重新导出上传",
@@ -292,7 +301,7 @@ def _date_styles(book: _Book, name: str) -> tuple[set[int], set[int]]:
             elif event == "end" and tag == "xf" and in_xfs:
                 number = element.get("numFmtId", "0")
                 code = custom.get(number)
-                if code is None and number.isdigit():
+                if code is None and _DIGITS.fullmatch(number):
                     code = BUILTIN_FORMATS.get(int(number))
                 formats.append(code)
     dates = {n for n, code in enumerate(formats) if is_date_format(code)}
@@ -352,7 +361,7 @@ def _sheet_rows(book: _Book) -> Iterator[tuple[int, tuple]]:
 
 
 def _row_number(given: str) -> int:
-    if not given.isdigit() or not 1 <= int(given) <= SHEET_ROWS:
+    if not _DIGITS.fullmatch(given) or not 1 <= int(given) <= SHEET_ROWS:
         raise WorkbookDamaged(f"row number {given!r} is not one a worksheet can have")
     return int(given)
 
@@ -430,7 +439,7 @@ class _CellReader:
         else:
             raise WorkbookDamaged(f"{_where(row, column)} holds {text[:40]!r} as a number")
         style = cell.get("s")
-        if style is None or not style.isdigit():
+        if style is None or not _DIGITS.fullmatch(style):
             return value
         style = int(style)
         if style in self.dates:
@@ -441,7 +450,7 @@ class _CellReader:
         return value
 
     def _shared(self, text: str, row: int, column: int) -> str:
-        if not text.isdigit() or int(text) >= len(self.strings):
+        if not _DIGITS.fullmatch(text) or int(text) >= len(self.strings):
             raise WorkbookDamaged(
                 f"{_where(row, column)} refers to shared string {text[:20]!r}, "
                 f"but the workbook has {len(self.strings):,}"
