@@ -58,6 +58,7 @@ from ledger.fund.errors import (
     RowsRejectedError,
 )
 from ledger.fund.models import (
+    IMPORT_LIFECYCLE,
     BankBalanceLine,
     BankFileError,
     BankFileImport,
@@ -75,7 +76,7 @@ CHUNK_LINES = 50_000
 #: Repayment rows kept in memory for sorting; past this they go to a temporary file.
 SPILL_ROWS = 200_000
 
-STATUS_ZH = {"accepted": "已接收", "rejected": "已拒绝", "duplicate": "重复文件"}
+STATUS_ZH = IMPORT_LIFECYCLE.names_zh
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from ledger.entries import credit, debit
 from ledger.fund.books import balance_now, balances_as_of, post, pro_rata
 from ledger.fund.errors import DuplicateReferenceError, FundError, StateError
 from ledger.fund.leverage import check_withdrawal
-from ledger.fund.models import CapitalAllocation, DepositInterest
+from ledger.fund.models import AllocationStatus, CapitalAllocation, DepositInterest, set_status
 from ledger.fund.reference import (
     Role,
     all_sources,
@@ -89,7 +89,7 @@ def approve_allocation(
         actor=actor,
         key=f"capital-allocation:{allocation.id}",
     )
-    allocation.status = "approved"
+    set_status(allocation, AllocationStatus.APPROVED)
     allocation.decided_by = actor
     allocation.decided_at = utcnow()
     session.flush()
@@ -104,7 +104,7 @@ def reject_allocation(
     check_maker_checker(allocation.recorded_by, actor, "this allocation", "该笔资金拨付")
     if not reason.strip():
         raise FundError("a rejection needs a reason", zh="退回须注明原因")
-    allocation.status = "rejected"
+    set_status(allocation, AllocationStatus.REJECTED)
     allocation.decided_by = actor
     allocation.decided_at = utcnow()
     allocation.reject_reason = reason.strip()

@@ -24,7 +24,7 @@ from ledger.fund.books import (
 )
 from ledger.fund.errors import ClaimError
 from ledger.fund.loans import get_loan, loan_position, loan_rules
-from ledger.fund.models import Claim, Loan
+from ledger.fund.models import CLAIM_LIFECYCLE, Claim, ClaimStatus, Loan, LoanStatus, set_status
 from ledger.fund.reference import (
     Role,
     check_maker_checker,
@@ -35,7 +35,7 @@ from ledger.fund.reference import (
 )
 from ledger.money import format_yuan
 
-STATUS_ZH = {"filed": "已申请", "approved": "已审核", "paid": "已代偿", "rejected": "已驳回"}
+STATUS_ZH = CLAIM_LIFECYCLE.names_zh
 
 
 def file_claim(
@@ -117,7 +117,7 @@ def approve_claim(
         actor=actor,
         key=f"claim-approval:{claim.id}",
     )
-    claim.status = "approved"
+    set_status(claim, ClaimStatus.APPROVED)
     claim.decided_by = actor
     claim.decided_on = on
     session.flush()
@@ -140,7 +140,7 @@ def reject_claim(
     check_maker_checker(claim.filed_by, actor, f"claim {claim.number}", f"代偿申请 {claim.number}")
     if not reason.strip():
         raise ClaimError("a rejection needs a reason", zh="驳回须注明原因")
-    claim.status = "rejected"
+    set_status(claim, ClaimStatus.REJECTED)
     claim.decided_by = actor
     claim.decided_on = on
     claim.reject_reason = reason.strip()
@@ -187,10 +187,10 @@ def pay_claim(
         actor=actor,
         key=f"claim-payment:{claim.id}",
     )
-    claim.status = "paid"
+    set_status(claim, ClaimStatus.PAID)
     claim.paid_on = on
     claim.paid_by = actor
-    loan.status = "claimed"
+    set_status(loan, LoanStatus.CLAIMED)
     session.flush()
     return claim
 

@@ -39,7 +39,7 @@ from ledger.fund.errors import (
 )
 from ledger.fund.identity import normalize_id_number
 from ledger.fund.leverage import Capacity, capacities, exposure_error
-from ledger.fund.models import Borrower, Commitment, Loan
+from ledger.fund.models import COMMITMENT_LIFECYCLE, Borrower, Commitment, CommitmentStatus, Loan
 from ledger.fund.policy import RuleSet, rules_on, stored_rule_set_id
 from ledger.fund.reference import Role, get_bank, refuse_future, require_bank_access
 from ledger.fund.schedule import Method, add_months, build_schedule
@@ -312,7 +312,10 @@ class _Run:
         outcome.exposure = share(line.principal, rules["coverage_ppm"])
         self._check_leverage(line, outcome.exposure)
         self.added.append((line.disbursed_on, outcome.exposure))
-        commitment.status, commitment.used_by = "used", contract
+        commitment.status = COMMITMENT_LIFECYCLE.move(
+            commitment.number, commitment.status, CommitmentStatus.USED
+        )
+        commitment.used_by = contract
         self.loans[contract] = (outcome.content(), outcome)
         return outcome
 

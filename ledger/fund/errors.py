@@ -58,6 +58,15 @@ class StateError(FundError):
     code = "invalid-state"
 
 
+class StatusTransitionError(StateError):
+    """A status change that the record's lifecycle does not allow (e.g. paid → filed).
+
+    The operations refuse an action on a record in the wrong state with their own named
+    error first; this one is the lifecycle's guarantee behind them."""
+
+    code = "status-transition"
+
+
 class LimitError(FundError):
     """An amount, term or rate outside what the rule set allows."""
 

@@ -21,7 +21,13 @@ from ledger.fund.errors import (
     StateError,
 )
 from ledger.fund.identity import parse_resident_id
-from ledger.fund.models import Commitment, CounterGuarantee
+from ledger.fund.models import (
+    COMMITMENT_LIFECYCLE,
+    Commitment,
+    CommitmentStatus,
+    CounterGuarantee,
+    set_status,
+)
 from ledger.fund.policy import RuleSet, stored_rules
 from ledger.fund.reference import Role, refuse_future, require_role
 from ledger.models import JournalEntry
@@ -90,7 +96,8 @@ def cancel_commitment(
     if commitment.status != "approved":
         raise StateError(
             f"commitment {number} is {commitment.status}; only an unused one can be cancelled",
-            zh=f"担保承诺 {number} 状态为{_STATUS_ZH[commitment.status]}，只有未使用的承诺可以撤销",
+            zh=f"担保承诺 {number} 状态为{COMMITMENT_LIFECYCLE.names_zh[commitment.status]}，"
+            "只有未使用的承诺可以撤销",
         )
     if not reason.strip():
         raise StateError("a cancellation needs a reason", zh="撤销须注明原因")
@@ -100,7 +107,7 @@ def cancel_commitment(
             f"cancelled on {on}",
             zh=f"担保承诺 {number} 于 {commitment.approved_on} 批准，撤销日期不能早于该日",
         )
-    commitment.status = "cancelled"
+    set_status(commitment, CommitmentStatus.CANCELLED)
     commitment.cancelled_on = on
     commitment.cancelled_by = actor
     commitment.cancel_reason = reason.strip()
@@ -168,7 +175,7 @@ def close_counter_guarantee(
             actor=actor,
             key=f"counter-guarantee-close:{item.id}",
         )
-    item.status = status
+    set_status(item, status)
     item.closed_on = on
 
 
@@ -266,6 +273,3 @@ def _check_spec(n: int, spec: CounterGuaranteeSpec, waivers) -> None:
         raise CounterGuaranteeError(
             f"{where}: a {spec.kind} needs its assessed value", zh=f"第 {n} 项：须填写评估价值"
         )
-
-
-_STATUS_ZH = {"approved": "已批准", "used": "已放款", "cancelled": "已撤销"}

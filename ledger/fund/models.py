@@ -9,6 +9,9 @@ points at the journal entry that did it. Rows are written by the operations in
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection, Mapping
+from enum import StrEnum
+from typing import ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -27,9 +30,40 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ledger.fund.errors import StatusTransitionError
 from ledger.models import Base, BigId
 
 ENTRY_FK = "journal_entries.id"
+
+
+class Lifecycle:
+    """The statuses of one kind of record, their Chinese names, and the moves allowed
+    between them; every status change of the fund goes through :meth:`move`."""
+
+    def __init__(
+        self,
+        record: str,
+        record_zh: str,
+        names_zh: Mapping[str, str],
+        moves: Mapping[str, Collection[str]],
+    ):
+        self.record, self.record_zh = record, record_zh
+        self.names_zh, self.moves = dict(names_zh), {k: frozenset(v) for k, v in moves.items()}
+
+    def move(self, label: str, current: str, new: str) -> str:
+        """``new``, if a record in ``current`` may move to it; else StatusTransitionError."""
+        if new not in self.moves.get(current, ()):
+            raise StatusTransitionError(
+                f"{self.record} {label} is {current} and cannot become {new}",
+                zh=f"{self.record_zh} {label} 状态为{self.names_zh[current]}，"
+                f"不能变为{self.names_zh[new]}",
+            )
+        return str(new)  # stored as the plain text the CHECK constraint names
+
+
+def set_status(record, new: str) -> None:
+    """Move ``record`` (a model with a ``lifecycle``) to status ``new``, or refuse."""
+    record.status = record.lifecycle.move(record.status_label, record.status, new)
 
 
 class District(Base):
@@ -140,10 +174,30 @@ class Borrower(Base):
     registered_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
+class AllocationStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+ALLOCATION_LIFECYCLE = Lifecycle(
+    "capital allocation", "资金拨付记录",
+    {"pending": "待审核", "approved": "已审核", "rejected": "已驳回"},
+    {AllocationStatus.PENDING: {AllocationStatus.APPROVED, AllocationStatus.REJECTED}},
+)  # fmt: skip
+
+
 class CapitalAllocation(Base):
     """Money received from a capital source: recorded by a clerk, approved by another."""
 
+    lifecycle: ClassVar[Lifecycle] = ALLOCATION_LIFECYCLE
+
     __tablename__ = "capital_allocations"
+
+    @property
+    def status_label(self) -> str:
+        return str(self.id)
+
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount"),
         CheckConstraint("status IN ('pending','approved','rejected')", name="status"),
@@ -180,10 +234,29 @@ class StoredRuleSet(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
+class CommitmentStatus(StrEnum):
+    APPROVED = "approved"  # unused
+    USED = "used"  # a loan was disbursed on it
+    CANCELLED = "cancelled"
+
+
+COMMITMENT_LIFECYCLE = Lifecycle(
+    "commitment", "担保承诺",
+    {"approved": "已批准", "used": "已放款", "cancelled": "已撤销"},
+    {CommitmentStatus.APPROVED: {CommitmentStatus.USED, CommitmentStatus.CANCELLED}},
+)  # fmt: skip
+
+
 class Commitment(Base):
     """A guarantee approval (承诺担保): the fund will guarantee a loan up to ``amount``."""
 
     __tablename__ = "commitments"
+    lifecycle: ClassVar[Lifecycle] = COMMITMENT_LIFECYCLE
+
+    @property
+    def status_label(self) -> str:
+        return self.number
+
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount"),
         CheckConstraint("term_months > 0", name="term"),
@@ -211,10 +284,37 @@ class Commitment(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
+class LoanStatus(StrEnum):
+    ACTIVE = "active"
+    REPAID = "repaid"
+    CLAIMED = "claimed"  # the fund paid compensation
+    WRITTEN_OFF = "written_off"
+    RECOVERED = "recovered"  # the compensation was recovered in full
+
+
+LOAN_LIFECYCLE = Lifecycle(
+    "loan", "贷款",
+    {"active": "正常", "repaid": "已结清", "claimed": "已代偿", "written_off": "已核销",
+     "recovered": "已追回"},
+    {
+        LoanStatus.ACTIVE: {LoanStatus.REPAID, LoanStatus.CLAIMED},
+        # A reversed repayment re-opens a loan repaid in full.
+        LoanStatus.REPAID: {LoanStatus.ACTIVE},
+        LoanStatus.CLAIMED: {LoanStatus.RECOVERED, LoanStatus.WRITTEN_OFF},
+    },
+)  # fmt: skip
+
+
 class Loan(Base):
     """A loan a partner bank disbursed against a commitment; the fund guarantees a share."""
 
     __tablename__ = "loans"
+    lifecycle: ClassVar[Lifecycle] = LOAN_LIFECYCLE
+
+    @property
+    def status_label(self) -> str:
+        return f"{self.bank_code}/{self.contract_no}"
+
     __table_args__ = (
         UniqueConstraint("bank_code", "contract_no"),
         #: The key repayments point at: a repayment's bank is its loan's bank.
@@ -313,10 +413,30 @@ class Extension(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
+class CounterGuaranteeStatus(StrEnum):
+    HELD = "held"
+    RELEASED = "released"
+    ENFORCED = "enforced"
+
+
+COUNTER_GUARANTEE_LIFECYCLE = Lifecycle(
+    "counter-guarantee", "反担保",
+    {"held": "持有", "released": "已解除", "enforced": "已处置"},
+    {CounterGuaranteeStatus.HELD: {CounterGuaranteeStatus.RELEASED,
+                                   CounterGuaranteeStatus.ENFORCED}},
+)  # fmt: skip
+
+
 class CounterGuarantee(Base):
     """A counter-guarantee (反担保) the borrower gave for a commitment and its loan."""
 
     __tablename__ = "counter_guarantees"
+    lifecycle: ClassVar[Lifecycle] = COUNTER_GUARANTEE_LIFECYCLE
+
+    @property
+    def status_label(self) -> str:
+        return str(self.id)
+
     __table_args__ = (
         CheckConstraint("value >= 0", name="value"),
         CheckConstraint(
@@ -349,10 +469,33 @@ class CounterGuarantee(Base):
     close_entry_id: Mapped[int | None] = mapped_column(ForeignKey(ENTRY_FK))
 
 
+class ClaimStatus(StrEnum):
+    FILED = "filed"
+    APPROVED = "approved"
+    PAID = "paid"
+    REJECTED = "rejected"
+
+
+CLAIM_LIFECYCLE = Lifecycle(
+    "claim", "代偿申请",
+    {"filed": "已申请", "approved": "已审核", "paid": "已代偿", "rejected": "已驳回"},
+    {
+        ClaimStatus.FILED: {ClaimStatus.APPROVED, ClaimStatus.REJECTED},
+        ClaimStatus.APPROVED: {ClaimStatus.PAID},
+    },
+)  # fmt: skip
+
+
 class Claim(Base):
     """A compensation claim (代偿申请) on a defaulted loan."""
 
     __tablename__ = "claims"
+    lifecycle: ClassVar[Lifecycle] = CLAIM_LIFECYCLE
+
+    @property
+    def status_label(self) -> str:
+        return self.number
+
     __table_args__ = (
         CheckConstraint("loss > 0 AND amount > 0 AND amount <= loss", name="amounts"),
         CheckConstraint("status IN ('filed','approved','paid','rejected')", name="status"),
@@ -414,10 +557,29 @@ class Recovery(Base):
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
+class WriteOffStatus(StrEnum):
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+WRITE_OFF_LIFECYCLE = Lifecycle(
+    "write-off", "核销申请",
+    {"requested": "已申请", "approved": "已核销", "rejected": "已驳回"},
+    {WriteOffStatus.REQUESTED: {WriteOffStatus.APPROVED, WriteOffStatus.REJECTED}},
+)  # fmt: skip
+
+
 class WriteOff(Base):
     """A write-off (核销) of what is left of a compensation receivable."""
 
     __tablename__ = "write_offs"
+    lifecycle: ClassVar[Lifecycle] = WRITE_OFF_LIFECYCLE
+
+    @property
+    def status_label(self) -> str:
+        return str(self.id)
+
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount"),
         CheckConstraint("status IN ('requested','approved','rejected')", name="status"),
@@ -470,6 +632,20 @@ class DepositInterest(Base):
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
+class ImportStatus(StrEnum):
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    DUPLICATE = "duplicate"
+
+
+#: A receipt is written once, with its final status: no moves.
+IMPORT_LIFECYCLE = Lifecycle(
+    "bank file import", "文件导入",
+    {"accepted": "已接收", "rejected": "已拒绝", "duplicate": "重复文件"},
+    {},
+)  # fmt: skip
+
+
 class BankFileImport(Base):
     """The receipt of one bank file upload: what came, from whom, and what became of it.
 
@@ -480,6 +656,12 @@ class BankFileImport(Base):
     """
 
     __tablename__ = "bank_file_imports"
+    lifecycle: ClassVar[Lifecycle] = IMPORT_LIFECYCLE
+
+    @property
+    def status_label(self) -> str:
+        return str(self.id)
+
     __table_args__ = (
         CheckConstraint("status IN ('accepted','rejected','duplicate')", name="status"),
         CheckConstraint("kind IN ('disbursement','repayment','balances','statement')", name="kind"),

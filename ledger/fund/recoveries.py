@@ -23,7 +23,16 @@ from ledger.fund.claims import paid_claim
 from ledger.fund.errors import CounterGuaranteeError, RecoveryError, WriteOffError
 from ledger.fund.guarantees import KIND_NAMES_ZH, close_counter_guarantee
 from ledger.fund.loans import get_loan
-from ledger.fund.models import Commitment, CounterGuarantee, Loan, Recovery, WriteOff
+from ledger.fund.models import (
+    Commitment,
+    CounterGuarantee,
+    Loan,
+    LoanStatus,
+    Recovery,
+    WriteOff,
+    WriteOffStatus,
+    set_status,
+)
 from ledger.fund.policy import rules_on
 from ledger.fund.reference import (
     Role,
@@ -109,8 +118,8 @@ def record_recovery(
             actor=actor,
             key=f"recovery:{recovery.id}",
         )
-    if balance_now(session, receivable_account(loan.id)) == 0:
-        loan.status = "recovered"
+    if balance_now(session, receivable_account(loan.id)) == 0 and loan.status != "recovered":
+        set_status(loan, LoanStatus.RECOVERED)
     session.flush()
     return recovery
 
@@ -254,10 +263,10 @@ def approve_write_off(
     row.amount = left
     row.rule = rule
     row.allocation = json.dumps(allocation, sort_keys=True)
-    row.status = "approved"
+    set_status(row, WriteOffStatus.APPROVED)
     row.decided_by = actor
     row.decided_on = on
-    loan.status = "written_off"
+    set_status(loan, LoanStatus.WRITTEN_OFF)
     session.flush()
     return row
 
@@ -277,7 +286,7 @@ def reject_write_off(
     check_maker_checker(row.requested_by, actor, f"write-off {row.id}", f"核销申请 {row.id}")
     if not reason.strip():
         raise WriteOffError("a rejection needs a reason", zh="驳回须注明原因")
-    row.status = "rejected"
+    set_status(row, WriteOffStatus.REJECTED)
     row.decided_by = actor
     row.decided_on = on
     row.reason = f"{row.reason}\n驳回：{reason.strip()}"

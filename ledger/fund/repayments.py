@@ -51,17 +51,19 @@ from ledger.fund.guarantees import (
 )
 from ledger.fund.identity import normalize_id_number
 from ledger.fund.leverage import effective_repayments
-from ledger.fund.models import Borrower, Commitment, CounterGuarantee, Loan, Repayment
+from ledger.fund.models import (
+    LOAN_LIFECYCLE,
+    Borrower,
+    Commitment,
+    CounterGuarantee,
+    Loan,
+    LoanStatus,
+    Repayment,
+)
 from ledger.fund.reference import Role, refuse_future, require_bank_access
 from ledger.money import format_yuan
 
-STATUS_ZH = {
-    "active": "正常",
-    "repaid": "已结清",
-    "claimed": "已代偿",
-    "written_off": "已核销",
-    "recovered": "已追回",
-}
+STATUS_ZH = LOAN_LIFECYCLE.names_zh
 
 
 class RepaymentLine(NamedTuple):
@@ -525,7 +527,8 @@ class _Run:
         self._record(loan, "add", (line.paid_on, line.principal, outcome.ref))
         loan.last_paid_on = max(loan.last_paid_on or line.paid_on, line.paid_on)
         if loan.outstanding == 0:
-            loan.status, loan.repaid_on = "repaid", loan.last_paid_on
+            loan.status = LOAN_LIFECYCLE.move(loan.contract_no, loan.status, LoanStatus.REPAID)
+            loan.repaid_on = loan.last_paid_on
         outcome.exposure_change = loan.exposure - before
         self._accept(
             outcome,
@@ -602,7 +605,8 @@ class _Run:
         if original.paid_on == loan.last_paid_on:
             loan.last_paid_on = max((p[0] for p in self._payments(loan)), default=None)
         if was_repaid and loan.outstanding > 0:
-            loan.status, loan.repaid_on, loan.reopened_on = "active", None, line.paid_on
+            loan.status = LOAN_LIFECYCLE.move(loan.contract_no, loan.status, LoanStatus.ACTIVE)
+            loan.repaid_on, loan.reopened_on = None, line.paid_on
         if line.balance_after is not None:
             expected = loan.principal - self._repaid_through(loan, line.paid_on)
             self._check_balance(loan, line.balance_after, expected)
