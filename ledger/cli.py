@@ -22,7 +22,7 @@ from ledger import migrate
 from ledger.chain import drain_sealer, seal_pending
 from ledger.cli_options import actor_of, parse_date
 from ledger.db import make_engine, run_in_transaction, session_factory
-from ledger.entries import EntryDraft, Leg, post_entry, reverse_entry
+from ledger.entries import EntryDraft, Leg
 from ledger.errors import LedgerError
 from ledger.models import Account, AccountType, JournalEntry, Side
 from ledger.money import MoneyError, format_yuan, yuan_to_fen
@@ -186,7 +186,9 @@ def _legs(values: tuple[str, ...], side: Side) -> list[Leg]:
 @click.option("--actor")
 @click.pass_obj
 def post(obj: Context, effective_date, kind, description, debits, credits, idempotency_key, actor):
-    """Post one journal entry."""
+    """Post one manual journal entry (admin; never on the fund's own accounts)."""
+    from ledger.fund.manual import post_manual_entry
+
     draft = EntryDraft(
         effective_date,
         kind,
@@ -194,7 +196,9 @@ def post(obj: Context, effective_date, kind, description, debits, credits, idemp
         description,
         idempotency_key,
     )
-    result = run_in_transaction(obj.factory, lambda s: post_entry(s, draft, actor=_actor(actor)))
+    result = run_in_transaction(
+        obj.factory, lambda s: post_manual_entry(s, draft, actor=_actor(actor))
+    )
     drain_sealer(obj.engine)
     click.echo(f"entry {result.entry_id} {'posted' if result.created else 'already posted'}")
 
@@ -206,10 +210,12 @@ def post(obj: Context, effective_date, kind, description, debits, credits, idemp
 @click.option("--actor")
 @click.pass_obj
 def reverse(obj: Context, entry_id, effective_date, description, actor):
-    """Post the reversing entry of ENTRY_ID."""
+    """Post the reversing entry of manual entry ENTRY_ID (admin)."""
+    from ledger.fund.manual import reverse_manual_entry
+
     result = run_in_transaction(
         obj.factory,
-        lambda s: reverse_entry(
+        lambda s: reverse_manual_entry(
             s, entry_id, actor=_actor(actor), effective_date=effective_date, description=description
         ),
     )
@@ -254,10 +260,12 @@ def account():
 @click.option("--capital-source")
 @click.option("--district")
 @click.option("--loan")
+@click.option("--actor")
 @click.pass_obj
-def account_open(obj: Context, code, name, acc_type, side, group, no_overdraft, **dims):
-    """Open account CODE named NAME."""
-    from ledger.accounts import AccountSpec, open_account
+def account_open(obj: Context, code, name, acc_type, side, group, no_overdraft, actor, **dims):
+    """Open account CODE named NAME (admin; never under the fund's own accounts)."""
+    from ledger.accounts import AccountSpec
+    from ledger.fund.manual import open_manual_account
 
     spec = AccountSpec(
         code,
@@ -268,7 +276,7 @@ def account_open(obj: Context, code, name, acc_type, side, group, no_overdraft, 
         no_overdraft,
         **dims,
     )
-    run_in_transaction(obj.factory, lambda s: open_account(s, spec))
+    run_in_transaction(obj.factory, lambda s: open_manual_account(s, spec, actor=_actor(actor)))
     click.echo(f"account {code} opened")
 
 

@@ -46,6 +46,12 @@ class PermissionDeniedError(FundError):
     code = "permission-denied"
 
 
+class ProtectedAccountError(PermissionDeniedError):
+    """A manual entry or account that would touch the fund's own accounts."""
+
+    code = "protected-account"
+
+
 class MakerCheckerError(PermissionDeniedError):
     """Someone tried to approve a record they recorded themselves."""
 

@@ -77,46 +77,80 @@ def test_trial_balance_nets_zero(demo):
 
 
 def test_post_reverse_and_idempotent_retry(demo):
+    # A bank charge on the treasury account: an admin's manual entry on accounts of its own.
+    assert (
+        demo("account", "open", "expense:bank-charges", "银行手续费", "--actor", "admin").stdout
+        == "account expense:bank-charges opened\n"
+    )
     args = (
-        "post", "--date", "2025-07-02", "--kind", "capital.placement",
-        "--debit", "asset:special:ABC=100.50", "--credit", "asset:treasury=100.50",
-        "--key", "place-abc-1", "--actor", "clerk:wang",
+        "post", "--date", "2025-07-02", "--kind", "manual",
+        "--debit", "expense:bank-charges=100.50", "--credit", "asset:treasury=100.50",
+        "--key", "charge-1", "--actor", "admin",
     )  # fmt: skip
     assert demo(*args).stdout == "entry 99 posted\n"
     assert demo(*args).stdout == "entry 99 already posted\n"
-    assert demo("reverse", "99", "--actor", "approver:li").stdout == (
-        "entry 100 reverses entry 99\n"
-    )
+    assert demo("reverse", "99", "--actor", "admin").stdout == "entry 100 reverses entry 99\n"
     shown = demo("entries", "--limit", "1").stdout.splitlines()
-    assert shown[0].startswith("#100 2025-07-02 reversal reverses 99 by approver:li (seq 100)")
+    assert shown[0].startswith("#100 2025-07-02 reversal reverses 99 by admin (seq 100)")
     assert demo("verify").exit_code == 0
+
+
+FUND_ONLY = (
+    "error: a manual entry may not {} the fund's own account(s) {}: they move only through "
+    "the fund's operations\n"
+)
 
 
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
         (
-            ("post", "--date", "2025-07-02", "--kind", "manual",
-             "--debit", "asset:treasury=1", "--credit", "capital:city=2"),
+            ("post", "--date", "2025-07-02", "--kind", "manual", "--actor", "admin",
+             "--debit", "asset:treasury=1", "--credit", "expense:bank-charges=2"),
             1,
             "error: entry does not balance: debits 1.00 yuan, credits 2.00 yuan, "
             "difference -1.00 yuan\n",
         ),
         (
-            ("post", "--date", "2025-06-30", "--kind", "manual",
-             "--debit", "asset:treasury=1", "--credit", "capital:city=1"),
+            ("post", "--date", "2025-06-30", "--kind", "manual", "--actor", "admin",
+             "--debit", "expense:bank-charges=1", "--credit", "asset:treasury=1"),
             1,
             "error: the books are closed through 2025-06-30; an entry dated 2025-06-30 is "
             "refused\n",
         ),
         (
-            ("post", "--date", "2025-07-02", "--kind", "manual",
-             "--debit", "asset:special:RCB=99999999", "--credit", "asset:treasury=99999999"),
+            ("post", "--date", "2025-07-02", "--kind", "manual", "--actor", "admin",
+             "--debit", "expense:bank-charges=99999999", "--credit", "asset:treasury=99999999"),
             1,
             "error: account asset:treasury must not go negative: balance 3,490,000.00 yuan, "
             "this entry takes 99,999,999.00 yuan, short by 96,509,999.00 yuan\n",
         ),
-        (("reverse", "554"), 1, "error: entry 554 does not exist; nothing to reverse\n"),
+        # A withdrawal from a special account past the leverage cap, or any other move of
+        # the fund's accounts, goes through the fund's operations only.
+        (
+            ("post", "--date", "2025-07-02", "--kind", "manual", "--actor", "admin",
+             "--debit", "asset:treasury=100", "--credit", "asset:special:ABC=100"),
+            1,
+            FUND_ONLY.format("post to", "asset:special:ABC"),
+        ),
+        (
+            ("post", "--date", "2025-07-02", "--kind", "manual", "--actor", "admin",
+             "--debit", "capital:city=5", "--credit", "memo:exposure-contra:ABC=5"),
+            1,
+            FUND_ONLY.format("post to", "capital:city, memo:exposure-contra:ABC"),
+        ),
+        (("reverse", "4", "--actor", "admin"), 1,  # a placement at ICBC
+         FUND_ONLY.format("reverse an entry of", "asset:special:ICBC")),
+        (("account", "open", "capital:township", "乡镇配套", "--actor", "admin"), 1,
+         FUND_ONLY.format("open", "capital:township")),
+        (
+            ("post", "--date", "2025-07-02", "--kind", "manual", "--actor", "wang.fang",
+             "--debit", "expense:bank-charges=1", "--credit", "asset:treasury=1"),
+            1,
+            "error: user wang.fang may not do this: it needs the admin role\n",
+        ),
+        (("reverse", "554", "--actor", "admin"), 1,
+         "error: entry 554 does not exist; nothing to reverse\n"),
         (
             ("close-period", "--through", "2025-03-31"),
             1,
@@ -125,15 +159,16 @@ def test_post_reverse_and_idempotent_retry(demo):
     ],
 )  # fmt: skip
 def test_refusals_are_one_line(demo, args, code, message):
+    demo("account", "open", "expense:bank-charges", "银行手续费", "--actor", "admin")
     result = demo(*args)
     assert result.exit_code == code
-    assert result.stderr == message
+    assert result.stderr.splitlines()[0] + "\n" == message
 
 
 def test_bad_amount_is_a_usage_error(demo):
     result = demo(
-        "post", "--date", "2025-07-02", "--kind", "m",
-        "--debit", "asset:treasury=1.001", "--credit", "capital:city=1.001",
+        "post", "--date", "2025-07-02", "--kind", "m", "--actor", "admin",
+        "--debit", "asset:treasury=1.001", "--credit", "expense:bank-charges=1.001",
     )  # fmt: skip
     assert result.exit_code == 2
     assert "not an amount of yuan with at most 2 decimals: '1.001'" in result.stderr
