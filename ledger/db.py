@@ -115,9 +115,11 @@ def _is_retryable(exc: DBAPIError) -> bool:
 
 def translate(exc: DBAPIError) -> errors.LedgerError | None:
     """Map a refusal by the database's own triggers and constraints to a named error."""
+    # The first line is the refusal itself; PostgreSQL goes on with the key's value
+    # (DETAIL) and the statement (LINE), which hold the data and must not be read as tags.
     text = str(exc.orig)
-    match = _TAG.search(text)
-    message = text.splitlines()[0].strip()
+    message = text.splitlines()[0].strip() if text else ""
+    match = _TAG.search(message)
     if match:
         tag = match.group(1)
         cls = {
@@ -126,15 +128,16 @@ def translate(exc: DBAPIError) -> errors.LedgerError | None:
             "immutable": errors.ImmutableEntryError,
             "sealed": errors.ImmutableEntryError,
             "group-account": errors.GroupAccountError,
-            "overdraft": errors.OverdraftError,
             "period": errors.PeriodError,
             "account": errors.AccountError,
         }.get(tag, errors.DatabaseRefusedError)
         return cls(f"database refused: {message}")
-    if "ck_accounts_no_overdraft" in text:
+    if "ck_accounts_no_overdraft" in message:
         return errors.OverdraftError(f"database refused: {message}")
-    if "ck_postings_amount" in text:
+    if "ck_postings_amount" in message or "ck_postings_side" in message:
         return errors.EntryError(f"database refused: {message}")
+    if "ck_accounts_type" in message or "ck_accounts_normal_side" in message:
+        return errors.AccountError(f"database refused: {message}")
     return None
 
 
