@@ -26,7 +26,6 @@ from ledger.entries import EntryDraft, Leg
 from ledger.errors import LedgerError
 from ledger.models import Account, AccountType, JournalEntry, Side
 from ledger.money import MoneyError, format_yuan, yuan_to_fen
-from ledger.periods import close_period
 from ledger.verify import verify as verify_books
 
 
@@ -183,7 +182,7 @@ def _legs(values: tuple[str, ...], side: Side) -> list[Leg]:
 @click.option("--debit", "debits", multiple=True, metavar="ACCOUNT=YUAN")
 @click.option("--credit", "credits", multiple=True, metavar="ACCOUNT=YUAN")
 @click.option("--key", "idempotency_key", help="Idempotency key: a retry returns the original.")
-@click.option("--actor")
+@click.option("--actor", help="The user who acts (default: $FUNDLEDGER_ACTOR).")
 @click.pass_obj
 def post(obj: Context, effective_date, kind, description, debits, credits, idempotency_key, actor):
     """Post one manual journal entry (admin; never on the fund's own accounts)."""
@@ -207,7 +206,7 @@ def post(obj: Context, effective_date, kind, description, debits, credits, idemp
 @click.argument("entry_id", type=int)
 @click.option("--date", "effective_date", callback=_date, help="Default: the original's date.")
 @click.option("--description")
-@click.option("--actor")
+@click.option("--actor", help="The user who acts (default: $FUNDLEDGER_ACTOR).")
 @click.pass_obj
 def reverse(obj: Context, entry_id, effective_date, description, actor):
     """Post the reversing entry of manual entry ENTRY_ID (admin)."""
@@ -260,7 +259,7 @@ def account():
 @click.option("--capital-source")
 @click.option("--district")
 @click.option("--loan")
-@click.option("--actor")
+@click.option("--actor", help="The user who acts (default: $FUNDLEDGER_ACTOR).")
 @click.pass_obj
 def account_open(obj: Context, code, name, acc_type, side, group, no_overdraft, actor, **dims):
     """Open account CODE named NAME (admin; never under the fund's own accounts)."""
@@ -282,11 +281,14 @@ def account_open(obj: Context, code, name, acc_type, side, group, no_overdraft, 
 
 @cli.command("close-period")
 @click.option("--through", required=True, callback=_date, help="Last day of the closed period.")
-@click.option("--actor")
+@click.option("--actor", help="The user who acts (default: $FUNDLEDGER_ACTOR).")
 @click.pass_obj
 def close_period_cmd(obj: Context, through, actor):
-    """Close the books through a date; entries dated then or earlier are refused after."""
-    run_in_transaction(obj.factory, lambda s: close_period(s, through, actor=_actor(actor)))
+    """Close the books through a date; entries dated then or earlier are refused after
+    (an approver or an admin)."""
+    from ledger.fund.closing import close_books
+
+    run_in_transaction(obj.factory, lambda s: close_books(s, through, actor=_actor(actor)))
     click.echo(f"books closed through {through}")
 
 

@@ -5,15 +5,21 @@ importing each other."""
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import os
 
 import click
 
 
 def actor_of(value: str | None) -> str:
-    """The actor to record: the option, else ``FUNDLEDGER_ACTOR``, else ``cli:<login>``."""
-    return value or os.environ.get("FUNDLEDGER_ACTOR") or f"cli:{getpass.getuser()}"
+    """Who the command acts as: ``--actor``, else ``FUNDLEDGER_ACTOR``. The operation
+    authenticates the name against the users table and checks its roles; a command that
+    changes the books without either is a usage error."""
+    actor = value or os.environ.get("FUNDLEDGER_ACTOR")
+    if not actor:
+        raise click.UsageError(
+            "say who acts: --actor USER or FUNDLEDGER_ACTOR=USER (a user of the books)"
+        )
+    return actor
 
 
 def parse_date(_ctx, _param, value):

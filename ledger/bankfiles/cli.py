@@ -62,7 +62,7 @@ def _problem_line(problem: imports.Problem) -> str:
 @click.argument("kind", type=click.Choice(sorted(KINDS), case_sensitive=False))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--bank", required=True, help="The partner bank the file comes from.")
-@click.option("--actor", help="Who uploads (default: $FUNDLEDGER_ACTOR, else cli:<login>).")
+@click.option("--actor", help="The user who uploads (default: $FUNDLEDGER_ACTOR).")
 @click.option(
     "--report",
     type=click.Path(dir_okay=False, path_type=Path),

@@ -214,7 +214,8 @@ def import_file(
 
     def check(session: Session) -> None:
         get_bank(session, bank)
-        require_bank_access(session, actor, bank, Role.CLERK, Role.APPROVER, Role.BANK)
+        # The scheduler (system) takes in the drop folder's files.
+        require_bank_access(session, actor, bank, Role.CLERK, Role.APPROVER, Role.BANK, Role.SYSTEM)
 
     run_in_transaction(factory, check)
     head = _Head(bank=bank, kind=spec.name, file_name=name, actor=actor)

@@ -168,9 +168,7 @@ def _guarantors(_ctx, _param, values):
 
 
 def _actor_option(f):
-    return click.option(
-        "--actor", help="Who does this (default: $FUNDLEDGER_ACTOR, else cli:<login>)."
-    )(f)
+    return click.option("--actor", help="The user who acts (default: $FUNDLEDGER_ACTOR).")(f)
 
 
 def _on_option(help_text: str = "Effective date."):

@@ -113,8 +113,8 @@ def apply_disbursements(
     today: dt.date | None = None,
 ) -> DisbursementBatch:
     """Check every line, then post them all, or raise :class:`RowsRejectedError` with
-    every refused line and write nothing."""
-    require_bank_access(session, actor, bank, Role.CLERK, Role.APPROVER, Role.BANK)
+    every refused line and write nothing. The scheduler (system) may post a bank's file."""
+    require_bank_access(session, actor, bank, Role.CLERK, Role.APPROVER, Role.BANK, Role.SYSTEM)
     get_bank(session, bank, for_update=True)
     run = _Run(session, bank, today or business_today())
     run.load(lines)

@@ -777,6 +777,7 @@ def record_override(
     today: dt.date | None = None,
 ):
     """Record a locality's override in force from ``effective_from`` on; return the row.
+    Only an admin may.
 
     Refused: invalid parameters; a date before today (China time) — an override may not
     pretend to have been in force already (loans already made keep their rules anyway);
@@ -786,6 +787,9 @@ def record_override(
     from sqlalchemy.exc import IntegrityError
 
     from ledger.fund.models import PolicyOverride
+    from ledger.fund.reference import Role, require_role
+
+    require_role(session, actor, Role.ADMIN)
 
     if not _plain_date(effective_from):
         raise PolicyError(

@@ -24,6 +24,7 @@ from ledger.fund.errors import (
     ReferenceDataError,
 )
 from ledger.fund.models import Bank, CapitalSource, District, User
+from ledger.principal import SYSTEM, Principal
 
 _CODE = re.compile(r"^[A-Z][A-Z0-9]{1,19}$")
 _SOURCE_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,39}$")
@@ -36,6 +37,8 @@ class Role(StrEnum):
     BANK = "bank"  # 经办银行
     AUDITOR = "auditor"  # 审计
     ADMIN = "admin"
+    #: The scheduler's own role (ledger.principal.SYSTEM); no user holds it.
+    SYSTEM = "system"
 
 
 class SourceKind(StrEnum):
@@ -43,10 +46,6 @@ class SourceKind(StrEnum):
     CITY = "city"  # 市级配套
     DISTRICT = "district"  # 区县配套
     OTHER = "other"  # 其他
-
-
-#: The actor name of the system itself (demo builder, scheduled jobs).
-SYSTEM = "system"
 
 
 def ensure_standard_chart(session: Session) -> None:
@@ -189,6 +188,8 @@ def add_user(
         )
     try:
         role_set = sorted({Role(r) for r in roles})
+        if Role.SYSTEM in role_set:
+            raise ValueError("'system' is the scheduler's own role")
     except ValueError as exc:
         raise ReferenceDataError(
             f"{exc}; roles are clerk, approver, bank, auditor, admin", zh="角色无效"
@@ -233,33 +234,48 @@ def roles_of(user: User) -> set[Role]:
     return {Role(r) for r in user.roles.split(",") if r}
 
 
-def require_role(session: Session, username: str, *roles: Role) -> User:
-    """The user, if they hold one of ``roles`` (admin holds none implicitly)."""
+def authenticate(session: Session, username: str) -> Principal:
+    """The principal of active user ``username`` (or the scheduler's own, ``system``)."""
+    if isinstance(username, Principal):
+        return username
     if username == SYSTEM:
-        return User(username=SYSTEM, name="system", roles=",".join(r.value for r in Role))
+        return SYSTEM
     user = get_user(session, username)
-    if not roles_of(user) & set(roles):
+    return Principal(user.username, roles_of(user), user.bank_code)
+
+
+def require_role(session: Session, actor: Principal | str, *roles: Role) -> Principal:
+    """The acting principal, if it holds one of ``roles`` (admin holds none implicitly).
+
+    ``actor`` is a principal, or a username authenticated here against the users table.
+    """
+    principal = authenticate(session, actor)
+    if not principal.has(*roles):
         wanted = " or ".join(r.value for r in roles)
         raise PermissionDeniedError(
-            f"user {username} may not do this: it needs the {wanted} role",
-            zh=f"用户 {username} 无权执行此操作：需要{_roles_zh(roles)}角色",
+            f"user {principal} may not do this: it needs the {wanted} role",
+            zh=f"用户 {principal} 无权执行此操作：需要{_roles_zh(roles)}角色",
         )
-    return user
+    return principal
 
 
-def require_bank_access(session: Session, username: str, bank: str, *roles: Role) -> User:
+def require_bank_access(
+    session: Session, actor: Principal | str, bank: str, *roles: Role
+) -> Principal:
     """Like :func:`require_role`, and a bank user may act for their own bank only."""
-    user = require_role(session, username, *roles)
-    if user.bank_code is not None and user.bank_code != bank:
+    principal = require_role(session, actor, *roles)
+    if principal.bank is not None and principal.bank != bank:
         raise PermissionDeniedError(
-            f"user {username} works for bank {user.bank_code} and may not act for bank {bank}",
-            zh=f"用户 {username} 属于 {user.bank_code}，不能代 {bank} 操作",
+            f"user {principal} works for bank {principal.bank} and may not act for bank {bank}",
+            zh=f"用户 {principal} 属于 {principal.bank}，不能代 {bank} 操作",
         )
-    return user
+    return principal
 
 
 def check_maker_checker(maker: str, checker: str, what: str, what_zh: str) -> None:
-    if maker == checker and maker != SYSTEM:
+    """Refuse ``checker`` approving what ``maker`` recorded. No one is exempt: the
+    scheduler proposes, and a person approves."""
+    if str(maker) == str(checker):
         raise MakerCheckerError(
             f"{checker} recorded {what} and may not approve it: another approver must",
             zh=f"{checker} 是{what_zh}的经办人，不能自己审核，须由其他审核人审核",
@@ -312,6 +328,7 @@ _ROLE_ZH = {
     "bank": "银行",
     "auditor": "审计",
     "admin": "管理员",
+    "system": "系统",
 }
 
 

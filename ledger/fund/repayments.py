@@ -115,8 +115,8 @@ def apply_repayments(
     today: dt.date | None = None,
 ) -> RepaymentBatch:
     """Check every line, then post them all, or raise :class:`RowsRejectedError` with
-    every refused line and write nothing."""
-    require_bank_access(session, actor, bank, Role.CLERK, Role.APPROVER, Role.BANK)
+    every refused line and write nothing. The scheduler (system) may post a bank's file."""
+    require_bank_access(session, actor, bank, Role.CLERK, Role.APPROVER, Role.BANK, Role.SYSTEM)
     run = _Run(session, bank, today or business_today())
     run.load(lines)
     order = sorted(range(len(lines)), key=lambda n: (lines[n].paid_on, n))

@@ -486,8 +486,13 @@ def test_first_user_only_by_system(ok, run):
         "error: user someone does not exist or is inactive\n错误：用户 someone 不存在或已停用\n",
     )
     ok("user", "add", "admin", "管理员", "--role", "admin", actor="system")
+    # The scheduler's principal bootstraps an empty database and is no admin after that.
     again = run("user", "add", "other", "其他", "--role", "clerk", actor="system")
-    assert again.exit_code == 0  # system is every role; the admin check is by role
+    assert (again.exit_code, again.stderr) == (
+        1,
+        "error: user system may not do this: it needs the admin role\n"
+        "错误：用户 system 无权执行此操作：需要管理员角色\n",
+    )
 
 
 def test_actor_from_environment(ok, run, monkeypatch):

@@ -14,6 +14,7 @@ from ledger.fund.manual import (
     post_manual_entry,
     reverse_manual_entry,
 )
+from ledger.fund.reference import Role
 from ledger.models import AccountType
 from tests.fund.conftest import D, run
 
@@ -67,3 +68,31 @@ def test_a_withdrawal_from_a_special_account_by_hand_is_refused(fund):
         "move only through the fund's operations"
     )
     assert info.value.zh == "手工分录不能涉及基金专用科目 asset:special:ICBC，请通过相应业务办理"
+
+
+def test_operations_check_the_principal_they_are_given(fund):
+    from ledger.fund import capital
+    from ledger.fund.errors import MakerCheckerError
+    from ledger.fund.reference import authenticate, require_bank_access
+    from ledger.principal import SYSTEM, Principal
+
+    with fund() as s:
+        banker = authenticate(s, "icbc")
+        assert (banker, banker.roles, banker.bank) == ("icbc", frozenset({"bank"}), "ICBC")
+        assert require_bank_access(s, banker, "ICBC", Role.BANK) is banker
+        with pytest.raises(PermissionDeniedError) as info:
+            require_bank_access(s, banker, "ABC", Role.BANK)
+        assert str(info.value) == "user icbc works for bank ICBC and may not act for bank ABC"
+    # The scheduler proposes; it approves nothing, and no one approves their own record.
+    allocation = run(
+        fund,
+        lambda s: capital.record_allocation(
+            s, source="provincial", amount=100_000, received_on=D(2025, 7, 1), actor="clerk"
+        ),
+    )
+    with pytest.raises(PermissionDeniedError) as info:
+        run(fund, lambda s: capital.approve_allocation(s, allocation.id, actor=SYSTEM))
+    assert str(info.value) == "user system may not do this: it needs the approver role"
+    forged = Principal("clerk", ["approver"])  # even with the role, not their own record
+    with pytest.raises(MakerCheckerError):
+        run(fund, lambda s: capital.approve_allocation(s, allocation.id, actor=forged))

@@ -457,6 +457,17 @@ def test_from_json_refuses_garbage():
 TODAY = D(2030, 1, 1)
 
 
+@pytest.fixture
+def session(factory):
+    """A session on books whose one user is the admin who records the overrides."""
+    from ledger.fund.reference import SYSTEM, add_user
+
+    with factory() as s:
+        add_user(s, "admin", "系统管理员", ["admin"], actor=SYSTEM)
+        s.commit()
+        yield s
+
+
 def record(session, on: date, params: dict, **kw):
     kw.setdefault("actor", "admin")
     kw.setdefault("today", TODAY)
@@ -652,3 +663,16 @@ def test_override_file_errors(tmp_path, text, message):
 def test_missing_override_file(tmp_path):
     with pytest.raises(PolicyError, match=r"^cannot read policy file"):
         load_overrides_file(tmp_path / "nope.toml")
+
+
+def test_only_an_admin_records_an_override_whoever_calls(session):
+    from ledger.fund.errors import PermissionDeniedError
+    from ledger.principal import Principal
+
+    clerk = Principal("wang.fang", ["clerk", "approver"])
+    with pytest.raises(PermissionDeniedError) as info:
+        record(session, D(2030, 3, 1), {"leverage": {"high": 8}}, actor=clerk)
+    assert str(info.value) == ("user wang.fang may not do this: it needs the admin role")
+    session.rollback()
+    row = record(session, D(2030, 3, 1), {"leverage": {"high": 8}}, actor="admin")
+    assert row.recorded_by == "admin"

@@ -152,7 +152,7 @@ FUND_ONLY = (
         (("reverse", "554", "--actor", "admin"), 1,
          "error: entry 554 does not exist; nothing to reverse\n"),
         (
-            ("close-period", "--through", "2025-03-31"),
+            ("close-period", "--through", "2025-03-31", "--actor", "li.jun"),
             1,
             "error: the books are already closed through 2025-06-30\n",
         ),
@@ -163,6 +163,23 @@ def test_refusals_are_one_line(demo, args, code, message):
     result = demo(*args)
     assert result.exit_code == code
     assert result.stderr.splitlines()[0] + "\n" == message
+
+
+def test_a_command_that_changes_the_books_says_who_acts(demo, monkeypatch):
+    monkeypatch.delenv("FUNDLEDGER_ACTOR", raising=False)
+    result = demo("close-period", "--through", "2025-09-30")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == (
+        "Error: say who acts: --actor USER or FUNDLEDGER_ACTOR=USER (a user of the books)"
+    )
+    refused = demo("close-period", "--through", "2025-09-30", "--actor", "wang.fang")
+    assert (refused.exit_code, refused.stderr.splitlines()[0]) == (
+        1, "error: user wang.fang may not do this: it needs the approver or admin role",
+    )  # fmt: skip
+    monkeypatch.setenv("FUNDLEDGER_ACTOR", "li.jun")
+    assert demo("close-period", "--through", "2025-09-30").stdout == (
+        "books closed through 2025-09-30\n"
+    )
 
 
 def test_bad_amount_is_a_usage_error(demo):
