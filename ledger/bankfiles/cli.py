@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 from ledger.bankfiles import dropfolder, imports, reports
 from ledger.bankfiles.kinds import KINDS
 from ledger.chain import drain_sealer
-from ledger.cli_options import actor_of, parse_date
+from ledger.cli_options import actor_of
 from ledger.db import run_in_transaction
 from ledger.errors import LedgerError
 from ledger.money import format_yuan
@@ -69,14 +69,13 @@ def _problem_line(problem: imports.Problem) -> str:
     help="Where to write the error report of a rejected file (default: FILE.errors.csv; "
     "a .xlsx name gives XLSX).",
 )
-@click.option("--today", callback=parse_date, help="Business date (default: today in China).")
 @click.pass_obj
-def import_command(obj, kind, file, bank, actor, report, today):
+def import_command(obj, kind, file, bank, actor, report):
     """Import a partner bank's FILE of KIND and print its receipt."""
     try:
         with imports.gc_paused():  # this process does nothing else
             receipt = imports.import_file(
-                obj.factory, bank=bank, kind=kind, path=file, actor=actor_of(actor), today=today
+                obj.factory, bank=bank, kind=kind, path=file, actor=actor_of(actor)
             )
     except LedgerError as exc:
         click.echo(f"error: {exc}", err=True)

@@ -259,13 +259,15 @@ def test_xml_that_declares_entities_is_refused_and_the_message_names_no_path(cit
     assert str(tmp_path) not in receipt.message + receipt.message_zh
 
 
-def test_a_damaged_workbook_on_the_command_line_gets_a_receipt_and_exit_1(city, db_url, tmp_path):
+def test_a_damaged_workbook_on_the_command_line_gets_a_receipt_and_exit_1(
+    city, db_url, tmp_path, monkeypatch
+):
+    monkeypatch.setattr("ledger.bankfiles.imports.business_today", lambda: TODAY)
     path = tmp_path / "ICBC_repayment_20251130_1.xlsx"
     path.write_bytes(flip_in_part(good_workbook(), "xl/worksheets/sheet1.xml"))
     result = CliRunner().invoke(
         cli,
-        ["import", "repayment", str(path), "--bank", "ICBC", "--actor", "icbc",
-         "--today", TODAY.isoformat()],
+        ["import", "repayment", str(path), "--bank", "ICBC", "--actor", "icbc"],
         env={"DATABASE_URL": db_url},
     )  # fmt: skip
     assert result.exit_code == 1, result.output

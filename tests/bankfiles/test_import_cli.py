@@ -18,7 +18,11 @@ from ledger.bankfiles.reports import HEADER
 from ledger.cli import cli
 from tests.bankfiles.conftest import FILES, TODAY, fixture_file, state
 
-TODAY_ARG = ("--today", TODAY.isoformat())
+
+@pytest.fixture(autouse=True)
+def business_date(monkeypatch):
+    """The command line has no say over the business date: the tests set the clock."""
+    monkeypatch.setattr("ledger.bankfiles.imports.business_today", lambda: TODAY)
 
 
 @pytest.fixture
@@ -49,7 +53,7 @@ def read_csv_report(path) -> list[list[str]]:
 
 def test_an_accepted_file_prints_its_receipt_and_exits_0(fl, tmp_path):
     path = fixture_file("icbc_disbursement_gbk.csv", tmp_path)
-    result = fl("import", "disbursement", path, "--bank", "ICBC", "--actor", "icbc", *TODAY_ARG)
+    result = fl("import", "disbursement", path, "--bank", "ICBC", "--actor", "icbc")
     assert result.exit_code == 0, result.output
     assert result.stderr == ""
     lines = result.stdout.splitlines()
@@ -65,7 +69,7 @@ def test_an_accepted_file_prints_its_receipt_and_exits_0(fl, tmp_path):
 
     # The same bytes again: a duplicate, exit 0, nothing posted.
     before = state(fl.factory)
-    again = fl("import", "disbursement", path, "--bank", "ICBC", "--actor", "icbc", *TODAY_ARG)
+    again = fl("import", "disbursement", path, "--bank", "ICBC", "--actor", "icbc")
     assert again.exit_code == 0, again.output
     assert again.stdout.splitlines()[0] == f"receipt {receipt_id(again)}: duplicate 重复文件"
     assert receipt_id(again) > first
@@ -77,7 +81,7 @@ def test_an_accepted_file_prints_its_receipt_and_exits_0(fl, tmp_path):
 def test_a_rejected_file_exits_1_and_writes_its_report_beside_it(fl, tmp_path):
     path = fixture_file("abc_repayment_formulas_nocache.xlsx", tmp_path)
     before = state(fl.factory)
-    result = fl("import", "repayment", path, "--bank", "ABC", "--actor", "abc", *TODAY_ARG)
+    result = fl("import", "repayment", path, "--bank", "ABC", "--actor", "abc")
     assert result.exit_code == 1, result.output
     report = tmp_path / "abc_repayment_formulas_nocache.xlsx.errors.csv"
     assert result.stdout.splitlines()[0] == f"receipt {receipt_id(result)}: rejected 已拒绝"
@@ -112,7 +116,6 @@ def test_the_report_goes_where_asked_and_a_whole_file_error_has_no_row(fl, tmp_p
     report.parent.mkdir()
     result = fl(
         "import", "repayment", path, "--bank", "ICBC", "--actor", "clerk", "--report", report,
-        *TODAY_ARG,
     )  # fmt: skip
     assert result.exit_code == 1, result.output
     assert str(report) in result.stderr
@@ -135,7 +138,6 @@ def test_an_xlsx_report_keeps_the_values_as_given(fl, tmp_path):
     first = tmp_path / "errors.xlsx"
     result = fl(
         "import", "repayment", path, "--bank", "ABC", "--actor", "abc", "--report", first,
-        *TODAY_ARG,
     )  # fmt: skip
     assert result.exit_code == 1, result.output
     out = tmp_path / "x.xlsx"
@@ -160,9 +162,9 @@ def test_an_xlsx_report_keeps_the_values_as_given(fl, tmp_path):
 
 def test_the_dirty_repayment_report_lists_every_error(fl, tmp_path):
     fl("import", "repayment", fixture_file("icbc_repayment_bom.csv", tmp_path),
-       "--bank", "ICBC", "--actor", "icbc", *TODAY_ARG)  # fmt: skip
+       "--bank", "ICBC", "--actor", "icbc")  # fmt: skip
     path = fixture_file("icbc_repayment_dirty.csv", tmp_path)
-    result = fl("import", "repayment", path, "--bank", "ICBC", "--actor", "icbc", *TODAY_ARG)
+    result = fl("import", "repayment", path, "--bank", "ICBC", "--actor", "icbc")
     assert result.exit_code == 1, result.output
     # The terminal shows the first ten errors and points at the report for the rest.
     assert "  … and 4 more" in result.stderr.splitlines()
@@ -228,7 +230,7 @@ def test_usage_errors_exit_2_and_record_nothing(fl, tmp_path, args, stderr):
     path = fixture_file("icbc_repayment_bom.csv", tmp_path)
     kind, *options = args
     before = state(fl.factory)
-    result = fl("import", kind, path, *options, *TODAY_ARG)
+    result = fl("import", kind, path, *options)
     assert result.exit_code == 2, result.output
     assert result.stdout == ""
     assert stderr in result.stderr
@@ -248,7 +250,7 @@ def test_an_unreachable_database_exits_2(tmp_path):
     shutil.copyfile(FILES / "icbc_repayment_bom.csv", path)
     result = CliRunner().invoke(
         cli,
-        ["import", "repayment", str(path), "--bank", "ICBC", "--actor", "icbc", *TODAY_ARG],
+        ["import", "repayment", str(path), "--bank", "ICBC", "--actor", "icbc"],
         env={"DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none"},
     )
     assert result.exit_code == 2

@@ -376,12 +376,12 @@ def test_the_command_line_pauses_the_collector_while_it_imports(
         return apply(*args, **kwargs)
 
     monkeypatch.setattr(imports_module, "apply_repayments", watching)
+    monkeypatch.setattr(imports_module, "business_today", lambda: TODAY)
     for name, code in (("icbc_repayment_bom.csv", 0), ("icbc_repayment_dirty.csv", 1)):
         path = fixture_file(name, tmp_path)
         result = CliRunner().invoke(
             cli,
-            ["import", "repayment", str(path), "--bank", "ICBC", "--actor", "icbc",
-             "--today", TODAY.isoformat()],
+            ["import", "repayment", str(path), "--bank", "ICBC", "--actor", "icbc"],
             env={"DATABASE_URL": db_url},
         )  # fmt: skip
         assert result.exit_code == code, result.output
