@@ -35,22 +35,20 @@ MAX_BACKOFF = 0.05
 _RETRY_SQLSTATES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
 #: Unique keys two concurrent transactions may both try to take; the loser runs again and
 #: its checks then see the winner's row (an idempotent repeat, or a named refusal). The
-#: fund's natural keys are here too: a bank's repayment reference and contract number, a
-#: loan's commitment, a reversal's original, a borrower's ID number, a commitment number,
-#: and a bank's accepted file (by SHA-256) and its stored balance and statement lines.
+#: books' own are here; the layers above add theirs with :func:`register_race_constraints`.
 _RACE_CONSTRAINTS = {
     "uq_journal_entries_idempotency_key",
     "uq_journal_entries_reverses_id",
-    "uq_repayments_bank_code_bank_ref",
-    "uq_repayments_reversal_of_id",
-    "uq_loans_bank_code_contract_no",
-    "uq_loans_commitment_id",
-    "uq_borrowers_id_number",
-    "uq_commitments_number",
-    "uq_bank_file_imports_accepted",
-    "uq_bank_balance_lines_bank_code_as_of_contract_no",
-    "uq_bank_statement_lines_bank_code_bank_ref",
 }
+
+
+def register_race_constraints(*names: str) -> None:
+    """Add unique constraints whose violation means "a concurrent transaction took this
+    key first": :func:`run_in_transaction` runs the work again, and its checks then see
+    the winner's row."""
+    _RACE_CONSTRAINTS.update(names)
+
+
 _TAG = re.compile(r"\[([a-z-]+)\]")
 
 

@@ -3,14 +3,17 @@
 ``verify`` reads only. It recomputes each entry's content hash and chain hash, checks
 that every entry balances and every reversal mirrors its original, recomputes every
 account's balance from the postings, checks that nothing was dated into a period after
-it was closed, and cross-checks the fund's records (loans, claims, capital sources,
-counter-guarantees) against the books. Each problem names the entry or account and what is wrong.
+it was closed, and runs the checks the layers above register (:func:`register_check`:
+the fund cross-checks its loans, claims, capital sources and counter-guarantees against
+the books). It imports nothing from those layers. Each problem names the entry or
+account and what is wrong.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import case, func, select, text
@@ -78,11 +81,29 @@ def _verify(session: Session) -> Report:
     _check_orphans(session, report)
     _check_balances(session, report, accounts)
     _check_closed_periods(session, report)
-    # The fund's records against the books (loans, claims, sources, counter-guarantees).
-    from ledger.fund.checks import check_fund
-
-    check_fund(session, report.problem)
+    for check in _CHECKS:
+        _loaded(check)(session, report.problem)
     return report
+
+
+#: Checks that the layers above the books add (the fund's cross-checks): a function
+#: ``check(session, problem)`` that calls ``problem(message)`` for each disagreement, or
+#: its dotted path ``"package.module:function"``, imported when verify runs.
+Check = Callable[[Session, Callable[[str], None]], None]
+_CHECKS: list[Check | str] = []
+
+
+def register_check(check: Check | str) -> None:
+    """Have :func:`verify` also run ``check`` (once, however often it is registered)."""
+    if check not in _CHECKS:
+        _CHECKS.append(check)
+
+
+def _loaded(check: Check | str) -> Check:
+    if not isinstance(check, str):
+        return check
+    module, _, name = check.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def _rows(session: Session, sealed: bool) -> Iterator[_Row]:

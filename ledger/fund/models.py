@@ -30,10 +30,30 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ledger.db import register_race_constraints
 from ledger.fund.errors import StatusTransitionError
 from ledger.models import Base, BigId
+from ledger.verify import register_check
 
 ENTRY_FK = "journal_entries.id"
+
+# The fund's natural keys, which two concurrent uploads or clerks may race for: a bank's
+# repayment reference and contract number, a loan's commitment, a reversal's original, a
+# borrower's ID number, a commitment number, a bank's accepted file (by SHA-256) and its
+# stored balance and statement lines.
+register_race_constraints(
+    "uq_repayments_bank_code_bank_ref",
+    "uq_repayments_reversal_of_id",
+    "uq_loans_bank_code_contract_no",
+    "uq_loans_commitment_id",
+    "uq_borrowers_id_number",
+    "uq_commitments_number",
+    "uq_bank_file_imports_accepted",
+    "uq_bank_balance_lines_bank_code_as_of_contract_no",
+    "uq_bank_statement_lines_bank_code_bank_ref",
+)
+# verify cross-checks the fund's records against the books (loaded when it runs).
+register_check("ledger.fund.checks:check_fund")
 
 
 class Lifecycle:
