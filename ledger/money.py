@@ -59,3 +59,17 @@ def fen_to_yuan(fen: int) -> Decimal:
 def format_yuan(fen: int) -> str:
     """Format fen as yuan with thousands separators: ``123456`` → ``"1,234.56"``."""
     return f"{fen_to_yuan(fen):,}"
+
+
+def format_percent(ppm: int | None) -> str:
+    """A rate or ratio in parts per million as a percentage, the one way every report,
+    page and message shows one: exact (a ppm is 0.0001%, so nothing is rounded), at least
+    two decimals, no trailing zeros past them; ``n/a`` for None (no rate: nothing to
+    divide by). ``43_500`` → ``4.35%``, ``45_000`` → ``4.50%``, ``4_620`` → ``0.462%``,
+    ``-12_345`` → ``-1.2345%``."""
+    if ppm is None:
+        return "n/a"
+    sign, ppm = ("-", -ppm) if ppm < 0 else ("", ppm)
+    whole, frac = divmod(ppm, 10_000)
+    digits = f"{frac:04d}".rstrip("0").ljust(2, "0")
+    return f"{sign}{whole}.{digits}%"

@@ -42,7 +42,7 @@ from ledger.fund.leverage import compensation_totals
 from ledger.fund.models import Bank, Borrower, Commitment, CounterGuarantee, Loan
 from ledger.fund.policy import RuleSet, rules_on, stored_rule_set_id
 from ledger.fund.reference import Role, refuse_future, require_role
-from ledger.money import format_yuan
+from ledger.money import format_percent, format_yuan
 
 COLUMNS = ("id_number", "bank", "amount", "term_months", "on", "counter_guarantees")
 
@@ -394,17 +394,13 @@ def suspension_error(
     rate = paid * PPM // guaranteed
     return BankSuspendedError(
         f"new guarantees at bank {bank} are suspended: its compensation rate is "
-        f"{_percent(rate)}, over the {_percent(threshold)} threshold "
+        f"{format_percent(rate)}, over the {format_percent(threshold)} threshold "
         f"(claims paid {format_yuan(paid)} yuan of {format_yuan(guaranteed)} "
         "yuan guaranteed)",
-        zh=f"{bank} 代偿率 {_percent(rate)} 超过 {_percent(threshold)}，暂停新增担保"
+        zh=f"{bank} 代偿率 {format_percent(rate)} 超过 {format_percent(threshold)}，暂停新增担保"
         f"（已代偿 {format_yuan(paid)} 元，累计担保 {format_yuan(guaranteed)} 元）",
     )
 
 
 def _s(n: int) -> str:
     return "" if n == 1 else "s"
-
-
-def _percent(ppm: int) -> str:
-    return f"{ppm // 10_000}.{ppm % 10_000 // 100:02d}%"

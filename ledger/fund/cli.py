@@ -45,10 +45,10 @@ from ledger.fund.eligibility import (
     parse_categories,
 )
 from ledger.fund.errors import FundError
-from ledger.fund.leverage import compensation_rate_ppm, repayment_rate_ppm
+from ledger.fund.leverage import capacity_as_of, compensation_rate_ppm, repayment_rate_ppm
 from ledger.fund.models import Bank, Commitment, CounterGuarantee, Extension, Loan
 from ledger.fund.schedule import METHOD_NAMES_ZH, Method, parse_method
-from ledger.money import MoneyError, format_yuan, yuan_to_fen
+from ledger.money import MoneyError, format_percent, format_yuan, yuan_to_fen
 
 T = TypeVar("T")
 
@@ -176,15 +176,6 @@ def _on_option(help_text: str = "Effective date."):
 
 
 # --------------------------------------------------------------------------- formatting
-
-
-def percent(ppm: int | None) -> str:
-    """``43_500`` → ``"4.35%"``: exact, at least two decimals, ``n/a`` for None."""
-    if ppm is None:
-        return "n/a"
-    whole, frac = divmod(ppm, 10_000)
-    digits = f"{frac:04d}".rstrip("0").ljust(2, "0")
-    return f"{whole}.{digits}%"
 
 
 def _yuan(fen: int | None) -> str:
@@ -450,7 +441,7 @@ def _policy_value(unit: str, value: Any) -> str:
         if unit == "_fen":
             return f"{format_yuan(value)} yuan"
         if unit == "_ppm":
-            return percent(value)
+            return format_percent(value)
         if unit == "_bp":
             return f"{value} bp"
     return str(value)
@@ -483,7 +474,7 @@ def policy_show(obj, on):
     for key, value in lines:
         click.echo(f"{key:<{width}}  {value}")
     cap = rules.rate_cap_on(on)
-    click.echo(f"{'rate cap on ' + str(on):<{width}}  {percent(cap)}")
+    click.echo(f"{'rate cap on ' + str(on):<{width}}  {format_percent(cap)}")
 
 
 @policy_group.command("history")
@@ -798,7 +789,7 @@ def loan_disburse(obj, bank_code, contract, guarantee_no, name, id_number, disbu
         return
     click.echo(
         f"loan {row.contract_no} disbursed at {row.bank_code}: {format_yuan(row.principal)} yuan "
-        f"at {percent(row.annual_rate_ppm)}, {row.disbursed_on} to {row.maturity_on}, "
+        f"at {format_percent(row.annual_rate_ppm)}, {row.disbursed_on} to {row.maturity_on}, "
         f"exposure {format_yuan(share(row.principal, row.coverage_ppm))} yuan"
     )
 
@@ -923,13 +914,13 @@ def loan_show(obj, bank_code, contract, as_of):
     method = Method(ln.method)
     _kv(
         "principal",
-        f"{format_yuan(ln.principal)} yuan at {percent(ln.annual_rate_ppm)} a year, "
+        f"{format_yuan(ln.principal)} yuan at {format_percent(ln.annual_rate_ppm)} a year, "
         f"{method.value} ({METHOD_NAMES_ZH[method]})",
     )
     _kv("term", f"{ln.disbursed_on} to {ln.maturity_on}")
     for e in extensions:
         _kv("extended", f"on {e.extended_on}: {e.old_maturity} → {e.new_maturity}")
-    _kv("coverage", percent(ln.coverage_ppm))
+    _kv("coverage", format_percent(ln.coverage_ppm))
     _kv("outstanding", f"{format_yuan(pos.principal_outstanding)} yuan")
     _kv(
         "paid",
@@ -1035,7 +1026,7 @@ def claim_file(obj, bank_code, contract, on, actor):
     click.echo(
         f"claim {row.number} filed on loan {contract}: {row.days_overdue} days overdue, loss "
         f"{format_yuan(row.loss)} yuan, claim {format_yuan(row.amount)} yuan "
-        f"({percent(row.coverage_ppm)})"
+        f"({format_percent(row.coverage_ppm)})"
     )
 
 
@@ -1212,22 +1203,21 @@ def report_banks(obj, as_of):
         ]  # fmt: skip
         totals = [0, 0, 0, 0, 0]
         for b in queries.banks_as_of(s, as_of):
-            repaid = repayment_rate_ppm(s, b.code, *last_year)
-            multiplier = rules.leverage_multiplier(repaid)
-            cap = multiplier * b.placed
-            remaining = max(cap - b.exposure, 0)
-            for i, v in enumerate((b.placed, b.exposure, cap, remaining, b.outstanding)):
+            # The cap as the disbursement check computes it (leverage.capacity_as_of).
+            cap = capacity_as_of(s, b.code, as_of, rules)
+            for i, v in enumerate((cap.special, cap.exposure, cap.cap, cap.remaining,
+                                   b.outstanding)):  # fmt: skip
                 totals[i] += v
             rows.append(
                 [
                     b.code,
-                    format_yuan(b.placed),
-                    format_yuan(b.exposure),
-                    f"{multiplier}x",
-                    format_yuan(cap),
-                    format_yuan(remaining),
-                    percent(compensation_rate_ppm(s, b.code, as_of)),
-                    percent(repaid),
+                    format_yuan(cap.special),
+                    format_yuan(cap.exposure),
+                    f"{cap.multiplier}x",
+                    format_yuan(cap.cap),
+                    format_yuan(cap.remaining),
+                    format_percent(compensation_rate_ppm(s, b.code, as_of)),
+                    format_percent(cap.repayment_rate_ppm),
                     format_yuan(b.outstanding),
                 ]
             )
@@ -1235,8 +1225,8 @@ def report_banks(obj, as_of):
             [
                 "total", format_yuan(totals[0]), format_yuan(totals[1]), "",
                 format_yuan(totals[2]), format_yuan(totals[3]),
-                percent(compensation_rate_ppm(s, None, as_of)),
-                percent(repayment_rate_ppm(s, None, *last_year)), format_yuan(totals[4]),
+                format_percent(compensation_rate_ppm(s, None, as_of)),
+                format_percent(repayment_rate_ppm(s, None, *last_year)), format_yuan(totals[4]),
             ]
         )  # fmt: skip
     click.echo(f"banks as of {as_of} (yuan)")
@@ -1303,4 +1293,4 @@ def register(cli: click.Group) -> None:
         cli.add_command(group)
 
 
-__all__ = ["percent", "percent_to_ppm", "register"]
+__all__ = ["percent_to_ppm", "register"]

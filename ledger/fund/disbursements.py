@@ -43,7 +43,7 @@ from ledger.fund.models import COMMITMENT_LIFECYCLE, Borrower, Commitment, Commi
 from ledger.fund.policy import RuleSet, rules_on, stored_rule_set_id
 from ledger.fund.reference import Role, get_bank, refuse_future, require_bank_access
 from ledger.fund.schedule import Method, add_months, build_schedule
-from ledger.money import format_yuan
+from ledger.money import format_percent, format_yuan
 
 COLUMNS = (
     "contract_no",
@@ -555,6 +555,4 @@ def _check_term_and_rate(rules: RuleSet, commitment: _Commitment, line: Disburse
 
 
 def _pct(ppm) -> str:
-    if not isinstance(ppm, int):
-        return str(ppm)
-    return f"{ppm // 10_000}.{ppm % 10_000:04d}".rstrip("0").rstrip(".") + "%"
+    return format_percent(ppm) if isinstance(ppm, int) else str(ppm)

@@ -54,6 +54,16 @@ def capacity(session: Session, bank: str, on: dt.date, rules: RuleSet | None = N
     return _capacity(session, bank, *_multiplier(session, bank, on, rules))
 
 
+def capacity_as_of(
+    session: Session, bank: str, on: dt.date, rules: RuleSet | None = None
+) -> Capacity:
+    """The capacity as it stood on ``on``: the balances as of that date (postings dated
+    then or before) under the multiplier of the rules in force then. The one function a
+    report or a page asks for a bank's cap, with the disbursement check's arithmetic."""
+    rules = rules or rules_on(session, on)
+    return _capacity_as_of(session, bank, on, *_multiplier(session, bank, on, rules))
+
+
 def capacities(
     session: Session, bank: str, on: dt.date, rules: RuleSet | None = None
 ) -> tuple[Capacity, ...]:

@@ -178,7 +178,7 @@ def test_a_file_with_bad_rows_posts_nothing_and_names_every_one(city, chunked):
         "G2025-ICBC-00005"
     )
     assert said[(6, "annual_rate")][0] == (
-        "annual rate 7.5% is over the cap of 6.1% in force on 2025-04-02"
+        "annual rate 7.50% is over the cap of 6.10% in force on 2025-04-02"
     )
     assert said[(7, "maturity_on")][0] == (
         "maturity 2025-03-01 must be after the disbursement date 2025-04-02"

@@ -171,7 +171,7 @@ def test_every_bad_row_is_reported_and_nothing_is_written(commitments):
         (7, "principal", CommitmentError,
          f"principal 200,000.01 yuan is over the 200,000.00 yuan approved by commitment {g[3]}"),
         (8, "annual_rate", LimitError,
-         "annual rate 10% is over the cap of 6.1% in force on 2025-03-05"),
+         "annual rate 10.00% is over the cap of 6.10% in force on 2025-03-05"),
         (9, "maturity_on", LimitError,
          "maturity 2026-03-06 is more than 12 months after disbursement (2025-03-05); the "
          "commitment and the rules allow up to 2026-03-05"),

@@ -143,8 +143,8 @@ def test_disbursement_must_match_the_commitment(fund, borrower):
     )
     # Rate cap 2025-03-05: LPR 3.10 % + 300bp = 6.10 %; from 2025-05-20 LPR 3.00 % → 6 %.
     e = refused(LimitError, disburse, fund, borrower, annual_rate_ppm=61_001)
-    assert str(e) == "annual rate 6.1001% is over the cap of 6.1% in force on 2025-03-05"
-    assert e.zh == "年利率 6.1001% 超过 2025-03-05 适用的利率上限 6.1%"
+    assert str(e) == "annual rate 6.1001% is over the cap of 6.10% in force on 2025-03-05"
+    assert e.zh == "年利率 6.1001% 超过 2025-03-05 适用的利率上限 6.10%"
     e = refused(
         LimitError,
         disburse,
@@ -154,7 +154,7 @@ def test_disbursement_must_match_the_commitment(fund, borrower):
         maturity_on=D(2026, 3, 1),
         annual_rate_ppm=60_001,
     )
-    assert str(e) == "annual rate 6.0001% is over the cap of 6% in force on 2025-06-01"
+    assert str(e) == "annual rate 6.0001% is over the cap of 6.00% in force on 2025-06-01"
 
     with fund() as s:  # nothing was booked by the refusals
         assert s.scalar(select(Loan.id)) is None

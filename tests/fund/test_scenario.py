@@ -187,12 +187,12 @@ def test_a_year_of_the_fund(fund, borrower):
     )
     run(fund, lambda s: claims.approve_claim(s, claim.number, on=D(2025, 6, 23), actor="approver"))
     run(fund, lambda s: claims.pay_claim(s, claim.number, on=D(2025, 6, 25), actor="approver2"))
-    # ICBC's compensation rate is now 64,000 / 240,000 yuan guaranteed = 26.66 % > 10 %.
+    # ICBC's compensation rate is now 64,000 / 240,000 yuan guaranteed = 26.6666 % > 10 %.
     with pytest.raises(BankSuspendedError) as refused:
         approve(fund, zhou, "ICBC", 5_000_000, 12, D(2025, 8, 25))
     assert refused.value.code == "bank-suspended"
     assert str(refused.value) == (
-        "new guarantees at bank ICBC are suspended: its compensation rate is 26.66%, over the "
+        "new guarantees at bank ICBC are suspended: its compensation rate is 26.6666%, over the "
         "10.00% threshold (claims paid 64,000.00 yuan of 240,000.00 yuan guaranteed)"
     )
     # Recovery of 12,345.67 yuan: fund share 80 % = 9,876.536 → 9,876.54; bank 2,469.13.

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from ledger.money import MoneyError, fen_to_yuan, format_yuan, yuan_to_fen
+from ledger.money import MoneyError, fen_to_yuan, format_percent, format_yuan, yuan_to_fen
 
 
 @pytest.mark.parametrize(
@@ -46,3 +46,15 @@ def test_fen_to_yuan_and_format():
     assert format_yuan(-1) == "-0.01"
     with pytest.raises(MoneyError):
         fen_to_yuan(1.0)
+
+
+@pytest.mark.parametrize(
+    ("ppm", "text"),
+    [
+        (43_500, "4.35%"), (45_000, "4.50%"), (4_620, "0.462%"), (266_666, "26.6666%"),
+        (1_000_000, "100.00%"), (0, "0.00%"), (1, "0.0001%"), (-12_345, "-1.2345%"),
+        (None, "n/a"),
+    ],
+)  # fmt: skip
+def test_one_way_to_show_a_percentage(ppm, text):
+    assert format_percent(ppm) == text
