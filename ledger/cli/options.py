@@ -1,6 +1,5 @@
 """Option values every ``fundledger`` command group parses the same way: the actor and
-dates. Its own module so that ``ledger.cli`` and ``ledger.fund.cli`` share it without
-importing each other."""
+dates, shared by every command module of ``ledger.cli``."""
 
 from __future__ import annotations
 

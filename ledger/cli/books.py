@@ -1,49 +1,23 @@
-"""The ``fundledger`` command line.
-
-Errors print one line to stderr and exit non-zero: 1 when the books refuse or a check
-fails, 2 for usage errors and when the database cannot be reached. Other packages add
-commands through the ``fundledger.commands`` entry-point group (the ledger imports
-neither ``web`` nor ``jobs``).
-"""
+"""The books' own commands: init, verify, balances, trial-balance, entries, the manual
+``post``/``reverse``/``account open`` (an admin's, never on the fund's accounts),
+close-period and seal. ``ledger.cli`` loads this module when one of them runs."""
 
 from __future__ import annotations
 
 import datetime as dt
 import sys
-from functools import cached_property
-from importlib.metadata import entry_points
 
 import click
 from sqlalchemy import desc, select
-from sqlalchemy.exc import OperationalError
 
 from ledger import balances as bal
-from ledger import migrate
 from ledger.chain import drain_sealer, seal_pending
-from ledger.cli_options import actor_of, parse_date
-from ledger.db import make_engine, run_in_transaction, session_factory
+from ledger.cli.options import actor_of, parse_date
+from ledger.db import run_in_transaction
 from ledger.entries import EntryDraft, Leg
-from ledger.errors import LedgerError
 from ledger.models import Account, AccountType, JournalEntry, Side
 from ledger.money import MoneyError, format_yuan, yuan_to_fen
 from ledger.verify import verify as verify_books
-
-
-class Context:
-    def __init__(self, url: str | None):
-        self.url = url
-        self._engine = None
-
-    @property
-    def engine(self):
-        if self._engine is None:
-            self._engine = make_engine(self.url)
-        return self._engine
-
-    @cached_property
-    def factory(self):
-        return session_factory(self.engine)
-
 
 _actor = actor_of
 _date = parse_date
@@ -58,38 +32,15 @@ def _datetime(_ctx, _param, value):
         raise click.BadParameter(f"{value!r} is not a time (YYYY-MM-DDTHH:MM[:SS], UTC)") from None
 
 
-class FundledgerGroup(click.Group):
-    """Turns refusals and unreachable databases into one-line errors."""
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except LedgerError as exc:
-            click.echo(f"error: {exc}", err=True)
-            if getattr(exc, "zh", None):
-                click.echo(f"错误：{exc.zh}", err=True)
-            ctx.exit(1)
-        except OperationalError as exc:
-            first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-            click.echo(f"error: database unavailable or not initialised: {first}", err=True)
-            ctx.exit(2)
-
-
-@click.group(cls=FundledgerGroup)
-@click.option("--database-url", envvar="DATABASE_URL", help="Default: SQLite under instance/.")
-@click.pass_context
-def cli(ctx, database_url):
-    """fundledger: the books of a micro-loan guarantee fund."""
-    ctx.obj = Context(database_url)
-
-
-@cli.command()
+@click.command()
 @click.option("--demo", is_flag=True, help="Also post the demo city's books.")
 @click.option("--seed", default=2026, show_default=True)
 @click.option("--loans", default=300, show_default=True, help="Demo loans to create.")
 @click.pass_obj
-def init(obj: Context, demo: bool, seed: int, loans: int):
+def init(obj, demo: bool, seed: int, loans: int):
     """Create or upgrade the database to the newest schema."""
+    from ledger import migrate  # Alembic is loaded by this command only
+
     migrate.upgrade(obj.engine)
     click.echo(f"database at revision {migrate.current_revision(obj.engine)}")
     if demo:
@@ -99,9 +50,9 @@ def init(obj: Context, demo: bool, seed: int, loans: int):
         click.echo(summary.line())
 
 
-@cli.command()
+@click.command()
 @click.pass_obj
-def verify(obj: Context):
+def verify(obj):
     """Recompute the hash chain, every invariant and every balance."""
     with obj.factory() as session:
         report = verify_books(session)
@@ -118,14 +69,14 @@ def verify(obj: Context):
     sys.exit(1)
 
 
-@cli.command()
+@click.command()
 @click.option("--as-of", callback=_date, help="Effective date (inclusive).")
 @click.option("--recorded-at", callback=_datetime, help="As posted by this UTC moment.")
 @click.option("--under", help="Only this account and those below it.")
 @click.option("--all", "show_all", is_flag=True, help="Include accounts with no postings.")
 @click.option("--depth", type=click.IntRange(1, 8), help="Only accounts this many levels deep.")
 @click.pass_obj
-def balances(obj: Context, as_of, recorded_at, under, show_all, depth):
+def balances(obj, as_of, recorded_at, under, show_all, depth):
     """Balances of every account, group totals included (yuan, normal direction)."""
     with obj.factory() as session:
         rows = bal.balances(session, as_of=as_of, recorded_at=recorded_at, under=under)
@@ -138,12 +89,12 @@ def balances(obj: Context, as_of, recorded_at, under, show_all, depth):
         click.echo(f"{r.code:<{width}}  {format_yuan(r.balance):>20}  {r.name}")
 
 
-@cli.command("trial-balance")
+@click.command("trial-balance")
 @click.option("--as-of", callback=_date, help="Effective date (inclusive).")
 @click.option("--recorded-at", callback=_datetime, help="As posted by this UTC moment.")
 @click.option("--totals-only", is_flag=True, help="Only each section's totals.")
 @click.pass_obj
-def trial_balance(obj: Context, as_of, recorded_at, totals_only):
+def trial_balance(obj, as_of, recorded_at, totals_only):
     """Debit and credit balance of every account; each section totals to zero."""
     with obj.factory() as session:
         tb = bal.trial_balance(session, as_of=as_of, recorded_at=recorded_at)
@@ -175,7 +126,7 @@ def _legs(values: tuple[str, ...], side: Side) -> list[Leg]:
     return legs
 
 
-@cli.command()
+@click.command()
 @click.option("--date", "effective_date", required=True, callback=_date)
 @click.option("--kind", required=True, help="e.g. capital.allocation")
 @click.option("--description", default="")
@@ -184,7 +135,7 @@ def _legs(values: tuple[str, ...], side: Side) -> list[Leg]:
 @click.option("--key", "idempotency_key", help="Idempotency key: a retry returns the original.")
 @click.option("--actor", help="The user who acts (default: $FUNDLEDGER_ACTOR).")
 @click.pass_obj
-def post(obj: Context, effective_date, kind, description, debits, credits, idempotency_key, actor):
+def post(obj, effective_date, kind, description, debits, credits, idempotency_key, actor):
     """Post one manual journal entry (admin; never on the fund's own accounts)."""
     from ledger.fund.manual import post_manual_entry
 
@@ -202,13 +153,13 @@ def post(obj: Context, effective_date, kind, description, debits, credits, idemp
     click.echo(f"entry {result.entry_id} {'posted' if result.created else 'already posted'}")
 
 
-@cli.command()
+@click.command()
 @click.argument("entry_id", type=int)
 @click.option("--date", "effective_date", callback=_date, help="Default: the original's date.")
 @click.option("--description")
 @click.option("--actor", help="The user who acts (default: $FUNDLEDGER_ACTOR).")
 @click.pass_obj
-def reverse(obj: Context, entry_id, effective_date, description, actor):
+def reverse(obj, entry_id, effective_date, description, actor):
     """Post the reversing entry of manual entry ENTRY_ID (admin)."""
     from ledger.fund.manual import reverse_manual_entry
 
@@ -222,11 +173,11 @@ def reverse(obj: Context, entry_id, effective_date, description, actor):
     click.echo(f"entry {result.entry_id} reverses entry {entry_id}")
 
 
-@cli.command()
+@click.command()
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
 @click.option("--before", type=int, help="Show entries with ids below this (paging).")
 @click.pass_obj
-def entries(obj: Context, limit, before):
+def entries(obj, limit, before):
     """The most recent journal entries with their postings."""
     with obj.factory() as session:
         stmt = select(JournalEntry).order_by(desc(JournalEntry.id)).limit(limit)
@@ -243,7 +194,7 @@ def entries(obj: Context, limit, before):
                 click.echo(f"    {p.side} {codes[p.account_id]:<40} {format_yuan(p.amount):>18}")
 
 
-@cli.group()
+@click.group()
 def account():
     """Open and list accounts."""
 
@@ -261,7 +212,7 @@ def account():
 @click.option("--loan")
 @click.option("--actor", help="The user who acts (default: $FUNDLEDGER_ACTOR).")
 @click.pass_obj
-def account_open(obj: Context, code, name, acc_type, side, group, no_overdraft, actor, **dims):
+def account_open(obj, code, name, acc_type, side, group, no_overdraft, actor, **dims):
     """Open account CODE named NAME (admin; never under the fund's own accounts)."""
     from ledger.accounts import AccountSpec
     from ledger.fund.manual import open_manual_account
@@ -279,11 +230,11 @@ def account_open(obj: Context, code, name, acc_type, side, group, no_overdraft, 
     click.echo(f"account {code} opened")
 
 
-@cli.command("close-period")
+@click.command("close-period")
 @click.option("--through", required=True, callback=_date, help="Last day of the closed period.")
 @click.option("--actor", help="The user who acts (default: $FUNDLEDGER_ACTOR).")
 @click.pass_obj
-def close_period_cmd(obj: Context, through, actor):
+def close_period_cmd(obj, through, actor):
     """Close the books through a date; entries dated then or earlier are refused after
     (an approver or an admin)."""
     from ledger.fund.closing import close_books
@@ -292,28 +243,8 @@ def close_period_cmd(obj: Context, through, actor):
     click.echo(f"books closed through {through}")
 
 
-@cli.command()
+@click.command()
 @click.pass_obj
-def seal(obj: Context):
+def seal(obj):
     """Seal entries still awaiting their place in the hash chain (after a crash)."""
     click.echo(f"sealed {seal_pending(obj.engine)} entries")
-
-
-for _ep in entry_points(group="fundledger.commands"):
-    cli.add_command(_ep.load(), _ep.name)
-
-
-def main() -> None:
-    cli(prog_name="fundledger")
-
-
-__all__ = ["cli", "main"]
-
-
-from ledger.fund.cli import register as _register_fund  # noqa: E402
-
-_register_fund(cli)
-
-from ledger.bankfiles.cli import register as _register_bankfiles  # noqa: E402
-
-_register_bankfiles(cli)

@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 from ledger.bankfiles import dropfolder, imports, reports
 from ledger.bankfiles.kinds import KINDS
 from ledger.chain import drain_sealer
-from ledger.cli_options import actor_of
+from ledger.cli.options import actor_of
 from ledger.db import run_in_transaction
 from ledger.errors import LedgerError
 from ledger.money import format_yuan

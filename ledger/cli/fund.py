@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.chain import drain_sealer
-from ledger.cli_options import actor_of, parse_date
+from ledger.cli.options import actor_of, parse_date
 from ledger.db import run_in_transaction
 from ledger.fund import (
     borrowers,
