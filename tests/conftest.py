@@ -19,12 +19,20 @@ from sqlalchemy.engine import make_url
 
 from ledger import migrate
 from ledger.accounts import ensure_accounts
+from ledger.bankfiles.models import BANKFILE_TABLES
 from ledger.chain import drain_sealer
 from ledger.db import make_engine, normalize_url, session_factory
 from ledger.demo import demo_chart
 from ledger.fund.models import FUND_TABLES
 
-TABLES = (*FUND_TABLES, "postings", "journal_entries", "period_closes", "accounts")
+TABLES = (
+    *BANKFILE_TABLES,
+    *FUND_TABLES,
+    "postings",
+    "journal_entries",
+    "period_closes",
+    "accounts",
+)
 
 
 def _backend() -> str:

@@ -45,6 +45,14 @@ from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.bankfiles.kinds import Kind, kind_named
+from ledger.bankfiles.models import (
+    IMPORT_LIFECYCLE,
+    BankBalanceLine,
+    BankFileError,
+    BankFileImport,
+    BankFileImportEntry,
+    BankStatementLine,
+)
 from ledger.bankfiles.reading import FileRejected, Sniffed, rows, sniff
 from ledger.bankfiles.values import is_blank
 from ledger.clock import business_today, utcnow
@@ -56,14 +64,6 @@ from ledger.fund.errors import (
     FundError,
     RepaymentError,
     RowsRejectedError,
-)
-from ledger.fund.models import (
-    IMPORT_LIFECYCLE,
-    BankBalanceLine,
-    BankFileError,
-    BankFileImport,
-    BankFileImportEntry,
-    BankStatementLine,
 )
 from ledger.fund.reference import Role, get_bank, require_bank_access
 from ledger.fund.repayments import RepaymentLine, apply_repayments

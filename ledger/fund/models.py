@@ -39,8 +39,7 @@ ENTRY_FK = "journal_entries.id"
 
 # The fund's natural keys, which two concurrent uploads or clerks may race for: a bank's
 # repayment reference and contract number, a loan's commitment, a reversal's original, a
-# borrower's ID number, a commitment number, a bank's accepted file (by SHA-256) and its
-# stored balance and statement lines.
+# borrower's ID number, a commitment number.
 register_race_constraints(
     "uq_repayments_bank_code_bank_ref",
     "uq_repayments_reversal_of_id",
@@ -48,9 +47,6 @@ register_race_constraints(
     "uq_loans_commitment_id",
     "uq_borrowers_id_number",
     "uq_commitments_number",
-    "uq_bank_file_imports_accepted",
-    "uq_bank_balance_lines_bank_code_as_of_contract_no",
-    "uq_bank_statement_lines_bank_code_bank_ref",
 )
 # verify cross-checks the fund's records against the books (loaded when it runs).
 register_check("ledger.fund.checks:check_fund")
@@ -652,165 +648,7 @@ class DepositInterest(Base):
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
-class ImportStatus(StrEnum):
-    ACCEPTED = "accepted"
-    REJECTED = "rejected"
-    DUPLICATE = "duplicate"
-
-
-#: A receipt is written once, with its final status: no moves.
-IMPORT_LIFECYCLE = Lifecycle(
-    "bank file import", "文件导入",
-    {"accepted": "已接收", "rejected": "已拒绝", "duplicate": "重复文件"},
-    {},
-)  # fmt: skip
-
-
-class BankFileImport(Base):
-    """The receipt of one bank file upload: what came, from whom, and what became of it.
-
-    ``status`` is accepted (posted or stored), rejected (nothing posted; the error rows
-    are in ``bank_file_errors``) or duplicate (the same bytes were accepted before as the same
-    kind, see ``duplicate_of_id``). A bank's accepted files of a kind are unique by
-    SHA-256, so two uploads of the same bytes at the same moment post once.
-    """
-
-    __tablename__ = "bank_file_imports"
-    lifecycle: ClassVar[Lifecycle] = IMPORT_LIFECYCLE
-
-    @property
-    def status_label(self) -> str:
-        return str(self.id)
-
-    __table_args__ = (
-        CheckConstraint("status IN ('accepted','rejected','duplicate')", name="status"),
-        CheckConstraint("kind IN ('disbursement','repayment','balances','statement')", name="kind"),
-        CheckConstraint(
-            "rows >= 0 AND posted >= 0 AND skipped >= 0 AND error_rows >= 0", name="counts"
-        ),
-        Index(
-            "uq_bank_file_imports_accepted",
-            "bank_code",
-            "kind",
-            "sha256",
-            unique=True,
-            sqlite_where=text("status = 'accepted'"),
-            postgresql_where=text("status = 'accepted'"),
-        ),
-        Index("ix_bank_file_imports_bank_uploaded", "bank_code", "uploaded_at"),
-    )
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    bank_code: Mapped[str] = mapped_column(ForeignKey("banks.code"))
-    #: disbursement, repayment, balances or statement.
-    kind: Mapped[str] = mapped_column(String(20))
-    file_name: Mapped[str] = mapped_column(String(255))
-    sha256: Mapped[str] = mapped_column(String(64))
-    size: Mapped[int] = mapped_column(BigInteger)
-    #: csv or xlsx, and the CSV's encoding (utf-8, utf-8-sig, gb18030); None if unread.
-    format: Mapped[str | None] = mapped_column(String(4))
-    encoding: Mapped[str | None] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(10))
-    #: Data rows (blank rows not counted), rows posted or stored, rows skipped as exact
-    #: repeats of rows posted before, and rows with at least one error.
-    rows: Mapped[int] = mapped_column(Integer, default=0)
-    posted: Mapped[int] = mapped_column(Integer, default=0)
-    skipped: Mapped[int] = mapped_column(Integer, default=0)
-    error_rows: Mapped[int] = mapped_column(Integer, default=0)
-    #: JSON object {amount column: total fen over the rows read}.
-    totals: Mapped[str] = mapped_column(Text, default="{}")
-    #: Why a file was rejected as a whole (encoding, header, size), in English and Chinese.
-    message: Mapped[str | None] = mapped_column(Text)
-    message_zh: Mapped[str | None] = mapped_column(Text)
-    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("bank_file_imports.id"))
-    uploaded_by: Mapped[str] = mapped_column(String(60))
-    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime)
-
-
-class BankFileImportEntry(Base):
-    """A journal entry a bank file posted: the receipt's link to the books."""
-
-    __tablename__ = "bank_file_import_entries"
-
-    import_id: Mapped[int] = mapped_column(ForeignKey("bank_file_imports.id"), primary_key=True)
-    entry_id: Mapped[int] = mapped_column(ForeignKey(ENTRY_FK), primary_key=True)
-
-
-class BankFileError(Base):
-    """One error of a rejected file: the row (None: the file as a whole), the column
-    (its English header), the value as given, and the message in English and Chinese."""
-
-    __tablename__ = "bank_file_errors"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    import_id: Mapped[int] = mapped_column(ForeignKey("bank_file_imports.id"), index=True)
-    row: Mapped[int | None] = mapped_column(Integer)
-    column: Mapped[str] = mapped_column(String(40), default="")
-    value: Mapped[str] = mapped_column(Text, default="")
-    code: Mapped[str] = mapped_column(String(40))
-    message: Mapped[str] = mapped_column(Text)
-    message_zh: Mapped[str] = mapped_column(Text)
-
-
-class BankBalanceLine(Base):
-    """A row of a bank's loan balances file (贷款余额表), kept for reconciliation."""
-
-    __tablename__ = "bank_balance_lines"
-    __table_args__ = (
-        UniqueConstraint("bank_code", "as_of", "contract_no"),
-        CheckConstraint(
-            "principal_outstanding >= 0 AND coalesce(overdue_principal, 0) >= 0 "
-            "AND coalesce(days_overdue, 0) >= 0",
-            name="amounts",
-        ),
-    )
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    import_id: Mapped[int] = mapped_column(ForeignKey("bank_file_imports.id"), index=True)
-    bank_code: Mapped[str] = mapped_column(ForeignKey("banks.code"))
-    row: Mapped[int] = mapped_column(Integer)
-    as_of: Mapped[dt.date] = mapped_column(Date)
-    contract_no: Mapped[str] = mapped_column(String(60))
-    principal_outstanding: Mapped[int] = mapped_column(BigInteger)
-    overdue_principal: Mapped[int | None] = mapped_column(BigInteger)
-    days_overdue: Mapped[int | None] = mapped_column(Integer)
-
-
-class BankStatementLine(Base):
-    """A line of a bank's special-account statement (专户对账单), kept for reconciliation.
-
-    ``direction`` is D (借, money out) or C (贷, money in); ``balance`` is the running
-    balance after the line, checked line to line when the file was imported.
-    """
-
-    __tablename__ = "bank_statement_lines"
-    __table_args__ = (
-        UniqueConstraint("bank_code", "bank_ref"),
-        CheckConstraint("direction IN ('D','C')", name="direction"),
-        CheckConstraint("amount >= 0 AND balance >= 0", name="amounts"),
-        Index("ix_bank_statement_lines_bank_booked", "bank_code", "booked_on"),
-    )
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    import_id: Mapped[int] = mapped_column(ForeignKey("bank_file_imports.id"), index=True)
-    bank_code: Mapped[str] = mapped_column(ForeignKey("banks.code"))
-    row: Mapped[int] = mapped_column(Integer)
-    booked_on: Mapped[dt.date] = mapped_column(Date)
-    bank_ref: Mapped[str] = mapped_column(String(60))
-    direction: Mapped[str] = mapped_column(String(1))
-    amount: Mapped[int] = mapped_column(BigInteger)
-    balance: Mapped[int] = mapped_column(BigInteger)
-    counterparty: Mapped[str | None] = mapped_column(String(200))
-    memo: Mapped[str | None] = mapped_column(String(200))
-
-
-#: Every table above, children first: the order a test reset truncates them in.
 FUND_TABLES = (
-    "bank_statement_lines",
-    "bank_balance_lines",
-    "bank_file_errors",
-    "bank_file_import_entries",
-    "bank_file_imports",
     "deposit_interest",
     "write_offs",
     "recoveries",

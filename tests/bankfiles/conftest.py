@@ -38,14 +38,10 @@ import pytest
 from sqlalchemy import func, select, text
 
 from ledger.balances import trial_balance
+from ledger.bankfiles.models import BankBalanceLine, BankStatementLine
 from ledger.fund import capital, guarantees, loans
 from ledger.fund.borrowers import register_borrower
-from ledger.fund.models import (
-    BankBalanceLine,
-    BankStatementLine,
-    Loan,
-    Repayment,
-)
+from ledger.fund.models import Loan, Repayment
 from ledger.models import JournalEntry, Posting
 from tests.fund.conftest import D, borrower_id, run, setup_fund
 

@@ -8,8 +8,9 @@ import datetime as dt
 from sqlalchemy import func, select
 
 from ledger.bankfiles.demo import ROWS, demo_bank_files
+from ledger.bankfiles.models import BankBalanceLine
 from ledger.fund.demo import build_fund_demo
-from ledger.fund.models import BankBalanceLine, Loan
+from ledger.fund.models import Loan
 from ledger.verify import verify
 
 TODAY = dt.date(2026, 11, 30)

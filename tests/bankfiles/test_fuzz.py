@@ -19,9 +19,10 @@ from sqlalchemy import func, select
 
 from ledger.bankfiles.imports import error_lines, import_file
 from ledger.bankfiles.kinds import KINDS
+from ledger.bankfiles.models import BankBalanceLine, BankStatementLine
 from ledger.fund import guarantees, loans
 from ledger.fund.borrowers import register_borrower
-from ledger.fund.models import BankBalanceLine, BankStatementLine, Repayment
+from ledger.fund.models import Repayment
 from ledger.models import JournalEntry, Posting
 from tests.fund.conftest import D, borrower_id, run, setup_fund
 

@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from ledger.bankfiles.imports import import_file
+from ledger.bankfiles.models import BankBalanceLine, BankStatementLine
 from ledger.chain import drain_sealer
-from ledger.fund.models import BankBalanceLine, BankStatementLine, Loan, Repayment
+from ledger.fund.models import Loan, Repayment
 from tests.bankfiles.conftest import FILES, TODAY, verify_ok
 
 

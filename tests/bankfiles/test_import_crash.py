@@ -29,7 +29,8 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from ledger.bankfiles.imports import import_file
-from ledger.fund.models import BankFileImport, Repayment
+from ledger.bankfiles.models import BankFileImport
+from ledger.fund.models import Repayment
 from tests.bankfiles.conftest import BOOK_LOANS, TODAY, state, verify_ok
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,8 +12,9 @@ from sqlalchemy import select
 
 import ledger.bankfiles.imports as imports_module
 from ledger import chart
+from ledger.bankfiles.models import BankFileImportEntry
 from ledger.fund.books import balance_now
-from ledger.fund.models import BankFileImportEntry, Borrower, Commitment, Loan
+from ledger.fund.models import Borrower, Commitment, Loan
 from ledger.models import JournalEntry
 from tests.bankfiles.conftest import (
     FILES,

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import select
 
 import ledger.bankfiles.imports as imports_module
-from ledger.fund.models import BankFileImportEntry, Loan, Repayment
+from ledger.bankfiles.models import BankFileImportEntry
+from ledger.fund.models import Loan, Repayment
 from tests.bankfiles.conftest import (
     FILES,
     TODAY,

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 import ledger.bankfiles.imports as imports_module
-from ledger.fund.models import BankBalanceLine, BankStatementLine
+from ledger.bankfiles.models import BankBalanceLine, BankStatementLine
 from tests.bankfiles.conftest import do_import, messages, problems, state, verify_ok
 from tests.fund.conftest import D
 

@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from ledger.bankfiles import models as bankfile_models
 from ledger.fund import models
 from ledger.fund.errors import StatusTransitionError
 from ledger.fund.models import (
@@ -25,7 +26,7 @@ LIFECYCLES = {
     models.CounterGuarantee: models.CounterGuaranteeStatus,
     models.Claim: models.ClaimStatus,
     models.WriteOff: models.WriteOffStatus,
-    models.BankFileImport: models.ImportStatus,
+    bankfile_models.BankFileImport: bankfile_models.ImportStatus,
 }
 
 
