@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from ledger.clock import utcnow
 from ledger.errors import AccountError, GroupAccountError, UnknownAccountError
 from ledger.models import NORMAL_SIDE, Account, AccountType, Side
+from ledger.rows import chunks
 
 _SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,59}$")
 #: Deepest hierarchy allowed; the fund's chart needs four levels.
@@ -114,8 +115,7 @@ def open_accounts(session: Session, specs: Iterable[AccountSpec]) -> None:
     if len(set(codes)) != len(codes):
         raise AccountError("the batch opens the same account twice")
     taken = []
-    for start in range(0, len(codes), 5_000):
-        chunk = codes[start : start + 5_000]
+    for chunk in chunks(codes):
         taken += session.scalars(select(Account.code).where(Account.code.in_(chunk))).all()
     if taken:
         raise AccountError(f"account {sorted(taken)[0]} already exists")

@@ -30,6 +30,7 @@ from sqlalchemy import Connection, Engine, bindparam, event, select, text, updat
 from sqlalchemy.orm import Session
 
 from ledger.models import JournalEntry, LedgerHead
+from ledger.rows import chunks
 
 log = logging.getLogger(__name__)
 
@@ -240,8 +241,7 @@ def _drain_pending(engine: Engine) -> bool:
 def _all_sealed(engine: Engine, entry_ids: Sequence[int]) -> bool:
     """True when none of ``entry_ids`` awaits sealing (autocommit reads: no BEGIN/COMMIT)."""
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        for start in range(0, len(entry_ids), 1000):
-            chunk = list(entry_ids[start : start + 1000])
+        for chunk in chunks(entry_ids, 1000):
             if conn.execute(_ANY_OF_PENDING, {"ids": chunk}).first() is not None:
                 return False
     return True

@@ -40,6 +40,7 @@ from ledger.errors import (
 )
 from ledger.models import Account, AccountType, JournalEntry, PeriodClose, Posting, Side
 from ledger.money import MAX_POSTING_FEN, format_yuan
+from ledger.rows import allocate_ids
 
 #: Most entries one bulk call may post; a bank file is split into batches of this size.
 MAX_BATCH = 100_000
@@ -551,22 +552,11 @@ def _post_server_side(
     return Posted(entry_id, created=True)
 
 
-def _allocate_ids(session: Session, count: int) -> list[int]:
-    conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        return list(
-            conn.execute(
-                text("SELECT nextval('journal_entries_id_seq') FROM generate_series(1, :n)"),
-                {"n": count},
-            ).scalars()
-        )
-    # SQLite: this transaction holds the only write lock (BEGIN IMMEDIATE).
-    last = conn.execute(text("SELECT coalesce(max(id), 0) FROM journal_entries")).scalar_one()
-    return list(range(last + 1, last + 1 + count))
-
-
 def _write(session: Session, batch: _Batch, actor: str, ids: list[int] | None) -> None:
-    ids = ids[: len(batch.new)] if ids else _allocate_ids(session, len(batch.new))
+    if ids:
+        ids = ids[: len(batch.new)]
+    else:
+        ids = allocate_ids(session.connection(), "journal_entries", len(batch.new))
     recorded_at = utcnow()
     entry_rows, posting_rows = [], []
     first_id_by_key: dict[str, int] = {}

@@ -30,6 +30,7 @@ from ledger.models import (
     Posting,
     Side,
 )
+from ledger.rows import chunks
 
 CHUNK = 2000
 
@@ -230,9 +231,7 @@ def _check_unsealed(session: Session, report: Report, accounts: dict[int, Accoun
 
 
 def _check_reversals(session: Session, report: Report, reversals: dict[int, list]) -> None:
-    items = list(reversals.items())
-    for start in range(0, len(items), 1000):
-        chunk = items[start : start + 1000]
+    for chunk in chunks(reversals.items(), 1000):
         originals: dict[int, list] = defaultdict(list)
         for original_id, account_id, side, amount in session.execute(
             select(Posting.entry_id, Posting.account_id, Posting.side, Posting.amount).where(

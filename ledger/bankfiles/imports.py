@@ -57,7 +57,6 @@ from ledger.bankfiles.reading import FileRejected, Sniffed, rows, sniff
 from ledger.bankfiles.values import is_blank
 from ledger.clock import business_today, utcnow
 from ledger.db import run_in_transaction
-from ledger.fund.batches import chunks, insert_rows
 from ledger.fund.disbursements import DisbursementLine, apply_disbursements
 from ledger.fund.errors import (
     DuplicateReferenceError,
@@ -68,6 +67,7 @@ from ledger.fund.errors import (
 from ledger.fund.reference import Role, get_bank, require_bank_access
 from ledger.fund.repayments import RepaymentLine, apply_repayments
 from ledger.money import fen_to_yuan, format_yuan
+from ledger.rows import chunks, insert_rows
 
 log = logging.getLogger(__name__)
 
@@ -449,17 +449,6 @@ def _values_as_given(
             )  # fmt: skip
 
 
-def _in_chunks(items: Iterable, size: int) -> Iterator[list]:
-    chunk = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 # ------------------------------------------------------------------------ the transaction
 
 
@@ -570,7 +559,7 @@ class _Import:
                 today=self.today,
             )  # fmt: skip
 
-        for chunk in _in_chunks(self.records(), CHUNK_LINES):
+        for chunk in chunks(self.records(), CHUNK_LINES):
             lines = [
                 DisbursementLine(
                     r["contract_no"],
@@ -633,7 +622,7 @@ class _Import:
 
     def _balances(self) -> None:
         table = BankBalanceLine.__table__
-        for chunk in _in_chunks(self.records(), CHUNK_LINES):
+        for chunk in chunks(self.records(), CHUNK_LINES):
             keys = {(r["as_of"], r["contract_no"]) for _, r in chunk}
             stored = self._stored(
                 table, (table.c.as_of, table.c.contract_no), keys,
@@ -659,7 +648,7 @@ class _Import:
     def _statement(self) -> None:
         table = BankStatementLine.__table__
         previous: tuple[int, int] | None = None  # (row, balance) of the line before
-        for chunk in _in_chunks(self._statement_rows(), CHUNK_LINES):
+        for chunk in chunks(self._statement_rows(), CHUNK_LINES):
             keys = {r["bank_ref"] for _, r in chunk if r is not None}
             stored = self._stored(
                 table, (table.c.bank_ref,), {(k,) for k in keys},

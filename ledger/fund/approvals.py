@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from ledger.clock import business_today, utcnow
 from ledger.entries import EntryDraft, credit, debit, post_entries
-from ledger.fund.batches import Refused, chunks, insert_rows
+from ledger.fund.batches import Refused
 from ledger.fund.books import PPM, counter_guarantee_accounts
 from ledger.fund.borrowers import borrower_categories
 from ledger.fund.eligibility import BORROWER_TYPE_NAMES_ZH, check_eligible
@@ -43,6 +43,7 @@ from ledger.fund.models import Bank, Borrower, Commitment, CounterGuarantee, Loa
 from ledger.fund.policy import RuleSet, rules_on, stored_rule_set_id
 from ledger.fund.reference import Role, refuse_future, require_role
 from ledger.money import format_percent, format_yuan
+from ledger.rows import chunks, insert_rows
 
 COLUMNS = ("id_number", "bank", "amount", "term_months", "on", "counter_guarantees")
 

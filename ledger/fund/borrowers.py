@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.clock import utcnow
-from ledger.fund.batches import Refused, chunks, insert_rows
+from ledger.fund.batches import Refused
 from ledger.fund.eligibility import BorrowerType, Category, categories_on, category_of
 from ledger.fund.errors import (
     EligibilityError,
@@ -25,6 +25,7 @@ from ledger.fund.errors import (
 from ledger.fund.identity import normalize_id_number, parse_resident_id
 from ledger.fund.models import Borrower, District
 from ledger.fund.reference import Role, require_role
+from ledger.rows import chunks, insert_rows
 
 MAX_PARTNERS = 100
 

@@ -21,14 +21,7 @@ from sqlalchemy.orm import Session
 
 from ledger.accounts import AccountSpec, open_accounts
 from ledger.clock import business_today, utcnow
-from ledger.fund.batches import (
-    Refused,
-    among,
-    chunks,
-    insert_rows,
-    post_exposure_moves,
-    update_rows,
-)
+from ledger.fund.batches import Refused, post_exposure_moves
 from ledger.fund.books import loan_exposure_account, loan_key, receivable_account, share
 from ledger.fund.errors import (
     CommitmentError,
@@ -44,6 +37,7 @@ from ledger.fund.policy import RuleSet, rules_on, stored_rule_set_id
 from ledger.fund.reference import Role, get_bank, refuse_future, require_bank_access
 from ledger.fund.schedule import Method, add_months, build_schedule
 from ledger.money import format_percent, format_yuan
+from ledger.rows import among, chunks, insert_rows, update_rows
 
 COLUMNS = (
     "contract_no",

@@ -27,15 +27,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from ledger.clock import business_today, utcnow
-from ledger.fund.batches import (
-    LineError,
-    Refused,
-    among,
-    chunks,
-    insert_rows,
-    post_exposure_moves,
-    update_rows,
-)
+from ledger.fund.batches import LineError, Refused, post_exposure_moves
 from ledger.fund.books import share
 from ledger.fund.errors import (
     BalanceMismatchError,
@@ -62,6 +54,7 @@ from ledger.fund.models import (
 )
 from ledger.fund.reference import Role, refuse_future, require_bank_access
 from ledger.money import format_yuan
+from ledger.rows import among, chunks, insert_rows, update_rows
 
 STATUS_ZH = LOAN_LIFECYCLE.names_zh
 
