@@ -8,14 +8,13 @@ import datetime as dt
 import sys
 
 import click
-from sqlalchemy import desc, select
 
 from ledger import balances as bal
 from ledger.chain import drain_sealer, seal_pending
 from ledger.cli.options import actor_of, parse_date
 from ledger.db import run_in_transaction
 from ledger.entries import EntryDraft, Leg
-from ledger.models import Account, AccountType, JournalEntry, Side
+from ledger.models import AccountType, Side
 from ledger.money import MoneyError, format_yuan, yuan_to_fen
 from ledger.verify import verify as verify_books
 
@@ -174,24 +173,32 @@ def reverse(obj, entry_id, effective_date, description, actor):
 
 
 @click.command()
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--before", type=int, help="Show entries with ids below this (paging).")
+@click.option("--kind", help="Only entries of this kind, e.g. loan.disbursement.")
+@click.option("--account", help="Only entries posting to this account or one below it.")
+@click.option("--from", "date_from", callback=_date, help="Effective on or after this date.")
+@click.option("--to", "date_to", callback=_date, help="Effective on or before this date.")
 @click.pass_obj
-def entries(obj, limit, before):
+def entries(obj, limit, before, kind, account, date_from, date_to):
     """The most recent journal entries with their postings."""
+    from ledger.journal import entries_page
+
     with obj.factory() as session:
-        stmt = select(JournalEntry).order_by(desc(JournalEntry.id)).limit(limit)
-        if before is not None:
-            stmt = stmt.where(JournalEntry.id < before)
-        codes = dict(session.execute(select(Account.id, Account.code)).all())
-        for e in session.scalars(stmt):
-            sealed = f"seq {e.seq}" if e.seq is not None else "awaiting seal"
-            rev = f" reverses {e.reverses_id}" if e.reverses_id else ""
-            click.echo(
-                f"#{e.id} {e.effective_date} {e.kind}{rev} by {e.actor} ({sealed}) {e.description}"
-            )
-            for p in e.postings:
-                click.echo(f"    {p.side} {codes[p.account_id]:<40} {format_yuan(p.amount):>18}")
+        page = entries_page(
+            session, limit=limit, before=before, kind=kind, account=account,
+            date_from=date_from, date_to=date_to,
+        )  # fmt: skip
+    for e in page.items:
+        sealed = f"seq {e.seq}" if e.sealed else "awaiting seal"
+        rev = f" reverses {e.reverses_id}" if e.reverses_id else ""
+        click.echo(
+            f"#{e.id} {e.effective_date} {e.kind}{rev} by {e.actor} ({sealed}) {e.description}"
+        )
+        for p in e.postings:
+            click.echo(f"    {p.side} {p.account:<40} {format_yuan(p.amount):>18}")
+    if page.next_before is not None:
+        click.echo(f"… more: --before {page.next_before}")
 
 
 @click.group()

@@ -1,0 +1,137 @@
+"""Reading the journal: pages of entries with their postings, and one entry, as immutable
+values that the command line, the web pages and the API render alike.
+
+Pages are keyset-paged, newest first: a page holds at most ``limit`` entries with ids
+below ``before``, and its ``next_before`` is the cursor of the page after it (None on the
+last page). Asking for the same cursor later gives the same entries: posted entries
+never change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger.models import Account, JournalEntry, Posting
+from ledger.rows import chunks
+
+T = TypeVar("T")
+
+#: The most entries one page may hold.
+MAX_PAGE = 1000
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a keyset-paged list, newest first."""
+
+    items: tuple[T, ...]
+    #: The ``before`` of the next page; None when this is the last.
+    next_before: int | None
+
+
+@dataclass(frozen=True)
+class PostingLine:
+    account: str
+    #: ``D`` or ``C``.
+    side: str
+    #: Fen.
+    amount: int
+
+
+@dataclass(frozen=True)
+class EntryView:
+    id: int
+    effective_date: dt.date
+    recorded_at: dt.datetime
+    kind: str
+    description: str
+    actor: str
+    idempotency_key: str | None
+    reverses_id: int | None
+    #: The entry's place in the hash chain; None while it awaits its seal.
+    seq: int | None
+    content_hash: str
+    hash: str | None
+    postings: tuple[PostingLine, ...]
+
+    @property
+    def sealed(self) -> bool:
+        return self.seq is not None
+
+
+def entries_page(
+    session: Session,
+    *,
+    limit: int = 50,
+    before: int | None = None,
+    kind: str | None = None,
+    account: str | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+) -> Page[EntryView]:
+    """Entries newest first, filtered by kind, by an account (and the accounts below it)
+    and by effective date, with their postings."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise ValueError(f"a page holds 1 to {MAX_PAGE} entries, not {limit}")
+    stmt = select(JournalEntry).order_by(JournalEntry.id.desc()).limit(limit + 1)
+    if before is not None:
+        stmt = stmt.where(JournalEntry.id < before)
+    if kind is not None:
+        stmt = stmt.where(JournalEntry.kind == kind)
+    if date_from is not None:
+        stmt = stmt.where(JournalEntry.effective_date >= date_from)
+    if date_to is not None:
+        stmt = stmt.where(JournalEntry.effective_date <= date_to)
+    if account is not None:
+        touching = (
+            select(Posting.entry_id)
+            .join(Account, Account.id == Posting.account_id)
+            .where((Account.code == account) | Account.code.startswith(account + ":"))
+        )
+        stmt = stmt.where(JournalEntry.id.in_(touching))
+    rows = session.scalars(stmt).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    views = _views(session, rows)
+    return Page(views, rows[-1].id if more else None)
+
+
+def entry(session: Session, entry_id: int) -> EntryView | None:
+    """One entry with its postings, or None if there is none with that id."""
+    row = session.get(JournalEntry, entry_id)
+    return _views(session, [row])[0] if row is not None else None
+
+
+def _views(session: Session, rows: list[JournalEntry]) -> tuple[EntryView, ...]:
+    postings: dict[int, list[PostingLine]] = defaultdict(list)
+    for chunk in chunks([r.id for r in rows]):
+        for entry_id, code, side, amount in session.execute(
+            select(Posting.entry_id, Account.code, Posting.side, Posting.amount)
+            .join(Account, Account.id == Posting.account_id)
+            .where(Posting.entry_id.in_(chunk))
+            .order_by(Posting.entry_id, Posting.side.desc(), Account.code)
+        ):
+            postings[entry_id].append(PostingLine(code, str(side), int(amount)))
+    return tuple(
+        EntryView(
+            id=r.id,
+            effective_date=r.effective_date,
+            recorded_at=r.recorded_at,
+            kind=r.kind,
+            description=r.description,
+            actor=r.actor,
+            idempotency_key=r.idempotency_key,
+            reverses_id=r.reverses_id,
+            seq=r.seq,
+            content_hash=r.content_hash,
+            hash=r.hash,
+            postings=tuple(postings[r.id]),
+        )
+        for r in rows
+    )

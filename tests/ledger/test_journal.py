@@ -1,0 +1,81 @@
+"""Reading the journal: keyset pages of immutable entry values, with filters."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pytest
+
+from ledger.db import run_in_transaction
+from ledger.entries import EntryDraft, credit, debit, post_entries
+from ledger.journal import entries_page, entry
+
+D = dt.date(2025, 3, 1)
+
+
+def placements(chart, count: int) -> None:
+    def draft(n):
+        bank = ("ICBC", "ABC")[n % 2]
+        return EntryDraft(
+            D + dt.timedelta(days=n), "capital.placement",
+            (debit(f"asset:special:{bank}", 100 + n), credit("asset:treasury", 100 + n)),
+            f"placement {n}",
+        )  # fmt: skip
+
+    funding = EntryDraft(
+        D - dt.timedelta(days=1), "capital.allocation",
+        (debit("asset:treasury", 10**9), credit("capital:provincial", 10**9)), "拨付",
+    )  # fmt: skip
+    run_in_transaction(
+        chart,
+        lambda s: post_entries(s, [funding, *(draft(n) for n in range(count))], actor="clerk"),
+    )
+
+
+def test_pages_walk_the_journal_newest_first_and_end(chart):
+    placements(chart, 7)  # entries 1 (funding) to 8
+    seen, before = [], None
+    with chart() as s:
+        while True:
+            page = entries_page(s, limit=3, before=before)
+            seen.append([e.id for e in page.items])
+            if page.next_before is None:
+                break
+            before = page.next_before
+    assert seen == [[8, 7, 6], [5, 4, 3], [2, 1]]
+
+
+def test_filters_by_kind_account_and_date(chart):
+    placements(chart, 7)
+    with chart() as s:
+        icbc = entries_page(s, account="asset:special:ICBC")
+        assert [e.id for e in icbc.items] == [8, 6, 4, 2]
+        assert [e.id for e in entries_page(s, account="asset:special").items] == list(
+            range(8, 1, -1)
+        )
+        assert [e.id for e in entries_page(s, kind="capital.allocation").items] == [1]
+        window = entries_page(s, date_from=D + dt.timedelta(days=2), date_to=D + dt.timedelta(4))
+        assert [e.id for e in window.items] == [6, 5, 4]
+
+
+def test_an_entry_is_a_value_with_its_postings(chart):
+    placements(chart, 1)
+    with chart() as s:
+        view = entry(s, 2)
+        assert entry(s, 99) is None
+    assert (view.kind, view.description, view.actor, view.effective_date) == (
+        "capital.placement", "placement 0", "clerk", D,
+    )  # fmt: skip
+    assert [(p.account, p.side, p.amount) for p in view.postings] == [
+        ("asset:special:ICBC", "D", 100),
+        ("asset:treasury", "C", 100),
+    ]
+    assert view.sealed and view.seq == 2
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        view.kind = "other"
+
+
+def test_a_page_is_between_1_and_1000(chart):
+    with chart() as s, pytest.raises(ValueError, match="a page holds 1 to 1000 entries, not 0"):
+        entries_page(s, limit=0)
