@@ -348,8 +348,9 @@ def test_a_reversal_from_a_file_without_the_penalty_column_reverses_the_whole_re
     verify_ok(city)
 
 
-def test_import_file_leaves_the_cyclic_collector_alone(city, monkeypatch):
-    # A web server's threads share the process: an upload must not pause its collector.
+@pytest.fixture
+def collector_seen(monkeypatch) -> list[bool]:
+    """Whether the cyclic collector was on, each time a repayment batch was posted."""
     seen = []
     apply = imports_module.apply_repayments
 
@@ -358,25 +359,24 @@ def test_import_file_leaves_the_cyclic_collector_alone(city, monkeypatch):
         return apply(*args, **kwargs)
 
     monkeypatch.setattr(imports_module, "apply_repayments", watching)
+    return seen
+
+
+def test_import_file_leaves_the_cyclic_collector_alone(city, collector_seen):
+    # A web server's threads share the process: an upload must not pause its collector.
+    seen = collector_seen
     receipt = do_import(city, "repayment", "icbc_repayment_bom.csv")
     assert (receipt.status, seen, gc.isenabled()) == ("accepted", [True], True)
 
 
 def test_the_command_line_pauses_the_collector_while_it_imports(
-    city, db_url, monkeypatch, tmp_path
+    city, db_url, monkeypatch, tmp_path, collector_seen
 ):
     from click.testing import CliRunner
 
     from ledger.cli import cli
 
-    seen = []
-    apply = imports_module.apply_repayments
-
-    def watching(*args, **kwargs):
-        seen.append(gc.isenabled())
-        return apply(*args, **kwargs)
-
-    monkeypatch.setattr(imports_module, "apply_repayments", watching)
+    seen = collector_seen
     monkeypatch.setattr(imports_module, "business_today", lambda: TODAY)
     for name, code in (("icbc_repayment_bom.csv", 0), ("icbc_repayment_dirty.csv", 1)):
         path = fixture_file(name, tmp_path)
