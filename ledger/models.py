@@ -7,6 +7,7 @@ triggers); these classes describe the tables and are used for reading.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from enum import StrEnum
 
 from sqlalchemy import (
@@ -24,6 +25,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
 
 # Primary keys are BIGINT on PostgreSQL and INTEGER (the rowid) on SQLite.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -35,6 +37,25 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+class JsonText(TypeDecorator):
+    """A JSON object kept as text, written with sorted keys: the one place the books' JSON
+    columns are encoded and parsed. The attribute is the object (a ``dict``), never its
+    text."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise TypeError(f"a JSON column takes a dict, not {type(value).__name__}")
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else json.loads(value)
 
 
 class Base(DeclarativeBase):

@@ -30,7 +30,6 @@ import dataclasses
 import datetime as dt
 import gc
 import hashlib
-import json
 import logging
 import os
 import sqlite3
@@ -296,7 +295,7 @@ class _Head:
             "posted": 0,
             "skipped": 0,
             "error_rows": 0,
-            "totals": "{}",
+            "totals": {},
             "message": None,
             "message_zh": None,
             "duplicate_of_id": None,
@@ -346,7 +345,7 @@ def _record_rejected(
     counts = {
         "rows": reading.rows if reading else 0,
         "error_rows": len(bad_rows),
-        "totals": json.dumps(reading.totals if reading else {}),
+        "totals": reading.totals if reading else {},
         "message": whole.message if whole else None,
         "message_zh": whole.zh if whole else None,
     }
@@ -501,7 +500,7 @@ class _Import:
                 rows=self.reading.rows,
                 posted=self.posted,
                 skipped=self.skipped,
-                totals=json.dumps(self.reading.totals),
+                totals=self.reading.totals,
             )
         )
         insert = BankFileImportEntry.__table__.insert()
@@ -859,7 +858,7 @@ def get_receipt(session: Session, import_id: int) -> Receipt:
         sha256=row["sha256"], size=row["size"], format=row["format"],
         encoding=row["encoding"], status=row["status"], rows=row["rows"],
         posted=row["posted"], skipped=row["skipped"], error_rows=row["error_rows"],
-        totals=json.loads(row["totals"]), entry_ids=tuple(entry_ids),
+        totals=row["totals"], entry_ids=tuple(entry_ids),
         duplicate_of=row["duplicate_of_id"], uploaded_by=row["uploaded_by"],
         uploaded_at=row["uploaded_at"], message=row["message"],
         message_zh=row["message_zh"], errors=count or 0,

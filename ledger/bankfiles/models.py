@@ -26,7 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.db import register_race_constraints
 from ledger.fund.models import ENTRY_FK, Lifecycle
-from ledger.models import Base, BigId
+from ledger.models import Base, BigId, JsonText
 
 # A bank's accepted file (by SHA-256) and its stored balance and statement lines: two
 # uploads of the same file, or of overlapping ones, may race for them.
@@ -102,8 +102,8 @@ class BankFileImport(Base):
     posted: Mapped[int] = mapped_column(Integer, default=0)
     skipped: Mapped[int] = mapped_column(Integer, default=0)
     error_rows: Mapped[int] = mapped_column(Integer, default=0)
-    #: JSON object {amount column: total fen over the rows read}.
-    totals: Mapped[str] = mapped_column(Text, default="{}")
+    #: {amount column: total fen over the rows read}.
+    totals: Mapped[dict] = mapped_column(JsonText, default=dict)
     #: Why a file was rejected as a whole (encoding, header, size), in English and Chinese.
     message: Mapped[str | None] = mapped_column(Text)
     message_zh: Mapped[str | None] = mapped_column(Text)

@@ -11,7 +11,6 @@ the same message in Chinese (``错误：…``), and exit 1; a malformed option e
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections.abc import Callable, Iterable
 from decimal import Decimal
@@ -610,9 +609,7 @@ def capital_interest(obj, bank_code, amount, on, ref, actor):
             s, bank_code, amount, on, ref, actor=_actor(actor)
         ),
     )
-    parts = ", ".join(
-        f"{k} {format_yuan(v)}" for k, v in sorted(json.loads(row.allocation).items())
-    )
+    parts = ", ".join(f"{k} {format_yuan(v)}" for k, v in sorted(row.allocation.items()))
     click.echo(
         f"interest {format_yuan(row.amount)} yuan at {bank_code} on {row.credited_on} "
         f"(ref {row.bank_ref}, entry {row.entry_id}): {parts}"
@@ -1154,9 +1151,7 @@ def write_off_approve(obj, write_off_id, on, actor):
     row = _write(
         obj, lambda s: recoveries.approve_write_off(s, write_off_id, on=on, actor=_actor(actor))
     )
-    parts = ", ".join(
-        f"{k} {format_yuan(v)}" for k, v in sorted(json.loads(row.allocation).items())
-    )
+    parts = ", ".join(f"{k} {format_yuan(v)}" for k, v in sorted(row.allocation.items()))
     click.echo(
         f"write-off {row.id} approved on {on}: {format_yuan(row.amount)} yuan ({row.rule}: {parts})"
     )

@@ -9,7 +9,6 @@ income[source] ↑ pro rata to contributed capital on the date.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -225,7 +224,7 @@ def record_deposit_interest(
         credited_on=credited_on,
         amount=amount,
         bank_ref=bank_ref,
-        allocation=json.dumps(allocation, sort_keys=True),
+        allocation=allocation,
         entry_id=entry_id,
         recorded_by=actor,
         recorded_at=utcnow(),

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.db import register_race_constraints
 from ledger.fund.errors import StatusTransitionError
-from ledger.models import Base, BigId
+from ledger.models import Base, BigId, JsonText
 from ledger.verify import register_check
 
 ENTRY_FK = "journal_entries.id"
@@ -621,8 +621,8 @@ class WriteOff(Base):
     decided_on: Mapped[dt.date | None] = mapped_column(Date)
     #: pro_rata or first_loss: the rule that attributed the loss to capital sources.
     rule: Mapped[str | None] = mapped_column(String(12))
-    #: JSON object {source code: fen} of the attribution.
-    allocation: Mapped[str | None] = mapped_column(Text)
+    #: {source code: fen}: the attribution.
+    allocation: Mapped[dict | None] = mapped_column(JsonText)
     entry_id: Mapped[int | None] = mapped_column(ForeignKey(ENTRY_FK))
 
 
@@ -641,8 +641,8 @@ class DepositInterest(Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     #: The statement line's reference.
     bank_ref: Mapped[str] = mapped_column(String(60))
-    #: JSON object {source code: fen}: the income attributed to each capital source.
-    allocation: Mapped[str] = mapped_column(Text)
+    #: {source code: fen}: the income attributed to each capital source.
+    allocation: Mapped[dict] = mapped_column(JsonText)
     entry_id: Mapped[int] = mapped_column(ForeignKey(ENTRY_FK))
     recorded_by: Mapped[str] = mapped_column(String(60))
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime)

@@ -9,7 +9,6 @@ and the total can never exceed the loss still owed.
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -262,7 +261,7 @@ def approve_write_off(
     )
     row.amount = left
     row.rule = rule
-    row.allocation = json.dumps(allocation, sort_keys=True)
+    row.allocation = allocation
     set_status(row, WriteOffStatus.APPROVED)
     row.decided_by = actor
     row.decided_on = on

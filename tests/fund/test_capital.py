@@ -160,13 +160,13 @@ def test_deposit_interest_split_pro_rata_to_the_fen(fund):
     row = interest(fund, "ICBC", 1_000_001, D(2025, 3, 21), " ICBC-2025Q1 ")
     assert row.bank_ref == "ICBC-2025Q1"
     assert row.allocation == (
-        '{"city": 250000, "district-D01": 75000, "other": 50000, "provincial": 625001}'
+        {"city": 250000, "district-D01": 75000, "other": 50000, "provincial": 625001}
     )
     # 10,000.07: 6,250.04375 / 2,500.0175 / 750.00525 / 500.0035 → floors 10,000.05;
     # 2 fen to city (.75) and district (.525).
     row2 = interest(fund, "ABC", 1_000_007, D(2025, 3, 21), "ABC-2025Q1", actor="abc")
     assert row2.allocation == (
-        '{"city": 250002, "district-D01": 75001, "other": 50000, "provincial": 625004}'
+        {"city": 250002, "district-D01": 75001, "other": 50000, "provincial": 625004}
     )
     with fund() as s:
         assert balance_now(s, chart.special_account("ICBC")) == 300_000_000 + 1_000_001

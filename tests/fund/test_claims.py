@@ -434,7 +434,7 @@ def test_write_off_is_maker_checker_and_pro_rata(fund, borrower):
     row = approve_wo(fund, wid, D(2025, 10, 2))
     assert (row.status, row.amount, row.rule) == ("approved", 5_501_232, "pro_rata")
     assert row.allocation == (
-        '{"city": 1375308, "district-D01": 412592, "other": 275062, "provincial": 3438270}'
+        {"city": 1375308, "district-D01": 412592, "other": 275062, "provincial": 3438270}
     )
     with fund() as s:
         assert balance_now(s, f"asset:receivable:L{loan_id}") == 0
@@ -476,7 +476,7 @@ def test_write_off_first_loss_rule(fund, borrower):
     row = approve_wo(fund, wid, D(2025, 9, 12))
     # City money bears losses first (order city, district, provincial, other) and holds
     # 2,000,000 yuan: all 70,123.46 yuan falls on it.
-    assert (row.rule, row.allocation) == ("first_loss", '{"city": 7012346}')
+    assert (row.rule, row.allocation) == ("first_loss", {"city": 7012346})
     with fund() as s:
         net = capital.net_capital_as_of(s, D(2025, 12, 31))
     assert net == {

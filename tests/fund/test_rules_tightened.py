@@ -347,7 +347,7 @@ CASES = [
         # 123.45 yuan pro rata 500 : 200 : 60 : 40; the two fen left go to the largest
         # remainders (district .875, provincial .625).
         lambda s, row: (row.credited_on, row.allocation),
-        (TODAY, '{"city": 3086, "district-D01": 926, "other": 617, "provincial": 7716}'),
+        (TODAY, {"city": 3086, "district-D01": 926, "other": 617, "provincial": 7716}),
     ),
 ]
 

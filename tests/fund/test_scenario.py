@@ -233,7 +233,7 @@ def test_a_year_of_the_fund(fund, borrower):
     # ICBC Q1 1,975.31: P 1,234.56875 C 493.8275 D 148.14825 O 98.7655
     #   floors 1,234.56+493.82+148.14+98.76 = 1,975.28, 3 fen to P (.875), D (.825), C (.75)
     assert interest(fund, "ICBC", 197_531, D(2025, 3, 21), "ICBC-INT-Q1") == (
-        '{"city": 49383, "district-D01": 14815, "other": 9876, "provincial": 123457}'
+        {"city": 49383, "district-D01": 14815, "other": 9876, "provincial": 123457}
     )
     # ABC Q1 658.43: P 411.51875 C 164.6075 D 49.38225 O 32.9215 → +1 P, +1 C
     interest(fund, "ABC", 65_843, D(2025, 3, 21), "ABC-INT-Q1")
@@ -279,7 +279,7 @@ def test_a_year_of_the_fund(fund, borrower):
     )
     assert (row.amount, row.rule) == (5_412_346, "pro_rata")
     assert row.allocation == (
-        '{"city": 1804115, "district-D01": 360823, "other": 240549, "provincial": 3006859}'
+        {"city": 1804115, "district-D01": 360823, "other": 240549, "provincial": 3006859}
     )
 
     # --- one extension: 张三's bullet loan, six months ----------------------------------
