@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 
+from ledger.chain import drain_sealer
 from ledger.db import run_in_transaction
 from ledger.entries import EntryDraft, credit, debit, post_entries
 from ledger.journal import entries_page, entry
@@ -31,6 +32,7 @@ def placements(chart, count: int) -> None:
         chart,
         lambda s: post_entries(s, [funding, *(draft(n) for n in range(count))], actor="clerk"),
     )
+    assert drain_sealer(chart.kw["bind"])  # sealed after the commit on PostgreSQL
 
 
 def test_pages_walk_the_journal_newest_first_and_end(chart):
