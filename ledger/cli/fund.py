@@ -17,7 +17,6 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 import click
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.chain import drain_sealer
@@ -45,7 +44,7 @@ from ledger.fund.eligibility import (
 )
 from ledger.fund.errors import FundError
 from ledger.fund.leverage import capacity_as_of, compensation_rate_ppm, repayment_rate_ppm
-from ledger.fund.models import Bank, Commitment, CounterGuarantee, Extension, Loan
+from ledger.fund.models import CounterGuarantee
 from ledger.fund.schedule import METHOD_NAMES_ZH, Method, parse_method
 from ledger.money import MoneyError, format_percent, format_yuan, yuan_to_fen
 
@@ -266,7 +265,7 @@ def bank_list(obj):
     with obj.factory() as s:
         rows = [
             [b.code, b.name, b.special_account_no, "active" if b.active else "inactive"]
-            for b in s.scalars(select(Bank).order_by(Bank.code))
+            for b in reference.banks(s)
         ]
     if rows:
         _echo_table(rows)
@@ -383,12 +382,9 @@ def borrower_show(obj, id_number, on):
     """A borrower, their categories and their commitments and loans."""
     on = on or _today()
     with obj.factory() as s:
-        b = borrowers.get_borrower(s, id_number)
+        record = borrowers.borrower_record(s, id_number)
+        b, commitments, lent = record.borrower, record.commitments, record.loans
         cats = borrowers.borrower_categories(b, on)
-        commitments = list(
-            s.scalars(select(Commitment).where(Commitment.borrower_id == b.id).order_by("id"))
-        )
-        lent = list(s.scalars(select(Loan).where(Loan.borrower_id == b.id).order_by("id")))
     _kv("borrower", f"{b.name} {b.id_number}")
     _kv("born", f"{b.birth_date}, {'male' if b.sex == 'M' else 'female'}")
     _kv("district", b.district_code)
@@ -894,9 +890,7 @@ def loan_show(obj, bank_code, contract, as_of):
     as_of = as_of or _today()
     with obj.factory() as s:
         st = queries.loan_state(s, bank_code, contract, as_of)
-        extensions = list(
-            s.scalars(select(Extension).where(Extension.loan_id == st.loan.id).order_by("id"))
-        )
+        extensions = st.extensions
         refs = {r.id: r.bank_ref for r in st.repayments}
         reversed_by = {r.reversal_of_id: r.bank_ref for r in st.repayments if r.reversal_of_id}
     ln, pos, c = st.loan, st.position, st.commitment

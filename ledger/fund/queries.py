@@ -31,6 +31,7 @@ from ledger.fund.models import (
     Claim,
     Commitment,
     CounterGuarantee,
+    Extension,
     Loan,
     Recovery,
     Repayment,
@@ -114,6 +115,7 @@ class LoanState:
     claims: list[Claim]
     recoveries: list[Recovery]
     counter_guarantees: list[CounterGuarantee]
+    extensions: tuple[Extension, ...] = ()
 
 
 def loan_state(session: Session, bank: str, contract_no: str, as_of: dt.date) -> LoanState:
@@ -141,6 +143,11 @@ def loan_state(session: Session, bank: str, contract_no: str, as_of: dt.date) ->
                 select(CounterGuarantee)
                 .where(CounterGuarantee.commitment_id == loan.commitment_id)
                 .order_by(CounterGuarantee.id)
+            )
+        ),
+        extensions=tuple(
+            session.scalars(
+                select(Extension).where(Extension.loan_id == loan.id).order_by(Extension.id)
             )
         ),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy import select
@@ -292,6 +293,22 @@ def refuse_future(
     """
     if on > (today or business_today()):
         raise error(f"{what} {on} is in the future", zh=f"{what_zh} {on} 晚于今天")
+
+
+@dataclass(frozen=True)
+class BankView:
+    code: str
+    name: str
+    special_account_no: str
+    active: bool
+
+
+def banks(session: Session) -> tuple[BankView, ...]:
+    """Every partner bank, by code."""
+    return tuple(
+        BankView(b.code, b.name, b.special_account_no, b.active)
+        for b in session.scalars(select(Bank).order_by(Bank.code))
+    )
 
 
 def get_bank(session: Session, code: str, *, for_update: bool = False) -> Bank:
