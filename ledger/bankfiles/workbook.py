@@ -142,11 +142,29 @@ class _Book:
 
     def __init__(self, archive: zipfile.ZipFile):
         self.archive = archive
-        workbook = _target(self, "", "_rels/.rels", "officeDocument", "xl/workbook.xml")
-        self.sheet, self.date1904 = self._first_sheet(workbook)
-        rels = _rels_name(workbook)
-        strings = _target(self, workbook, rels, "sharedStrings", None, required=False)
-        styles = _target(self, workbook, rels, "styles", None, required=False)
+        package = _relations(self, "_rels/.rels") if self.has("_rels/.rels") else {}
+        workbook = _target(package, "", "officeDocument")
+        if workbook is None and self.has("xl/workbook.xml"):
+            workbook = "xl/workbook.xml"
+        if workbook is None:
+            raise WorkbookRefused(
+                "the file is a zip archive but not an XLSX workbook (it has no xl/workbook.xml)",
+                zh="文件不是 XLSX 工作簿，请用 Excel 另存为 .xlsx 格式，或导出为 CSV 后上传",
+            )
+        first, self.date1904 = self._first_sheet(workbook)
+        # The workbook's relationships, read once: the first sheet, the strings, the styles.
+        relations = _relations(self, _rels_name(workbook))
+        if first not in relations:
+            raise WorkbookDamaged(f"the first sheet's relationship {first} is missing")
+        kind, target = relations[first]
+        if not kind.endswith("/worksheet"):
+            raise WorkbookDamaged(
+                "the first sheet is not a worksheet (a chart sheet?)",
+                zh="工作簿的第一个工作表不是数据表，请把数据放在第一个工作表后重新上传",
+            )
+        self.sheet = _resolve(workbook, target)
+        strings = _target(relations, workbook, "sharedStrings")
+        styles = _target(relations, workbook, "styles")
         self.strings = _shared_strings(self, strings) if strings else []
         self.dates, self.durations = _date_styles(self, styles) if styles else (set(), set())
 
@@ -178,6 +196,8 @@ class _Book:
         return True
 
     def _first_sheet(self, workbook: str) -> tuple[str, bool]:
+        """The relationship id of the workbook's first sheet, and whether its dates count
+        from 1904."""
         first, date1904 = None, False
         with self.open(workbook, MAX_SMALL_PART_BYTES) as part:
             for _, element in iterparse(part):
@@ -190,16 +210,7 @@ class _Book:
             raise WorkbookDamaged(
                 "the workbook has no worksheet", zh="工作簿中没有工作表，请重新导出后上传"
             )
-        relations = _relations(self, _rels_name(workbook))
-        if first not in relations:
-            raise WorkbookDamaged(f"the first sheet's relationship {first} is missing")
-        kind, target = relations[first]
-        if not kind.endswith("/worksheet"):
-            raise WorkbookDamaged(
-                "the first sheet is not a worksheet (a chart sheet?)",
-                zh="工作簿的第一个工作表不是数据表，请把数据放在第一个工作表后重新上传",
-            )
-        return _resolve(workbook, target), date1904
+        return first, date1904
 
 
 def _rels_name(part: str) -> str:
@@ -223,21 +234,11 @@ def _relations(book: _Book, rels: str) -> dict[str, tuple[str, str]]:
     return found
 
 
-def _target(
-    book: _Book, source: str, rels: str, kind: str, default: str | None, *, required=True
-) -> str | None:
-    """The part that ``source``'s relationships name as ``kind``."""
-    if book.has(rels):
-        for rel_type, target in _relations(book, rels).values():
-            if rel_type.endswith("/" + kind) and any(r in rel_type for r in _RELATIONSHIPS):
-                return _resolve(source, target)
-    if default is not None and book.has(default):
-        return default
-    if required:
-        raise WorkbookRefused(
-            "the file is a zip archive but not an XLSX workbook (it has no xl/workbook.xml)",
-            zh="文件不是 XLSX 工作簿，请用 Excel 另存为 .xlsx 格式，或导出为 CSV 后上传",
-        )
+def _target(relations: dict[str, tuple[str, str]], source: str, kind: str) -> str | None:
+    """The part that ``source``'s relationships name as ``kind``, if any."""
+    for rel_type, target in relations.values():
+        if rel_type.endswith("/" + kind) and any(r in rel_type for r in _RELATIONSHIPS):
+            return _resolve(source, target)
     return None
 
 
