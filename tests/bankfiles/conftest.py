@@ -157,6 +157,40 @@ def city(factory):
     return build_city(factory)
 
 
+# ------------------------------------------------------------------------ one loan
+
+#: The fuzz tests' fund: one bullet loan of 100,000 yuan, ICBC-001, to borrower 1.
+ONE_LOAN_BORROWER = borrower_id(1)
+ONE_LOAN_CONTRACT = "ICBC-001"
+ONE_LOAN_PRINCIPAL = 10_000_000
+ONE_LOAN_DISBURSED_ON = D(2025, 3, 5)
+
+
+@pytest.fixture
+def fund(factory):
+    """The fund, with one bullet loan ICBC-001 of 100,000 yuan disbursed 2025-03-05."""
+    setup_fund(factory)
+
+    def setup(s):
+        register_borrower(
+            s, id_number=ONE_LOAN_BORROWER, name="张三", district="D01",
+            categories=["registered_unemployed"], actor="clerk",
+        )  # fmt: skip
+        commitment = guarantees.approve_guarantee(
+            s, id_number=ONE_LOAN_BORROWER, bank="ICBC", amount=ONE_LOAN_PRINCIPAL,
+            term_months=12, on=D(2025, 3, 1), actor="approver",
+        )  # fmt: skip
+        loans.disburse(
+            s, bank="ICBC", contract_no=ONE_LOAN_CONTRACT, guarantee_no=commitment.number,
+            borrower_name="张三", id_number=ONE_LOAN_BORROWER, disbursed_on=ONE_LOAN_DISBURSED_ON,
+            maturity_on=D(2026, 3, 5), principal=ONE_LOAN_PRINCIPAL, annual_rate_ppm=45_000,
+            method="bullet", actor="icbc",
+        )  # fmt: skip
+
+    run(factory, setup)
+    return factory
+
+
 # ------------------------------------------------------------------------ helpers
 
 

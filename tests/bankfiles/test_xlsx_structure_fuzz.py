@@ -75,18 +75,23 @@ from sqlalchemy import func, select
 
 from ledger.bankfiles.imports import error_lines, import_file
 from ledger.bankfiles.models import BankBalanceLine, BankStatementLine
-from ledger.fund import guarantees, loans
-from ledger.fund.borrowers import register_borrower
+from ledger.fund import loans
 from ledger.fund.models import Loan, Repayment
 from ledger.fund.repayments import reverse_repayment
 from ledger.models import JournalEntry, Posting
-from tests.fund.conftest import D, borrower_id, run, setup_fund
+from tests.bankfiles.conftest import (
+    ONE_LOAN_BORROWER,
+    ONE_LOAN_CONTRACT,
+    ONE_LOAN_DISBURSED_ON,
+    ONE_LOAN_PRINCIPAL,
+)
+from tests.fund.conftest import D, run
 
 TODAY = D(2026, 11, 30)
-BORROWER = borrower_id(1)
-CONTRACT = "ICBC-001"
-PRINCIPAL = 10_000_000
-DISBURSED_ON = D(2025, 3, 5)
+BORROWER = ONE_LOAN_BORROWER
+CONTRACT = ONE_LOAN_CONTRACT
+PRINCIPAL = ONE_LOAN_PRINCIPAL
+DISBURSED_ON = ONE_LOAN_DISBURSED_ON
 #: The loan's principal outstanding in yuan, before and after every base's rows.
 BALANCE = Decimal("100000.00")
 
@@ -126,31 +131,6 @@ MONEY = ("principal", "interest", "penalty", "balance_after")
 
 
 # ------------------------------------------------------------------------ the fund
-
-
-@pytest.fixture
-def fund(factory):
-    """The fund, with one bullet loan ICBC-001 of 100,000 yuan disbursed 2025-03-05."""
-    setup_fund(factory)
-
-    def setup(s):
-        register_borrower(
-            s, id_number=BORROWER, name="张三", district="D01",
-            categories=["registered_unemployed"], actor="clerk",
-        )  # fmt: skip
-        commitment = guarantees.approve_guarantee(
-            s, id_number=BORROWER, bank="ICBC", amount=PRINCIPAL, term_months=12,
-            on=D(2025, 3, 1), actor="approver",
-        )  # fmt: skip
-        loans.disburse(
-            s, bank="ICBC", contract_no=CONTRACT, guarantee_no=commitment.number,
-            borrower_name="张三", id_number=BORROWER, disbursed_on=DISBURSED_ON,
-            maturity_on=D(2026, 3, 5), principal=PRINCIPAL, annual_rate_ppm=45_000,
-            method="bullet", actor="icbc",
-        )  # fmt: skip
-
-    run(factory, setup)
-    return factory
 
 
 def books(factory) -> tuple:
