@@ -193,11 +193,20 @@ def _write_seals(conn: Connection, rows: Sequence[dict]) -> None:
 
 def seal_pending(engine: Engine) -> int:
     """Seal every pending entry, waiting for the chain head if need be; return how many."""
+    return _seal_until_done(engine, wait=True) or 0
+
+
+def _seal_until_done(engine: Engine, *, wait: bool) -> int | None:
+    """Sealing passes until none is left pending (a full pass may leave more behind it);
+    how many were sealed, or None if another process holds the chain head (and so seals
+    them) and ``wait`` is false."""
     sealed = 0
     while True:
-        n = _pass(engine, wait=True)
-        sealed += n or 0
-        if not n or n < SEAL_BATCH:
+        n = _pass(engine, wait=wait)
+        if n is None:
+            return None
+        sealed += n
+        if n < SEAL_BATCH:
             return sealed
 
 
@@ -225,17 +234,6 @@ def _seal_pass(conn: Connection, wait: bool) -> int | None:
     if head is None:
         return None
     return _seal_after(conn, head.seq, head.hash, SEAL_BATCH)[0]
-
-
-def _drain_pending(engine: Engine) -> bool:
-    """Seal passes until none is left pending (a full pass may leave more behind it);
-    False if another process holds the chain head, which then seals them."""
-    while True:
-        n = _pass(engine, wait=False)
-        if n is None:
-            return False
-        if n < SEAL_BATCH:
-            return True
 
 
 def _all_sealed(engine: Engine, entry_ids: Sequence[int]) -> bool:
@@ -309,7 +307,9 @@ def _run_sealer(engine: Engine, sealer: _Sealer) -> None:
         with sealer.cond:
             target, asked = sealer.requested, list(sealer.entry_ids)
         try:
-            answered = _drain_pending(engine) or _all_sealed(engine, asked)
+            answered = _seal_until_done(engine, wait=False) is not None or _all_sealed(
+                engine, asked
+            )
             pause = SEAL_DELAY
         except Exception:  # the entries stay pending; a later try or `seal` takes them
             log.exception("sealing pass failed; trying again in %.1f s", pause)
