@@ -1,7 +1,8 @@
 """Balances of accounts and subtrees, as of an effective date and as recorded at a moment.
 
 ``as_of`` keeps postings whose effective date is on or before it; ``recorded_at`` keeps
-entries that had been posted by then, so a report can be reproduced as it stood.
+the entries that had been committed and sealed by then, in commit order
+(``ledger.chain.recorded_through``), so a report can be reproduced as it stood.
 Balances are in each account's normal direction: positive is the usual side.
 """
 
@@ -14,6 +15,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from ledger.accounts import get_account, subtree_filter
+from ledger.chain import recorded_through
 from ledger.models import Account, AccountType, JournalEntry, Posting, Side
 
 
@@ -71,8 +73,9 @@ def _activity(session: Session, as_of: dt.date | None, recorded_at: dt.datetime 
     if as_of is not None:
         stmt = stmt.where(Posting.effective_date <= as_of)
     if recorded_at is not None:
+        through = recorded_through(session, recorded_at)
         stmt = stmt.join(JournalEntry, JournalEntry.id == Posting.entry_id).where(
-            JournalEntry.recorded_at <= recorded_at
+            JournalEntry.seq <= through
         )
     if where is not None:
         stmt = stmt.join(Account, Account.id == Posting.account_id).where(where)

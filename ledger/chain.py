@@ -11,6 +11,10 @@ entries unsealed, and a sealer thread of the posting process seals every pending
 in one pass a few milliseconds later (one pass costs about what sealing one entry
 does). Bulk batches, and every post on SQLite (one writer holds the database anyway),
 take the chain head inside their transaction and write their entries already sealed.
+
+Every transaction that moves the chain head writes a chain mark as it commits (its last
+``seq`` and the time), while it still holds the head: marks are in commit order, so
+"as recorded at T" (``recorded_through``) is the same whenever it is asked after T.
 """
 
 from __future__ import annotations
@@ -26,10 +30,12 @@ import time
 import weakref
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Connection, Engine, bindparam, event, select, text, update
+from sqlalchemy import Connection, Engine, bindparam, event, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from ledger.models import JournalEntry, LedgerHead
+from ledger.clock import utcnow
+from ledger.errors import LedgerError
+from ledger.models import ChainMark, JournalEntry, LedgerHead
 from ledger.rows import chunks
 
 log = logging.getLogger(__name__)
@@ -217,6 +223,8 @@ def _pass(engine: Engine, *, wait: bool) -> int | None:
         n = _seal_pass(conn, wait)
         if not n:
             txn.rollback()  # nothing written: no commit, no fsync
+        else:
+            mark_chain(conn)
         return n
 
 
@@ -350,6 +358,48 @@ def _forget_sealers_in_child() -> None:
 os.register_at_fork(after_in_child=_forget_sealers_in_child)
 
 
+# ------------------------------------------------------------------ commit order
+
+
+_LAST_MARK = select(ChainMark.seq, ChainMark.marked_at).order_by(ChainMark.seq.desc()).limit(1)
+_HEAD_SEQ = select(LedgerHead.seq).where(LedgerHead.id == 1)
+_HEAD_SHARED = _HEAD_SEQ.with_for_update(read=True)
+_MARK = insert(ChainMark.__table__)
+
+
+def mark_chain(conn: Connection) -> None:
+    """Write the chain mark of the transaction on ``conn``, which holds the chain head
+    and is about to commit: the head's ``seq`` now, at a time never earlier than the
+    mark before it (a clock stepped back cannot reorder commits)."""
+    head_seq = conn.execute(_HEAD_SEQ).scalar_one()
+    last = conn.execute(_LAST_MARK).first()
+    if last is not None and last.seq >= head_seq:
+        return
+    now = utcnow()
+    if last is not None and last.marked_at > now:
+        now = last.marked_at
+    conn.execute(_MARK, {"seq": head_seq, "marked_at": now})
+
+
+def recorded_through(session: Session, at: dt.datetime) -> int:
+    """The chain position the books had reached at ``at`` (naive UTC).
+
+    Entries with ``seq`` up to it had been committed and sealed by then; anything
+    committed later lies beyond it, so figures "as recorded at ``at``" never change once
+    ``at`` has passed. An entry committed but not yet sealed (the sealer takes it within
+    ``SEAL_DELAY``) is not yet recorded.
+    """
+    if at > utcnow():
+        raise LedgerError(f"the books cannot be read as recorded at {at}: it is in the future")
+    last = session.execute(_LAST_MARK).first()
+    if (last is None or last.marked_at <= at) and session.get_bind().dialect.name == "postgresql":
+        # A transaction holding the head may be committing a mark at or before ``at``:
+        # wait for it. (On SQLite, this transaction's BEGIN IMMEDIATE already did.)
+        session.execute(_HEAD_SHARED)
+    through = select(func.max(ChainMark.seq)).where(ChainMark.marked_at <= at)
+    return session.scalar(through) or 0
+
+
 # ------------------------------------------------------------------------ every commit
 
 
@@ -360,7 +410,20 @@ def note_unsealed(session: Session, entry_ids: Iterable[int]) -> None:
     pending.extend(entry_ids)
 
 
+def note_linked(session: Session) -> None:
+    """Record that ``session``'s transaction moved the chain head: it writes its chain
+    mark as it commits."""
+    session.info[_LINKED] = True
+
+
 _UNSEALED = "fundledger.unsealed"
+_LINKED = "fundledger.linked"
+
+
+@event.listens_for(Session, "before_commit")
+def _mark_before_commit(session: Session) -> None:
+    if session.info.pop(_LINKED, False):
+        mark_chain(session.connection())
 
 
 @event.listens_for(Session, "after_commit")
@@ -376,3 +439,4 @@ def _seal_after_commit(session: Session) -> None:
 def _forget_after_rollback(session: Session) -> None:
     # Rolled back: the entries were never written.
     session.info.pop(_UNSEALED, None)
+    session.info.pop(_LINKED, None)

@@ -26,6 +26,7 @@ from ledger.chain import (
     canonical_parts,
     content_hash,
     link_new_entries,
+    note_linked,
     note_unsealed,
 )
 from ledger.clock import utcnow
@@ -604,6 +605,7 @@ def _write(session: Session, batch: _Batch, actor: str, ids: list[int] | None) -
         # One writer (SQLite) or one commit for many entries: hold the chain head until
         # commit and write the entries sealed, instead of rewriting them after.
         links = link_new_entries(conn, [row[-1] for row in entry_rows])
+        note_linked(session)
         entry_rows = [row + link for row, link in zip(entry_rows, links, strict=True)]
         entry_columns = SEALED_ENTRY_COLUMNS
     else:

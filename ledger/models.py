@@ -216,6 +216,23 @@ class LedgerHead(Base):
     hash: Mapped[str] = mapped_column(String(64), default=GENESIS_HASH)
 
 
+class ChainMark(Base):
+    """How far the hash chain had reached when a transaction that moved it committed.
+
+    One row per such transaction, written as it commits while it still holds the chain
+    head, so marks are in commit order and their times never go back. "As recorded at
+    T" is the entries up to the last mark at or before T: the same whenever it is asked
+    after T. Append-only.
+    """
+
+    __tablename__ = "chain_marks"
+
+    #: ``seq`` of the chain's last entry when the transaction committed.
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    #: When it committed (UTC, never earlier than the mark before it).
+    marked_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+
+
 class PeriodClose(Base):
     """A closing of the books through a date. Append-only; a close is never undone."""
 

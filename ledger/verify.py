@@ -24,6 +24,7 @@ from ledger.models import (
     GENESIS_HASH,
     Account,
     AccountType,
+    ChainMark,
     JournalEntry,
     LedgerHead,
     PeriodClose,
@@ -219,7 +220,31 @@ def _check_chain(session: Session, report: Report, accounts: dict[int, Account])
             f"chain head says seq {head.seq}, but the last sealed entry is seq {expected_seq - 1} "
             "or its hash differs — entries were removed from or added to the end of the chain"
         )
+    _check_marks(session, report, expected_seq - 1)
     _check_reversals(session, report, reversals)
+
+
+def _check_marks(session: Session, report: Report, last_seq: int) -> None:
+    """The chain marks (commit order) cover the chain and never go back in time."""
+    last = session.execute(
+        select(ChainMark.seq).order_by(ChainMark.seq.desc()).limit(1)
+    ).scalar_one_or_none()
+    if (last or 0) != last_seq:
+        report.problem(
+            f"the last chain mark is at seq {last or 0}, but the chain ends at seq {last_seq} — "
+            "a commit that sealed entries left no mark, so 'as recorded at' cannot place them"
+        )
+    prev = func.lag(ChainMark.marked_at).over(order_by=ChainMark.seq)
+    marks = select(ChainMark.seq, ChainMark.marked_at, prev.label("prev")).subquery()
+    back = session.execute(
+        select(marks.c.seq, marks.c.marked_at, marks.c.prev)
+        .where(marks.c.marked_at < marks.c.prev)
+        .limit(1)
+    ).first()
+    if back is not None:
+        report.problem(
+            f"chain mark at seq {back.seq} goes back in time: {back.marked_at} follows {back.prev}"
+        )
 
 
 def _check_unsealed(session: Session, report: Report, accounts: dict[int, Account]) -> None:

@@ -31,6 +31,7 @@ TABLES = (
     "postings",
     "journal_entries",
     "period_closes",
+    "chain_marks",
     "accounts",
 )
 

@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from ledger.accounts import AccountSpec, ensure_accounts
 from ledger.balances import balance, balances, trial_balance
-from ledger.chain import drain_sealer
+from ledger.chain import drain_sealer, seal_pending
 from ledger.clock import utcnow
 from ledger.db import run_in_transaction
 from ledger.entries import EntryDraft, Leg, post_entries, reverse_entry
@@ -294,7 +294,7 @@ def test_random_entries_and_reversals_keep_the_books(chart, ops, probes, pick):
                             factory,
                             lambda s, t=target: reverse_entry(s, t.entry_id, actor=ACTOR),
                         )
-        moment = utcnow()
+        moment = recorded_moment(factory)
         model = model_totals(entries, codes)
         with factory() as s:
             # Property 2: debit and credit sums per account, to the fen; normal-direction
@@ -363,7 +363,7 @@ def test_recorded_at_between_two_posts_shows_the_first_only(chart, first, second
     book = open_book(factory)
     codes, normal = book.codes, book.normal
     run_in_transaction(factory, lambda s: post_entries(s, [draft(first, book, 1)], actor=ACTOR))
-    between = utcnow()
+    between = recorded_moment(factory)
     run_in_transaction(factory, lambda s: post_entries(s, [draft(second, book, 2)], actor=ACTOR))
     e1 = ModelEntry(0, first.date, first.resolve(book), op=1)
     e2 = ModelEntry(0, second.date, second.resolve(book), op=2)
@@ -378,6 +378,14 @@ def test_recorded_at_between_two_posts_shows_the_first_only(chart, first, second
             [e1], codes, as_of=second.date
         )
         assert_trial_balance_zero(s, recorded_at=between)
+
+
+def recorded_moment(factory) -> dt.datetime:
+    """A moment by which everything committed so far is recorded: an entry is recorded
+    when it is sealed into the chain, which the sealer thread does a little after commit
+    on PostgreSQL; seal now instead of waiting for it."""
+    seal_pending(factory.kw["bind"])
+    return utcnow()
 
 
 # ------------------------------------------------------------------------- overdraft
