@@ -80,7 +80,7 @@ def pg_city(server: str) -> None:
 
 
 def build(url: str) -> None:
-    from ledger.fund.demo import build_fund_demo
+    from ledger.demo.city import build_fund_demo
 
     engine = make_engine(url)
     migrate.upgrade(engine)

@@ -58,7 +58,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ledger import chain, chart, migrate
 from ledger.accounts import AccountSpec, ensure_accounts
 from ledger.db import make_engine, normalize_url, run_in_transaction, session_factory
-from ledger.demo import BANKS, INTEREST_INCOME, demo_chart
+from ledger.demo.city import BANKS, city_chart
 from ledger.entries import EntryDraft, Leg, credit, debit, post_entries, post_entry
 from ledger.models import Account, JournalEntry, Side
 from ledger.verify import verify
@@ -71,6 +71,7 @@ END_MARK = "<!-- bench/posting.py results: end -->"
 BARE_COLUMNS = ("entry_id", "account_id", "side", "amount", "effective_date")
 FUNDING_FEN = 10_000_000_000_000  # per special account; far more than all runs draw
 FIRST_DATE = dt.date(2026, 1, 5)
+INTEREST_INCOME = chart.interest_income_account("city")
 
 log = logging.getLogger("bench")
 
@@ -92,16 +93,17 @@ class Loan:
 
 
 def bench_chart(loans_per_bank: int) -> tuple[list[AccountSpec], list[Loan]]:
-    """The demo chart plus four leaf accounts per loan: exposure pair, receivable, payable."""
-    specs = demo_chart()
+    """The demo city's chart plus four leaf accounts per loan: exposure pair, receivable,
+    payable."""
+    specs = city_chart()
     loans = []
-    for bank, _name in BANKS:
+    for bank, _name, _account_no in BANKS:
         for n in range(1, loans_per_bank + 1):
             ref = f"{bank}-B{n:04d}"
             loan = Loan(
                 bank,
                 f"{chart.exposure_account(bank)}:{ref}",
-                f"{chart.exposure_contra_account(bank)}:{ref}",
+                f"{chart.EXPOSURE_CONTRA}:{ref}",
                 f"{chart.RECEIVABLE}:{ref}",
                 f"{chart.CLAIMS_PAYABLE}:{ref}",
             )
@@ -126,7 +128,7 @@ def funding_drafts() -> list[EntryDraft]:
             "bench funding",
         )
     ]
-    for bank, _name in BANKS:
+    for bank, _name, _account_no in BANKS:
         drafts.append(
             EntryDraft(
                 FIRST_DATE,

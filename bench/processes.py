@@ -31,7 +31,7 @@ from ledger import migrate
 from ledger.accounts import AccountSpec, ensure_accounts
 from ledger.chain import drain_sealer
 from ledger.db import make_engine, normalize_url, run_in_transaction, session_factory
-from ledger.demo import demo_chart
+from ledger.demo.city import city_chart
 from ledger.entries import EntryDraft, credit, debit, post_entry
 from ledger.verify import verify
 
@@ -39,10 +39,10 @@ LOANS = 200
 
 
 def _accounts() -> list[AccountSpec]:
-    specs = demo_chart()
+    specs = city_chart()
     for n in range(LOANS):
         specs.append(AccountSpec(f"memo:exposure:ICBC:B{n}", f"在保责任-B{n}"))
-        specs.append(AccountSpec(f"memo:exposure-contra:ICBC:B{n}", f"在保责任对方-B{n}"))
+        specs.append(AccountSpec(f"memo:exposure-contra:B{n}", f"在保责任对方-B{n}"))
     return specs
 
 
@@ -54,7 +54,7 @@ def _draft(client: int, k: int) -> EntryDraft:
         "loan.disbursement",
         (
             debit(f"memo:exposure:ICBC:B{loan}", fen),
-            credit(f"memo:exposure-contra:ICBC:B{loan}", fen),
+            credit(f"memo:exposure-contra:B{loan}", fen),
         ),
     )
 

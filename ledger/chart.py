@@ -79,11 +79,24 @@ def exposure_contra_account(bank: str) -> str:
 
 
 def bank_accounts(bank: str, name: str) -> list[AccountSpec]:
-    """The accounts every partner bank has: its special account and its exposure pair."""
+    """The accounts every partner bank has: its special account, its exposure (one
+    sub-account per loan below it) and exposure contra, its claims payable and its
+    counter-guarantee pair."""
     return [
         AccountSpec(special_account(bank), f"担保基金专户-{name}", no_overdraft=True, bank=bank),
         AccountSpec(exposure_account(bank), f"在保责任余额-{name}", is_group=True, bank=bank),
-        AccountSpec(
-            exposure_contra_account(bank), f"在保责任对方-{name}", is_group=True, bank=bank
-        ),
+        AccountSpec(exposure_contra_account(bank), f"在保责任对方-{name}", bank=bank),
+        AccountSpec(f"{CLAIMS_PAYABLE}:{bank}", f"应付代偿款-{name}", bank=bank),
+        AccountSpec(f"{COUNTER_GUARANTEES}:{bank}", f"反担保物-{name}", bank=bank),
+        AccountSpec(f"{COUNTER_GUARANTEES_CONTRA}:{bank}", f"反担保物对方-{name}", bank=bank),
+    ]
+
+
+def source_accounts(source: str, name: str) -> list[AccountSpec]:
+    """The accounts every capital source has: contributed capital, and the deposit interest
+    and guarantee losses attributed to it."""
+    return [
+        AccountSpec(capital_account(source), name, capital_source=source),
+        AccountSpec(interest_income_account(source), f"利息收入-{name}", capital_source=source),
+        AccountSpec(loss_account(source), f"代偿损失-{name}", capital_source=source),
     ]

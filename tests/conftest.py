@@ -22,7 +22,7 @@ from ledger.accounts import ensure_accounts
 from ledger.bankfiles.models import BANKFILE_TABLES
 from ledger.chain import drain_sealer
 from ledger.db import make_engine, normalize_url, session_factory
-from ledger.demo import demo_chart
+from ledger.demo.city import city_chart
 from ledger.fund.models import FUND_TABLES
 
 TABLES = (
@@ -131,5 +131,5 @@ def session(factory):
 def chart(factory):
     """The demo city's chart of accounts, opened and committed."""
     with factory() as session, session.begin():
-        ensure_accounts(session, demo_chart())
+        ensure_accounts(session, city_chart())
     return factory

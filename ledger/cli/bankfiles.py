@@ -184,7 +184,7 @@ def drop_folder_command(obj, root, actor, settle):
 @click.pass_obj
 def demo_command(obj, folder):
     """Write the demo city's bank files into FOLDER and import them (after init --demo)."""
-    from ledger.bankfiles.demo import demo_bank_files
+    from ledger.demo.bank_files import demo_bank_files
 
     done = demo_bank_files(obj.factory, folder)
     drain_sealer(obj.engine)

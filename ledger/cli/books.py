@@ -43,7 +43,7 @@ def init(obj, demo: bool, seed: int, loans: int):
     migrate.upgrade(obj.engine)
     click.echo(f"database at revision {migrate.current_revision(obj.engine)}")
     if demo:
-        from ledger.fund.demo import build_fund_demo
+        from ledger.demo.city import build_fund_demo
 
         summary = build_fund_demo(obj.factory, seed=seed, loans=loans)
         click.echo(summary.line())

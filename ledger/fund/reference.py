@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger import chart
-from ledger.accounts import AccountSpec, ensure_accounts
+from ledger.accounts import ensure_accounts
 from ledger.clock import business_today, utcnow
 from ledger.fund.errors import (
     FundError,
@@ -54,29 +54,6 @@ def ensure_standard_chart(session: Session) -> None:
     ensure_accounts(session, chart.STANDARD_CHART)
 
 
-def bank_account_specs(code: str, name: str) -> list[AccountSpec]:
-    """The accounts every partner bank has in the fund's books."""
-    return [
-        AccountSpec(
-            chart.special_account(code), f"担保基金专户-{name}", no_overdraft=True, bank=code
-        ),
-        AccountSpec(chart.exposure_account(code), f"在保责任余额-{name}", is_group=True, bank=code),
-        AccountSpec(chart.exposure_contra_account(code), f"在保责任对方-{name}", bank=code),
-        AccountSpec(f"{chart.CLAIMS_PAYABLE}:{code}", f"应付代偿款-{name}", bank=code),
-        AccountSpec(f"{chart.COUNTER_GUARANTEES}:{code}", f"反担保物-{name}", bank=code),
-        AccountSpec(f"{chart.COUNTER_GUARANTEES_CONTRA}:{code}", f"反担保物对方-{name}", bank=code),
-    ]
-
-
-def source_account_specs(code: str, name: str) -> list[AccountSpec]:
-    """Contributed capital, attributed interest income and attributed losses of a source."""
-    return [
-        AccountSpec(chart.capital_account(code), name, capital_source=code),
-        AccountSpec(chart.interest_income_account(code), f"利息收入-{name}", capital_source=code),
-        AccountSpec(chart.loss_account(code), f"代偿损失-{name}", capital_source=code),
-    ]
-
-
 def add_district(session: Session, code: str, name: str, *, actor: str) -> District:
     require_role(session, actor, Role.ADMIN)
     _check_code(code, "district")
@@ -110,7 +87,7 @@ def add_bank(
     )
     session.add(bank)
     ensure_standard_chart(session)
-    ensure_accounts(session, bank_account_specs(code, bank.name))
+    ensure_accounts(session, chart.bank_accounts(code, bank.name))
     session.flush()
     return bank
 
@@ -164,7 +141,7 @@ def add_capital_source(
     )
     session.add(source)
     ensure_standard_chart(session)
-    ensure_accounts(session, source_account_specs(code, source.name))
+    ensure_accounts(session, chart.source_accounts(code, source.name))
     session.flush()
     return source
 

@@ -7,9 +7,9 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from ledger.bankfiles.demo import ROWS, demo_bank_files
 from ledger.bankfiles.models import BankBalanceLine
-from ledger.fund.demo import build_fund_demo
+from ledger.demo.bank_files import ROWS, demo_bank_files
+from ledger.demo.city import build_fund_demo
 from ledger.fund.models import Loan
 from ledger.verify import verify
 

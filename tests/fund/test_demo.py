@@ -14,9 +14,9 @@ from ledger import migrate
 from ledger.balances import balances, trial_balance
 from ledger.chain import drain_sealer
 from ledger.db import make_engine, session_factory
+from ledger.demo.city import CLOSE_THROUGH, END, build_fund_demo
 from ledger.fund import queries
 from ledger.fund.books import balance_now, loan_exposure_account
-from ledger.fund.demo import CLOSE_THROUGH, END, build_fund_demo
 from ledger.fund.loans import repaid_principal
 from ledger.fund.models import Claim, Extension, Loan, Recovery, Repayment, WriteOff
 from ledger.fund.schedule import PPM, round_half_up

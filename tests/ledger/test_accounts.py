@@ -10,7 +10,7 @@ def test_child_inherits_type_side_and_dimensions(chart):
     with chart() as s, s.begin():
         acc = open_account(s, AccountSpec("memo:exposure:ICBC:L1", "在保责任-L1", loan="L1"))
         assert (acc.type, acc.normal_side, acc.bank, acc.loan) == ("memorandum", "D", "ICBC", "L1")
-        contra = open_account(s, AccountSpec("memo:exposure-contra:ICBC:L1", "对方-L1"))
+        contra = open_account(s, AccountSpec("memo:exposure-contra:ICBC-L1", "对方-L1"))
         assert contra.normal_side == "C"
 
 

@@ -20,7 +20,7 @@ def run(db_url):
     return invoke
 
 
-#: What ``init --demo --loans 12`` builds (the fund demo, ledger.fund.demo).
+#: What ``init --demo --loans 12`` builds (the fund demo, ledger.demo.city).
 DEMO_LINE = (
     "demo city built: 13 borrowers, 12 loans, 67 repayments, 3 claims, 3 recoveries, "
     "1 write-offs, 98 entries"

@@ -43,3 +43,13 @@ def test_the_fund_registers_its_verify_checks_and_race_constraints():
 
     assert "ledger.fund.checks:check_fund" in verify._CHECKS
     assert "uq_repayments_bank_code_bank_ref" in db._RACE_CONSTRAINTS
+
+
+def test_only_the_command_line_imports_the_demo_city():
+    users = sorted(
+        str(path.relative_to(LEDGER))
+        for path in LEDGER.rglob("*.py")
+        if not path.is_relative_to(LEDGER / "demo")
+        and any(n == "ledger.demo" or n.startswith("ledger.demo.") for n in imported(path))
+    )
+    assert users == ["cli/bankfiles.py", "cli/books.py"]

@@ -76,7 +76,7 @@ PLAIN_ROLES = (
 )
 MEMO_ROLES = (
     Role("memo:exposure:ICBC:{tag}", D, memo=True),
-    Role("memo:exposure-contra:ICBC:{tag}", C, memo=True),
+    Role("memo:exposure-contra:ICBC-{tag}", C, memo=True),
     Role("memo:counter-guarantees:{tag}", D, memo=True),
 )
 ROLES = PLAIN_ROLES + MEMO_ROLES

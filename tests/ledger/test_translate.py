@@ -22,7 +22,7 @@ from ledger import errors
 from ledger.accounts import ensure_accounts
 from ledger.chain import drain_sealer
 from ledger.db import make_engine, run_in_transaction, session_factory, translate
-from ledger.demo import demo_chart
+from ledger.demo.city import city_chart
 from ledger.entries import EntryDraft, credit, debit, post_entries
 from ledger.periods import close_period
 from tests.conftest import _empty_postgresql
@@ -45,7 +45,7 @@ def built(database_url, tmp_path_factory):
         url = where
     engine = make_engine(url)
     factory = session_factory(engine)
-    run_in_transaction(factory, lambda s: ensure_accounts(s, demo_chart()))
+    run_in_transaction(factory, lambda s: ensure_accounts(s, city_chart()))
     run_in_transaction(factory, lambda s: close_period(s, dt.date(2025, 1, 31), actor="li"))
     allocation = EntryDraft(
         dt.date(2025, 3, 1),

@@ -20,7 +20,7 @@ from ledger import entries as entries_module
 from ledger.accounts import AccountSpec, ensure_accounts
 from ledger.chain import drain_sealer
 from ledger.db import make_engine, run_in_transaction, session_factory
-from ledger.demo import demo_chart
+from ledger.demo.city import city_chart
 from ledger.entries import EntryDraft, credit, debit, post_entries, post_entry
 from ledger.models import Account, JournalEntry, Posting
 from tests.conftest import _empty_postgresql
@@ -42,7 +42,7 @@ def drafts() -> list[EntryDraft]:
             memo = rng.randint(1, 900_000)
             legs += [
                 debit(f"memo:exposure:{bank}:loan-1", memo),
-                credit(f"memo:exposure-contra:{bank}:loan-1", memo),
+                credit(f"memo:exposure-contra:{bank}-loan-1", memo),
             ]
         key = f"k-{n}" if n % 4 == 0 else None
         out.append(EntryDraft(day, "capital.placement", tuple(legs), f"第 {n} 笔", key))
@@ -56,13 +56,13 @@ FUNDING = EntryDraft(
 
 
 def chart() -> list[AccountSpec]:
-    """The demo chart and one loan's exposure accounts at each bank."""
+    """The demo city's chart and one loan's exposure accounts at each bank."""
     leaves = [
-        AccountSpec(f"{root}:{bank}:loan-1", "贷款 1")
+        AccountSpec(code, "贷款 1")
         for bank in BANKS
-        for root in ("memo:exposure", "memo:exposure-contra")
+        for code in (f"memo:exposure:{bank}:loan-1", f"memo:exposure-contra:{bank}-loan-1")
     ]
-    return [*demo_chart(), *leaves]
+    return [*city_chart(), *leaves]
 
 
 def one_by_one(session_of):

@@ -30,6 +30,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger import chart
+from ledger.accounts import AccountSpec
 from ledger.chain import drain_sealer
 from ledger.clock import business_today
 from ledger.db import run_in_transaction
@@ -63,6 +64,13 @@ BANKS = (
     ("ICBC", "工商银行", "1705020129200088516"),
     ("ABC", "农业银行", "16-702101040012345"),
     ("RCB", "农村商业银行", "81020000006587214"),
+)
+#: The capital sources: (code, name, kind, district).
+SOURCES = (
+    ("provincial", "省级拨付", SourceKind.PROVINCIAL, None),
+    ("city", "市级配套", SourceKind.CITY, None),
+    *((f"district-{code}", f"{name}配套", SourceKind.DISTRICT, code) for code, name in DISTRICTS),
+    ("other", "社会捐赠", SourceKind.OTHER, None),
 )
 #: Region codes of first registration in one province (Henan, 41).
 REGIONS = (
@@ -734,20 +742,10 @@ def _setup(s: Session, committed: dict[str, int]) -> None:
         reference.add_district(s, code, name, actor=ADMIN)
     for code, name, account_no in BANKS:
         reference.add_bank(s, code, name, account_no, actor=ADMIN)
-    reference.add_capital_source(s, "provincial", "省级拨付", SourceKind.PROVINCIAL, actor=ADMIN)
-    reference.add_capital_source(s, "city", "市级配套", SourceKind.CITY, actor=ADMIN)
-    for code, name in DISTRICTS:
-        source = f"district-{code}"
+    for code, name, kind, district in SOURCES:
         reference.add_capital_source(
-            s,
-            source,
-            f"{name}配套",
-            SourceKind.DISTRICT,
-            district=code,
-            committed=committed[source],
-            actor=ADMIN,
+            s, code, name, kind, district=district, committed=committed.get(code), actor=ADMIN
         )
-    reference.add_capital_source(s, "other", "社会捐赠", SourceKind.OTHER, actor=ADMIN)
     for username, name, roles, bank in USERS:
         reference.add_user(s, username, name, roles, bank=bank, actor=ADMIN)
 
@@ -998,6 +996,18 @@ def _events(
         key=lambda e: (e[0], e[1], e[3].bank or "" if isinstance(e[3], _Item) else "", e[2])
     )
     return events
+
+
+def city_chart() -> list[AccountSpec]:
+    """The accounts the city's reference data opens: the standard chart, and the accounts
+    of each capital source and each partner bank (``ledger.chart`` holds the one list of
+    what a source and a bank have)."""
+    specs = list(chart.STANDARD_CHART)
+    for code, name, _kind, _district in SOURCES:
+        specs += chart.source_accounts(code, name)
+    for code, name, _account_no in BANKS:
+        specs += chart.bank_accounts(code, name)
+    return specs
 
 
 def build_fund_demo(
