@@ -14,6 +14,13 @@ class LedgerError(Exception):
         self.zh = zh
 
 
+class FilterError(LedgerError, ValueError):
+    """A list asked for with a filter or page size it cannot have: an unknown status or
+    kind, a date range that ends before it starts, a page of more rows than allowed."""
+
+    code = "invalid-filter"
+
+
 class AccountError(LedgerError):
     code = "account"
 

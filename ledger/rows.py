@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 
-from sqlalchemy import Connection, Table, any_, bindparam, insert, text, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import ARRAY, Connection, Table, any_, bindparam, insert, text, update
 from sqlalchemy.orm import Session
 
 from ledger.db import copy_rows

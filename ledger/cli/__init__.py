@@ -91,13 +91,16 @@ class FundledgerGroup(click.Group):
     databases into one-line errors."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
+        _plugins()
         return sorted({*COMMANDS, *self.commands})
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in self.commands:
             return self.commands[name]
         if name not in COMMANDS:
-            return None
+            # Only a name the table lacks pays for reading the installed packages' metadata.
+            _plugins()
+            return self.commands.get(name)
         module, attribute, _ = COMMANDS[name]
         return getattr(importlib.import_module(f"ledger.cli.{module}"), attribute)
 
@@ -142,7 +145,15 @@ def cli(ctx, database_url):
     ctx.obj = Context(database_url)
 
 
+_plugins_loaded = False
+
+
 def _plugins() -> None:
+    """Add the commands other packages install (the ``fundledger.commands`` group), once."""
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    _plugins_loaded = True
     from importlib.metadata import entry_points
 
     for point in entry_points(group="fundledger.commands"):
@@ -150,7 +161,6 @@ def _plugins() -> None:
 
 
 def main() -> None:
-    _plugins()
     cli(prog_name="fundledger")
 
 

@@ -9,14 +9,13 @@ import sys
 
 import click
 
-from ledger import balances as bal
-from ledger.chain import drain_sealer, seal_pending
 from ledger.cli.options import actor_of, parse_date
-from ledger.db import run_in_transaction
-from ledger.entries import EntryDraft, Leg
 from ledger.models import AccountType, Side
 from ledger.money import MoneyError, format_yuan, yuan_to_fen
-from ledger.verify import verify as verify_books
+
+RECORDED_AT_HELP = "As recorded (committed and sealed) by this UTC moment."
+
+# Each command imports what it calls: `entries` should not pay for the posting machinery.
 
 _actor = actor_of
 _date = parse_date
@@ -53,6 +52,8 @@ def init(obj, demo: bool, seed: int, loans: int):
 @click.pass_obj
 def verify(obj):
     """Recompute the hash chain, every invariant and every balance."""
+    from ledger.verify import verify as verify_books
+
     with obj.factory() as session:
         report = verify_books(session)
     for problem in report.problems:
@@ -70,13 +71,15 @@ def verify(obj):
 
 @click.command()
 @click.option("--as-of", callback=_date, help="Effective date (inclusive).")
-@click.option("--recorded-at", callback=_datetime, help="As posted by this UTC moment.")
+@click.option("--recorded-at", callback=_datetime, help=RECORDED_AT_HELP)
 @click.option("--under", help="Only this account and those below it.")
 @click.option("--all", "show_all", is_flag=True, help="Include accounts with no postings.")
 @click.option("--depth", type=click.IntRange(1, 8), help="Only accounts this many levels deep.")
 @click.pass_obj
 def balances(obj, as_of, recorded_at, under, show_all, depth):
     """Balances of every account, group totals included (yuan, normal direction)."""
+    from ledger import balances as bal
+
     with obj.factory() as session:
         rows = bal.balances(session, as_of=as_of, recorded_at=recorded_at, under=under)
     if not show_all:
@@ -90,11 +93,13 @@ def balances(obj, as_of, recorded_at, under, show_all, depth):
 
 @click.command("trial-balance")
 @click.option("--as-of", callback=_date, help="Effective date (inclusive).")
-@click.option("--recorded-at", callback=_datetime, help="As posted by this UTC moment.")
+@click.option("--recorded-at", callback=_datetime, help=RECORDED_AT_HELP)
 @click.option("--totals-only", is_flag=True, help="Only each section's totals.")
 @click.pass_obj
 def trial_balance(obj, as_of, recorded_at, totals_only):
     """Debit and credit balance of every account; each section totals to zero."""
+    from ledger import balances as bal
+
     with obj.factory() as session:
         tb = bal.trial_balance(session, as_of=as_of, recorded_at=recorded_at)
     width = max((len(ln.code) for ln in tb.lines), default=10)
@@ -112,7 +117,9 @@ def trial_balance(obj, as_of, recorded_at, totals_only):
         sys.exit(1)
 
 
-def _legs(values: tuple[str, ...], side: Side) -> list[Leg]:
+def _legs(values: tuple[str, ...], side: Side) -> list:
+    from ledger.entries import Leg
+
     legs = []
     for value in values:
         code, sep, amount = value.partition("=")
@@ -136,6 +143,9 @@ def _legs(values: tuple[str, ...], side: Side) -> list[Leg]:
 @click.pass_obj
 def post(obj, effective_date, kind, description, debits, credits, idempotency_key, actor):
     """Post one manual journal entry (admin; never on the fund's own accounts)."""
+    from ledger.chain import drain_sealer
+    from ledger.db import run_in_transaction
+    from ledger.entries import EntryDraft
     from ledger.fund.manual import post_manual_entry
 
     draft = EntryDraft(
@@ -160,6 +170,8 @@ def post(obj, effective_date, kind, description, debits, credits, idempotency_ke
 @click.pass_obj
 def reverse(obj, entry_id, effective_date, description, actor):
     """Post the reversing entry of manual entry ENTRY_ID (admin)."""
+    from ledger.chain import drain_sealer
+    from ledger.db import run_in_transaction
     from ledger.fund.manual import reverse_manual_entry
 
     result = run_in_transaction(
@@ -222,6 +234,7 @@ def account():
 def account_open(obj, code, name, acc_type, side, group, no_overdraft, actor, **dims):
     """Open account CODE named NAME (admin; never under the fund's own accounts)."""
     from ledger.accounts import AccountSpec
+    from ledger.db import run_in_transaction
     from ledger.fund.manual import open_manual_account
 
     spec = AccountSpec(
@@ -244,6 +257,7 @@ def account_open(obj, code, name, acc_type, side, group, no_overdraft, actor, **
 def close_period_cmd(obj, through, actor):
     """Close the books through a date; entries dated then or earlier are refused after
     (an approver or an admin)."""
+    from ledger.db import run_in_transaction
     from ledger.fund.closing import close_books
 
     run_in_transaction(obj.factory, lambda s: close_books(s, through, actor=_actor(actor)))
@@ -254,4 +268,6 @@ def close_period_cmd(obj, through, actor):
 @click.pass_obj
 def seal(obj):
     """Seal entries still awaiting their place in the hash chain (after a crash)."""
+    from ledger.chain import seal_pending
+
     click.echo(f"sealed {seal_pending(obj.engine)} entries")

@@ -45,3 +45,36 @@ def test_help_imports_neither_sqlalchemy_nor_the_fund_nor_alembic():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stderr.strip() == "[]"
     assert "Commands:" in result.stdout
+
+
+def test_a_tabled_command_reads_no_package_metadata_and_a_plugin_still_runs(monkeypatch):
+    import importlib.metadata
+
+    import click
+
+    import ledger.cli as package
+
+    @click.command("hello")
+    def hello():
+        click.echo("hello from a plugin")
+
+    class Point:
+        name = "hello"
+
+        def load(self):
+            return hello
+
+    scans = []
+
+    def entry_points(group):
+        scans.append(group)
+        return [Point()]
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
+    monkeypatch.setattr(package, "_plugins_loaded", False)
+    monkeypatch.setattr(package.cli, "commands", dict(package.cli.commands))
+    assert package.cli.get_command(click.Context(package.cli), "entries").name == "entries"
+    assert scans == []
+    result = CliRunner().invoke(package.cli, ["hello"])
+    assert (result.exit_code, result.output) == (0, "hello from a plugin\n")
+    assert scans == ["fundledger.commands"]
