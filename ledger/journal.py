@@ -1,38 +1,28 @@
 """Reading the journal: pages of entries with their postings, and one entry, as immutable
 values that the command line, the web pages and the API render alike.
 
-Pages are keyset-paged, newest first: a page holds at most ``limit`` entries with ids
-below ``before``, and its ``next_before`` is the cursor of the page after it (None on the
-last page). Asking for the same cursor later gives the same entries: posted entries
-never change.
+Pages are keyset-paged (:mod:`ledger.paging`), newest first: a page holds at most ``limit``
+entries with ids below ``before``, and its ``next_before`` is the cursor of the page after
+it (None on the last page). Asking for the same cursor later gives the same entries:
+posted entries never change. :func:`entry_views` reads given entries the same way, for the
+read models that list a record's entries.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.models import Account, JournalEntry, Posting
+from ledger.paging import MAX_PAGE, Page, keyset_page
 from ledger.rows import chunks
 
-T = TypeVar("T")
-
-#: The most entries one page may hold.
-MAX_PAGE = 1000
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    """One page of a keyset-paged list, newest first."""
-
-    items: tuple[T, ...]
-    #: The ``before`` of the next page; None when this is the last.
-    next_before: int | None
+__all__ = ["MAX_PAGE", "EntryView", "Page", "PostingLine", "entries_page", "entry", "entry_views"]
 
 
 @dataclass(frozen=True)
@@ -77,11 +67,7 @@ def entries_page(
 ) -> Page[EntryView]:
     """Entries newest first, filtered by kind, by an account (and the accounts below it)
     and by effective date, with their postings."""
-    if not 1 <= limit <= MAX_PAGE:
-        raise ValueError(f"a page holds 1 to {MAX_PAGE} entries, not {limit}")
-    stmt = select(JournalEntry).order_by(JournalEntry.id.desc()).limit(limit + 1)
-    if before is not None:
-        stmt = stmt.where(JournalEntry.id < before)
+    stmt = select(JournalEntry)
     if kind is not None:
         stmt = stmt.where(JournalEntry.kind == kind)
     if date_from is not None:
@@ -95,17 +81,33 @@ def entries_page(
             .where((Account.code == account) | Account.code.startswith(account + ":"))
         )
         stmt = stmt.where(JournalEntry.id.in_(touching))
-    rows = session.scalars(stmt).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    views = _views(session, rows)
-    return Page(views, rows[-1].id if more else None)
+    return keyset_page(
+        session,
+        stmt,
+        JournalEntry.id,
+        before=before,
+        limit=limit,
+        values=lambda rows: _views(session, rows),
+        noun="entries",
+        scalars=True,
+    )
 
 
 def entry(session: Session, entry_id: int) -> EntryView | None:
     """One entry with its postings, or None if there is none with that id."""
     row = session.get(JournalEntry, entry_id)
     return _views(session, [row])[0] if row is not None else None
+
+
+def entry_views(session: Session, ids: Iterable[int]) -> tuple[EntryView, ...]:
+    """The entries with these ids, with their postings, in the order given (an id with no
+    entry is left out). Reads them in chunks: a few queries however many."""
+    ids = list(dict.fromkeys(ids))
+    rows: dict[int, JournalEntry] = {}
+    for chunk in chunks(ids):
+        found = session.scalars(select(JournalEntry).where(JournalEntry.id.in_(chunk)))
+        rows.update((r.id, r) for r in found)
+    return _views(session, [rows[i] for i in ids if i in rows])
 
 
 def _views(session: Session, rows: list[JournalEntry]) -> tuple[EntryView, ...]:

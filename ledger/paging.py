@@ -61,7 +61,7 @@ def keyset_page(
 
     One query reads ``limit + 1`` rows, the last only to tell whether a next page exists.
     Each row (a result row, or with ``scalars`` the first column's value) has the id as
-    ``.id``.
+    ``.id``: a statement of an entity with other columns selects ``id_column`` too.
     """
     check_limit(limit, noun)
     if before is not None:

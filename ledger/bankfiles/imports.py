@@ -43,7 +43,7 @@ from pathlib import Path
 from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from ledger.bankfiles.kinds import Kind, kind_named
+from ledger.bankfiles.kinds import KINDS, Kind, kind_named
 from ledger.bankfiles.models import (
     IMPORT_LIFECYCLE,
     BankBalanceLine,
@@ -51,10 +51,11 @@ from ledger.bankfiles.models import (
     BankFileImport,
     BankFileImportEntry,
     BankStatementLine,
+    ImportStatus,
 )
 from ledger.bankfiles.reading import FileRejected, Sniffed, rows, sniff
 from ledger.bankfiles.values import is_blank
-from ledger.clock import business_today, utcnow
+from ledger.clock import CHINA_OFFSET, business_today, utcnow
 from ledger.db import run_in_transaction
 from ledger.fund.disbursements import DisbursementLine, apply_disbursements
 from ledger.fund.errors import (
@@ -66,6 +67,7 @@ from ledger.fund.errors import (
 from ledger.fund.reference import Role, get_bank, require_bank_access
 from ledger.fund.repayments import RepaymentLine, apply_repayments
 from ledger.money import fen_to_yuan, format_yuan
+from ledger.paging import Page, check_range, keyset_page, one_of
 from ledger.rows import chunks, insert_rows
 
 log = logging.getLogger(__name__)
@@ -842,17 +844,37 @@ class _Spool:
 
 def get_receipt(session: Session, import_id: int) -> Receipt:
     table = BankFileImport.__table__
-    row = session.execute(select(table).where(table.c.id == import_id)).mappings().one()
-    entries = BankFileImportEntry.__table__
-    entry_ids = session.scalars(
-        select(entries.c.entry_id)
-        .where(entries.c.import_id == import_id)
-        .order_by(entries.c.entry_id)
-    ).all()
-    errors = BankFileError.__table__
-    count = session.scalar(
-        select(func.count()).select_from(errors).where(errors.c.import_id == import_id)
-    )
+    row = session.execute(select(table).where(table.c.id == import_id)).one()
+    return _receipts(session, [row])[0]
+
+
+def _receipts(session: Session, rows: list) -> tuple[Receipt, ...]:
+    """``bank_file_imports`` rows as receipts, their entries and error counts read for all
+    of them at once (two queries a chunk of ids)."""
+    ids = [r.id for r in rows]
+    entries, errors = BankFileImportEntry.__table__, BankFileError.__table__
+    entry_ids: dict[int, list[int]] = defaultdict(list)
+    counts: dict[int, int] = {}
+    for chunk in chunks(ids):
+        for import_id, entry_id in session.execute(
+            select(entries.c.import_id, entries.c.entry_id)
+            .where(entries.c.import_id.in_(chunk))
+            .order_by(entries.c.import_id, entries.c.entry_id)
+        ):
+            entry_ids[import_id].append(entry_id)
+        counts.update(
+            session.execute(
+                select(errors.c.import_id, func.count())
+                .where(errors.c.import_id.in_(chunk))
+                .group_by(errors.c.import_id)
+            )
+            .tuples()
+            .all()
+        )
+    return tuple(_receipt(r._mapping, entry_ids[r.id], counts.get(r.id, 0)) for r in rows)
+
+
+def _receipt(row, entry_ids: list[int], errors: int) -> Receipt:
     return Receipt(
         id=row["id"], bank=row["bank_code"], kind=row["kind"], file_name=row["file_name"],
         sha256=row["sha256"], size=row["size"], format=row["format"],
@@ -861,7 +883,7 @@ def get_receipt(session: Session, import_id: int) -> Receipt:
         totals=row["totals"], entry_ids=tuple(entry_ids),
         duplicate_of=row["duplicate_of_id"], uploaded_by=row["uploaded_by"],
         uploaded_at=row["uploaded_at"], message=row["message"],
-        message_zh=row["message_zh"], errors=count or 0,
+        message_zh=row["message_zh"], errors=errors,
     )  # fmt: skip
 
 
@@ -882,16 +904,47 @@ def error_lines(session: Session, import_id: int) -> Iterator[Problem]:
 
 
 def receipts(
-    session: Session, *, bank: str | None = None, limit: int = 50, before: int | None = None
-) -> list[Receipt]:
-    """The newest receipts first (of one bank, if given); page with ``before``."""
+    session: Session,
+    *,
+    bank: str | None = None,
+    kind: str | None = None,
+    status: str | None = None,
+    uploaded_from: dt.date | None = None,
+    uploaded_to: dt.date | None = None,
+    before: int | None = None,
+    limit: int = 50,
+) -> Page[Receipt]:
+    """Receipts newest first: of a bank, of a kind of file, in a status
+    (:class:`~ledger.bankfiles.models.ImportStatus`), uploaded in a date range (both ends
+    included; China dates, as the business date is)."""
+    one_of(kind, KINDS, "file kind", "文件类型")
+    one_of(status, ImportStatus, "receipt status", "导入状态")
+    check_range(uploaded_from, uploaded_to, "upload date", "上传日期")
     table = BankFileImport.__table__
-    query = select(table.c.id).order_by(table.c.id.desc()).limit(limit)
+    query = select(table)
     if bank is not None:
         query = query.where(table.c.bank_code == bank)
-    if before is not None:
-        query = query.where(table.c.id < before)
-    return [get_receipt(session, i) for i in session.scalars(query)]
+    if kind is not None:
+        query = query.where(table.c.kind == kind)
+    if status is not None:
+        query = query.where(table.c.status == status)
+    if uploaded_from is not None:
+        query = query.where(table.c.uploaded_at >= _utc_start(uploaded_from))
+    if uploaded_to is not None:
+        query = query.where(table.c.uploaded_at < _utc_start(uploaded_to + dt.timedelta(days=1)))
+    return keyset_page(
+        session,
+        query,
+        table.c.id,
+        before=before,
+        limit=limit,
+        values=lambda rows: _receipts(session, rows),
+    )
+
+
+def _utc_start(day: dt.date) -> dt.datetime:
+    """The moment (naive UTC, as ``uploaded_at`` is) the China date ``day`` begins."""
+    return dt.datetime.combine(day, dt.time()) - CHINA_OFFSET
 
 
 __all__ = [

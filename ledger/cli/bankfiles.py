@@ -15,10 +15,11 @@ from sqlalchemy.exc import OperationalError
 
 from ledger.bankfiles import dropfolder, imports, reports
 from ledger.bankfiles.kinds import KINDS
+from ledger.bankfiles.models import ImportStatus
 from ledger.chain import drain_sealer
-from ledger.cli.options import actor_of
+from ledger.cli.options import actor_of, parse_date
 from ledger.db import run_in_transaction
-from ledger.errors import LedgerError
+from ledger.errors import FilterError, LedgerError
 from ledger.money import format_yuan
 
 #: Errors shown on the terminal before pointing at the report.
@@ -107,21 +108,32 @@ def imports_group():
 
 
 @imports_group.command("list")
-@click.option("--bank")
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
-@click.option("--before", type=int, help="Only receipts with ids below this (paging).")
+@click.option("--bank", help="Receipts of this bank's files.")
+@click.option("--kind", help="Receipts of this kind of file: " + ", ".join(sorted(KINDS)) + ".")
+@click.option("--status", help="One of: " + ", ".join(ImportStatus) + ".")
+@click.option("--uploaded-from", callback=parse_date, help="Uploaded on or after this date.")
+@click.option("--uploaded-to", callback=parse_date, help="Uploaded on or before this date.")
+@click.option("--limit", default=20, show_default=True, type=int, help="Receipts a page.")
+@click.option("--before", type=int, help="Only receipts with ids below this (the next page).")
 @click.pass_obj
-def list_command(obj, bank, limit, before):
-    """The newest receipts first."""
-    found = run_in_transaction(
-        obj.factory, lambda s: imports.receipts(s, bank=bank, limit=limit, before=before)
-    )
-    for r in found:
+def list_command(obj, bank, kind, status, uploaded_from, uploaded_to, limit, before):
+    """The newest receipts first (upload dates are China dates; times are UTC)."""
+    try:
+        with obj.factory() as session:
+            page = imports.receipts(
+                session, bank=bank, kind=kind, status=status, uploaded_from=uploaded_from,
+                uploaded_to=uploaded_to, before=before, limit=limit,
+            )  # fmt: skip
+    except FilterError as exc:
+        raise click.UsageError(str(exc)) from None
+    for r in page.items:
         click.echo(
             f"{r.id:>6}  {r.uploaded_at:%Y-%m-%d %H:%M}  {r.bank:<8} {r.kind:<12} "
             f"{r.status:<9} rows {r.rows:>9,}  posted {r.posted:>9,}  skipped {r.skipped:>7,}  "
             f"errors {r.error_rows:>7,}  {r.file_name}"
         )
+    if page.next_before is not None:
+        click.echo(f"next page: --before {page.next_before}")
 
 
 @imports_group.command("show")

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from ledger.chain import drain_sealer
 from ledger.cli.options import actor_of, parse_date
 from ledger.db import run_in_transaction
+from ledger.errors import FilterError
 from ledger.fund import (
     borrowers,
     capital,
@@ -44,9 +45,14 @@ from ledger.fund.eligibility import (
 )
 from ledger.fund.errors import FundError
 from ledger.fund.leverage import capacity_as_of, compensation_rate_ppm, repayment_rate_ppm
-from ledger.fund.models import CounterGuarantee
+from ledger.fund.models import AllocationStatus, ClaimStatus, LoanStatus
+from ledger.fund.read.allocations import allocations_page
+from ledger.fund.read.borrowers import DECLARED, borrower_detail, borrowers_page
+from ledger.fund.read.claims import claims_page
+from ledger.fund.read.loans import CounterGuaranteeView, loan_detail, loans_page
 from ledger.fund.schedule import METHOD_NAMES_ZH, Method, parse_method
 from ledger.money import MoneyError, format_percent, format_yuan, yuan_to_fen
+from ledger.paging import Page
 
 T = TypeVar("T")
 
@@ -208,6 +214,24 @@ def _kv(label: str, value: str) -> None:
     click.echo(f"{label:<19}{value}")
 
 
+def _echo_page(page: Page, header: list[str], row: Callable, right: Iterable[int] = ()) -> None:
+    """A page as a table (nothing when it is empty) and, when there is a next page, the
+    option that asks for it."""
+    if page.items:
+        _echo_table([header, *(row(item) for item in page.items)], right)
+    if page.next_before is not None:
+        click.echo(f"next page: --before {page.next_before}")
+
+
+def _paging_options(f):
+    f = click.option("--limit", default=50, show_default=True, type=int, help="Rows a page.")(f)
+    return click.option("--before", type=int, help="Only ids below this (the next page).")(f)
+
+
+def _values(choices: Iterable[str]) -> str:
+    return "One of: " + ", ".join(choices) + "."
+
+
 # --------------------------------------------------------------------------- running
 
 
@@ -220,6 +244,15 @@ def _write(obj, work: Callable[[Session], T]) -> T:
 
 def _today() -> dt.date:
     return policy.today_local()
+
+
+def _read(obj, work: Callable[[Session], T]) -> T:
+    """Call a read function in a session of its own; a filter it refuses is a usage error."""
+    try:
+        with obj.factory() as s:
+            return work(s)
+    except FilterError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 # --------------------------------------------------------------------------- reference data
@@ -381,31 +414,54 @@ def borrower_add(obj, id_number, name, district_code, borrower_type, heads, cate
 def borrower_show(obj, id_number, on):
     """A borrower, their categories and their commitments and loans."""
     on = on or _today()
-    with obj.factory() as s:
-        record = borrowers.borrower_record(s, id_number)
-        b, commitments, lent = record.borrower, record.commitments, record.loans
-        cats = borrowers.borrower_categories(b, on)
+    detail = _read(obj, lambda s: borrower_detail(s, id_number))
+    b = detail.borrower
+    cats = b.categories_on(on)
     _kv("borrower", f"{b.name} {b.id_number}")
     _kv("born", f"{b.birth_date}, {'male' if b.sex == 'M' else 'female'}")
-    _kv("district", b.district_code)
+    _kv("district", b.district)
     heads = f", {b.head_count} partners" if b.borrower_type == "partnership" else ""
     _kv("type", f"{b.borrower_type} ({BORROWER_TYPE_NAMES_ZH[b.borrower_type]}){heads}")
-    _kv("declared", ", ".join(c for c in b.categories.split(",") if c) or "none")
+    _kv("declared", ", ".join(b.categories) or "none")
     shown = ", ".join(f"{c.value} ({CATEGORY_NAMES_ZH[c]})" for c in Category if c in cats)
     _kv("categories", f"{shown or 'none'} (on {on})")
     _kv("registered", f"by {b.registered_by} at {b.registered_at:%Y-%m-%d %H:%M} UTC")
-    for c in commitments:
+    for c in detail.commitments:
         _kv(
             "commitment",
             f"{c.number} {c.status} {format_yuan(c.amount)} yuan, {c.term_months} months, "
             f"approved {c.approved_on}",
         )
-    for ln in lent:
+    for ln in detail.loans:
         _kv(
             "loan",
             f"{ln.bank_code} {ln.contract_no} {ln.status} {format_yuan(ln.principal)} yuan, "
-            f"{ln.disbursed_on} to {ln.extended_to or ln.maturity_on}",
+            f"{ln.disbursed_on} to {ln.maturity}",
         )
+
+
+@borrower.command("list")
+@click.option("--district", "district_code", help="Borrowers of this district.")
+@click.option("--category", help="Who declared this category. " + _values(DECLARED))
+@_paging_options
+@click.pass_obj
+def borrower_list(obj, district_code, category, before, limit):
+    """Borrowers, the most recently registered first."""
+    page = _read(
+        obj,
+        lambda s: borrowers_page(
+            s, district=district_code, category=category, before=before, limit=limit
+        ),
+    )
+    _echo_page(
+        page,
+        ["id", "ID number", "name", "district", "type", "categories"],
+        lambda b: [
+            str(b.id), b.id_number, b.name, b.district, b.borrower_type,
+            ", ".join(b.categories) or "-",
+        ],
+        right=(0,),
+    )  # fmt: skip
 
 
 # --------------------------------------------------------------------------- policy
@@ -652,6 +708,34 @@ def capital_show(obj, as_of):
     _echo_table(rows, right=range(2, 8))
 
 
+@capital_group.command("allocations")
+@click.option("--source", "source_code", help="Allocations from this capital source.")
+@click.option("--status", help=_values(AllocationStatus))
+@click.option("--received-from", callback=_date, help="Received on or after this date.")
+@click.option("--received-to", callback=_date, help="Received on or before this date.")
+@_paging_options
+@click.pass_obj
+def capital_allocations(obj, source_code, status, received_from, received_to, before, limit):
+    """Allocations received from the capital sources, the most recently recorded first."""
+    page = _read(
+        obj,
+        lambda s: allocations_page(
+            s, source=source_code, status=status, date_from=received_from,
+            date_to=received_to, before=before, limit=limit,
+        ),
+    )  # fmt: skip
+    _echo_page(
+        page,
+        ["id", "source", "yuan", "received", "reference", "status", "recorded by",
+         "decided by"],
+        lambda a: [
+            str(a.id), a.source_code, format_yuan(a.amount), str(a.received_on),
+            a.reference or "-", a.status, a.recorded_by, a.decided_by or "-",
+        ],
+        right=(0, 2),
+    )  # fmt: skip
+
+
 # --------------------------------------------------------------------------- guarantees
 
 
@@ -888,11 +972,7 @@ def loan_extend(obj, bank_code, contract, to, on, actor):
 def loan_show(obj, bank_code, contract, as_of):
     """A loan's state, position, exposure, schedule and history as of a date."""
     as_of = as_of or _today()
-    with obj.factory() as s:
-        st = queries.loan_state(s, bank_code, contract, as_of)
-        extensions = st.extensions
-        refs = {r.id: r.bank_ref for r in st.repayments}
-        reversed_by = {r.reversal_of_id: r.bank_ref for r in st.repayments if r.reversal_of_id}
+    st = _read(obj, lambda s: loan_detail(s, bank_code, contract, as_of))
     ln, pos, c = st.loan, st.position, st.commitment
     click.echo(f"loan {ln.contract_no} at {ln.bank_code} as of {as_of}: {ln.status} "
                f"({loans.STATUS_ZH[ln.status]})")  # fmt: skip
@@ -909,7 +989,7 @@ def loan_show(obj, bank_code, contract, as_of):
         f"{method.value} ({METHOD_NAMES_ZH[method]})",
     )
     _kv("term", f"{ln.disbursed_on} to {ln.maturity_on}")
-    for e in extensions:
+    for e in st.extensions:
         _kv("extended", f"on {e.extended_on}: {e.old_maturity} → {e.new_maturity}")
     _kv("coverage", format_percent(ln.coverage_ppm))
     _kv("outstanding", f"{format_yuan(pos.principal_outstanding)} yuan")
@@ -952,9 +1032,9 @@ def loan_show(obj, bank_code, contract, as_of):
     for r in st.repayments:
         note = ""
         if r.reversal_of_id:
-            note = f"reverses {refs.get(r.reversal_of_id, r.reversal_of_id)}"
-        elif r.id in reversed_by:
-            note = f"reversed by {reversed_by[r.id]}"
+            note = f"reverses {r.reverses or r.reversal_of_id}"
+        elif r.reversed_by:
+            note = f"reversed by {r.reversed_by}"
         rows.append(
             [r.bank_ref, str(r.paid_on), format_yuan(r.principal), format_yuan(r.interest),
              format_yuan(r.penalty), note]
@@ -979,9 +1059,18 @@ def loan_show(obj, bank_code, contract, as_of):
     click.echo("counter-guarantees:" + ("" if st.counter_guarantees else " none"))
     for cg in st.counter_guarantees:
         click.echo(f"  {_counter_guarantee_line(cg)}")
+    # What each entry posted to this loan's own exposure and receivable accounts.
+    click.echo("entries:" + ("" if st.entries else " none"))
+    if st.entries:
+        rows = [["id", "date", "kind", "amount"]]
+        rows += [
+            [str(e.id), str(e.effective_date), e.kind, format_yuan(st.moved(e))] for e in st.entries
+        ]
+        for line in _table(rows, right=(0, 3)):
+            click.echo(f"  {line}")
 
 
-def _counter_guarantee_line(cg: CounterGuarantee) -> str:
+def _counter_guarantee_line(cg: CounterGuaranteeView) -> str:
     who = cg.guarantor_name
     if cg.guarantor_id_number:
         who += f" {cg.guarantor_id_number}"
@@ -992,6 +1081,39 @@ def _counter_guarantee_line(cg: CounterGuarantee) -> str:
     return f"{cg.id} {cg.kind} {format_yuan(cg.value)} yuan {cg.status}{closed}" + (
         f": {what}" if what else ""
     )
+
+
+@loan.command("list")
+@click.option("--bank", "bank_code", help="Loans of this bank.")
+@click.option("--district", "district_code", help="Loans to borrowers of this district.")
+@click.option("--status", help=_values(LoanStatus))
+@click.option("--disbursed-from", callback=_date, help="Disbursed on or after this date.")
+@click.option("--disbursed-to", callback=_date, help="Disbursed on or before this date.")
+@_paging_options
+@click.pass_obj
+def loan_list(obj, bank_code, district_code, status, disbursed_from, disbursed_to, before,
+              limit):  # fmt: skip
+    """Loans, the most recently recorded first; principal and outstanding in yuan."""
+    page = _read(
+        obj,
+        lambda s: loans_page(
+            s, bank=bank_code, district=district_code, status=status,
+            disbursed_from=disbursed_from, disbursed_to=disbursed_to, before=before,
+            limit=limit,
+        ),
+    )  # fmt: skip
+    _echo_page(
+        page,
+        ["id", "bank", "contract", "borrower", "ID number", "district", "principal",
+         "outstanding", "rate", "disbursed", "maturity", "status"],
+        lambda ln: [
+            str(ln.id), ln.bank_code, ln.contract_no, ln.borrower_name, ln.borrower_id_number,
+            ln.district, format_yuan(ln.principal), format_yuan(ln.principal_outstanding),
+            format_percent(ln.annual_rate_ppm), str(ln.disbursed_on), str(ln.maturity),
+            ln.status,
+        ],
+        right=(0, 6, 7, 8),
+    )  # fmt: skip
 
 
 # --------------------------------------------------------------------------- claims
@@ -1053,6 +1175,35 @@ def claim_pay(obj, number, on, actor):
     """Pay approved claim NUMBER from the bank's special account."""
     row = _write(obj, lambda s: claims.pay_claim(s, number, on=on, actor=_actor(actor)))
     click.echo(f"claim {row.number} paid on {row.paid_on}: {format_yuan(row.amount)} yuan")
+
+
+@claim.command("list")
+@click.option("--bank", "bank_code", help="Claims on loans of this bank.")
+@click.option("--status", help=_values(ClaimStatus))
+@click.option("--filed-from", callback=_date, help="Filed on or after this date.")
+@click.option("--filed-to", callback=_date, help="Filed on or before this date.")
+@_paging_options
+@click.pass_obj
+def claim_list(obj, bank_code, status, filed_from, filed_to, before, limit):
+    """Claims, the most recently filed first; amounts in yuan."""
+    page = _read(
+        obj,
+        lambda s: claims_page(
+            s, bank=bank_code, status=status, filed_from=filed_from, filed_to=filed_to,
+            before=before, limit=limit,
+        ),
+    )  # fmt: skip
+    _echo_page(
+        page,
+        ["id", "number", "bank", "contract", "borrower", "filed", "days", "loss", "amount",
+         "status", "filed by", "decided by", "paid"],
+        lambda c: [
+            str(c.id), c.number, c.bank_code, c.contract_no, c.borrower_name, str(c.filed_on),
+            str(c.days_overdue), format_yuan(c.loss), format_yuan(c.amount), c.status,
+            c.filed_by, c.decided_by or "-", str(c.paid_on or "-"),
+        ],
+        right=(0, 6, 7, 8),
+    )  # fmt: skip
 
 
 # --------------------------------------------------------------------------- after compensation

@@ -34,7 +34,7 @@ from ledger.accounts import AccountSpec
 from ledger.chain import drain_sealer
 from ledger.clock import business_today
 from ledger.db import run_in_transaction
-from ledger.fund import capital, claims, guarantees, loans, queries, recoveries, reference
+from ledger.fund import capital, claims, guarantees, loans, recoveries, reference
 from ledger.fund.approvals import GuaranteeRequest, approve_guarantees
 from ledger.fund.books import PPM, balance_now, share
 from ledger.fund.borrowers import BorrowerSpec, register_borrowers
@@ -42,6 +42,7 @@ from ledger.fund.disbursements import DisbursementLine, apply_disbursements
 from ledger.fund.guarantees import CounterGuaranteeSpec
 from ledger.fund.identity import Sex, age_on, make_resident_id
 from ledger.fund.policy import RuleSet, rules_on
+from ledger.fund.read.loans import loan_detail
 from ledger.fund.reference import SYSTEM, Role, SourceKind
 from ledger.fund.repayments import RepaymentLine, apply_repayments
 from ledger.fund.schedule import Installment, Method, add_months, build_schedule, extend_schedule
@@ -873,7 +874,7 @@ class _Player:
                 reference=f"追偿款 {a.loan.contract_no}",
             )
             return
-        state = queries.loan_state(s, a.bank, a.loan.contract_no, on)
+        state = loan_detail(s, a.bank, a.loan.contract_no, on)
         item = next(g for g in state.counter_guarantees if g.kind == kind and g.status == "held")
         recoveries.enforce_counter_guarantee(
             s, item.id, proceeds=amount, on=on, actor=CLERKS[a.n % 2]

@@ -23,7 +23,7 @@ from ledger.fund.errors import (
     RowsRejectedError,
 )
 from ledger.fund.identity import normalize_id_number, parse_resident_id
-from ledger.fund.models import Borrower, Commitment, District, Loan
+from ledger.fund.models import Borrower, District
 from ledger.fund.reference import Role, require_role
 from ledger.rows import chunks, insert_rows
 
@@ -181,32 +181,6 @@ def get_borrower(session: Session, id_number: str) -> Borrower:
             zh=f"身份证号 {number} 的借款人未登记",
         )
     return borrower
-
-
-@dataclass(frozen=True)
-class BorrowerRecord:
-    """A borrower with their commitments and loans, oldest first."""
-
-    borrower: Borrower
-    commitments: tuple[Commitment, ...]
-    loans: tuple[Loan, ...]
-
-
-def borrower_record(session: Session, id_number: str) -> BorrowerRecord:
-    borrower = get_borrower(session, id_number)
-    return BorrowerRecord(
-        borrower,
-        tuple(
-            session.scalars(
-                select(Commitment)
-                .where(Commitment.borrower_id == borrower.id)
-                .order_by(Commitment.id)
-            )
-        ),
-        tuple(
-            session.scalars(select(Loan).where(Loan.borrower_id == borrower.id).order_by(Loan.id))
-        ),
-    )
 
 
 def borrower_categories(borrower: Borrower, on: dt.date) -> frozenset[Category]:

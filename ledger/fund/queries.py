@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledger import chart
-from ledger.fund.books import balances_as_of, loan_exposure_account, receivable_account
+from ledger.fund.books import balances_as_of, loan_exposure_account
 from ledger.fund.capital import SourceCapital, capital_by_source  # noqa: F401 (re-exported)
 from ledger.fund.leverage import (
     Capacity,
@@ -24,20 +24,15 @@ from ledger.fund.leverage import (
     effective_repayments,
     repayment_rate_ppm,
 )
-from ledger.fund.loans import get_loan, loan_payments, loan_position, loan_rules, loan_schedule
+from ledger.fund.loans import loan_payments, loan_rules, loan_schedule
 from ledger.fund.models import (
     Bank,
     Borrower,
     Claim,
-    Commitment,
-    CounterGuarantee,
-    Extension,
     Loan,
-    Recovery,
     Repayment,
 )
 from ledger.fund.policy import reference_rate_ppm, rules_on
-from ledger.fund.schedule import Installment, Position
 from ledger.fund.subsidy import SubsidyLine, quarter_bounds, quarter_subsidy
 
 
@@ -97,59 +92,6 @@ def bank_risk(
         capacity(session, bank, on, rules_on(session, on)),
         compensation_rate_ppm(session, bank, on),
         repayment_rate_ppm(session, bank, *period),
-    )
-
-
-@dataclass(frozen=True)
-class LoanState:
-    loan: Loan
-    borrower: Borrower
-    commitment: Commitment
-    as_of: dt.date
-    position: Position
-    schedule: tuple[Installment, ...]
-    #: Exposure and compensation receivable on the date, fen.
-    exposure: int
-    receivable: int
-    repayments: list[Repayment]
-    claims: list[Claim]
-    recoveries: list[Recovery]
-    counter_guarantees: list[CounterGuarantee]
-    extensions: tuple[Extension, ...] = ()
-
-
-def loan_state(session: Session, bank: str, contract_no: str, as_of: dt.date) -> LoanState:
-    loan = get_loan(session, bank, contract_no)
-    codes = [loan_exposure_account(bank, loan.id), receivable_account(loan.id)]
-    b = balances_as_of(session, codes, as_of)
-    return LoanState(
-        loan=loan,
-        borrower=session.get(Borrower, loan.borrower_id),
-        commitment=session.get(Commitment, loan.commitment_id),
-        as_of=as_of,
-        position=loan_position(session, loan, as_of),
-        schedule=loan_schedule(loan),
-        exposure=b[codes[0]],
-        receivable=b[codes[1]],
-        repayments=list(
-            session.scalars(
-                select(Repayment).where(Repayment.loan_id == loan.id).order_by(Repayment.id)
-            )
-        ),
-        claims=list(session.scalars(select(Claim).where(Claim.loan_id == loan.id))),
-        recoveries=list(session.scalars(select(Recovery).where(Recovery.loan_id == loan.id))),
-        counter_guarantees=list(
-            session.scalars(
-                select(CounterGuarantee)
-                .where(CounterGuarantee.commitment_id == loan.commitment_id)
-                .order_by(CounterGuarantee.id)
-            )
-        ),
-        extensions=tuple(
-            session.scalars(
-                select(Extension).where(Extension.loan_id == loan.id).order_by(Extension.id)
-            )
-        ),
     )
 
 

@@ -203,6 +203,23 @@ def test_the_dirty_repayment_report_lists_every_error(fl, tmp_path):
     assert rows[0].split()[0] == str(dirty)
     assert "rejected" in rows[0] and "icbc_repayment_dirty" in rows[0]
     assert int(rows[1].split()[0]) < dirty and "accepted" in rows[1]
+    # Paged: one receipt, then the cursor of the next page; filtered by status and kind.
+    first = fl("imports", "list", "--limit", 1).stdout.splitlines()
+    assert first[0].split()[0] == str(dirty)
+    assert first[1:] == [f"next page: --before {dirty}"]
+    rest = fl("imports", "list", "--before", dirty).stdout.splitlines()
+    assert rest == rows[1:]
+    assert fl("imports", "list", "--status", "rejected").stdout.splitlines() == rows[:1]
+    assert fl("imports", "list", "--kind", "balances").stdout == ""
+    # Uploaded now, by the real clock: after 2020, not before it.
+    assert fl("imports", "list", "--uploaded-from", "2020-01-01").stdout.splitlines() == rows
+    assert fl("imports", "list", "--uploaded-to", "2019-12-31").stdout == ""
+    wrong = fl("imports", "list", "--kind", "loans")
+    assert (wrong.exit_code, wrong.stdout) == (2, "")
+    assert (
+        "Error: unknown file kind 'loans'; use one of: disbursement, repayment, balances, "
+        "statement" in wrong.stderr
+    )
     shown = fl("imports", "show", dirty)
     assert shown.exit_code == 0, shown.output
     assert shown.stdout.splitlines()[0] == f"receipt {dirty}: rejected 已拒绝"

@@ -129,3 +129,117 @@ def borrower(fund):
         ),
     )
     return number
+
+
+# ------------------------------------------------------------------------ a small portfolio
+
+#: The borrowers of :func:`portfolio`, registered in this order (ids 1-6):
+#: (serial, name, district, declared categories, birth date).
+PORTFOLIO_BORROWERS = (
+    (1, "张三", "D01", ["registered_unemployed"], BORN),
+    (2, "李四", "D02", ["veteran"], BORN),
+    (3, "王五", "D01", ["graduate", "veteran"], BORN),
+    (4, "周八", "D01", ["veteran"], BORN),
+    (5, "赵六", "D03", ["registered_unemployed"], D(1970, 2, 1)),
+    (6, "孙七", "D02", ["graduate"], BORN),
+)
+#: The loans of :func:`portfolio`, disbursed in this order (ids 1-6): (contract, bank,
+#: borrower serial, principal fen, method, disbursed on, maturity).
+PORTFOLIO_LOANS = (
+    ("ICBC-001", "ICBC", 1, 10_000_000, "bullet", D(2025, 3, 5), D(2026, 3, 5)),
+    ("ABC-001", "ABC", 2, 5_000_000, "interest_only", D(2025, 3, 10), D(2026, 3, 10)),
+    ("ICBC-002", "ICBC", 3, 8_000_000, "interest_only", D(2025, 4, 1), D(2026, 4, 1)),
+    ("ICBC-003", "ICBC", 4, 4_000_000, "interest_only", D(2025, 4, 1), D(2026, 4, 1)),
+    ("ICBC-004", "ICBC", 5, 3_000_000, "bullet", D(2025, 5, 1), D(2025, 11, 1)),
+    ("ABC-002", "ABC", 6, 6_000_000, "bullet", D(2025, 6, 1), D(2026, 6, 1)),
+)
+
+
+def build_portfolio(factory):
+    """On top of :func:`setup_fund` (allocations 1-4 approved), committed:
+
+    - the six borrowers and six loans above, all at 4.50 % a year; 张三 first had a
+      commitment at ABC (G2025-ABC-00001), cancelled;
+    - ICBC-001: 20,000 yuan of principal repaid on 2025-09-05 (80,000 outstanding);
+    - ABC-001 never pays: claim 1 (C2025-ABC-00001) filed 2025-07-10 and rejected, claim 2
+      (C2025-ABC-00002) filed 07-12, approved 07-14 and paid 07-15 (40,000 yuan); 10,000
+      recovered on 09-01 (fund 8,000); write-off 1 of the 32,000 left requested 10-01;
+    - ICBC-002 never pays: claim 3 (C2025-ICBC-00001) filed 2025-08-01 and rejected,
+      claim 5 (C2025-ICBC-00003) filed 08-10 and waiting;
+    - ICBC-003 never pays: claim 4 (C2025-ICBC-00002) filed 08-03, approved 08-05;
+    - ICBC-004 repaid in full on 2025-11-01;
+    - ABC-002 extended on 2025-12-01 to 2026-12-01;
+    - allocation 5 (city, 50,000 yuan received 2025-06-01) pending; allocation 6 (other,
+      10,000 received 06-02) rejected.
+    """
+
+    def work(s):
+        from ledger.fund import claims, guarantees, loans, recoveries
+
+        for serial, name, district, categories, born in PORTFOLIO_BORROWERS:
+            register_borrower(
+                s, id_number=borrower_id(serial, born=born), name=name, district=district,
+                categories=categories, actor="clerk",
+            )  # fmt: skip
+        first = guarantees.approve_guarantee(
+            s, id_number=borrower_id(1), bank="ABC", amount=1_000_000, term_months=12,
+            on=D(2025, 2, 1), actor="approver",
+        )  # fmt: skip
+        guarantees.cancel_commitment(s, first.number, "借款人放弃", D(2025, 2, 10), actor="clerk")
+        for contract, bank, serial, principal, method, disbursed, maturity in PORTFOLIO_LOANS:
+            number = borrower_id(serial, born=PORTFOLIO_BORROWERS[serial - 1][4])
+            c = guarantees.approve_guarantee(
+                s, id_number=number, bank=bank, amount=principal, term_months=12,
+                on=disbursed - dt.timedelta(days=3), actor="approver",
+            )  # fmt: skip
+            loans.disburse(
+                s, bank=bank, contract_no=contract, guarantee_no=c.number,
+                borrower_name=PORTFOLIO_BORROWERS[serial - 1][1], id_number=number,
+                disbursed_on=disbursed, maturity_on=maturity, principal=principal,
+                annual_rate_ppm=45_000, method=method, actor=bank.lower(),
+            )  # fmt: skip
+        loans.repay(
+            s, bank="ICBC", bank_ref="R-001", contract_no="ICBC-001", paid_on=D(2025, 9, 5),
+            principal=2_000_000, interest=0, actor="icbc",
+        )  # fmt: skip
+        claims.file_claim(s, bank="ABC", contract_no="ABC-001", on=D(2025, 7, 10), actor="abc")
+        claims.reject_claim(s, "C2025-ABC-00001", "材料不全", on=D(2025, 7, 11), actor="approver")
+        claims.file_claim(s, bank="ABC", contract_no="ABC-001", on=D(2025, 7, 12), actor="abc")
+        claims.approve_claim(s, "C2025-ABC-00002", on=D(2025, 7, 14), actor="approver")
+        claims.pay_claim(s, "C2025-ABC-00002", on=D(2025, 7, 15), actor="approver2")
+        claims.file_claim(s, bank="ICBC", contract_no="ICBC-002", on=D(2025, 8, 1), actor="icbc")
+        claims.reject_claim(s, "C2025-ICBC-00001", "重复申请", on=D(2025, 8, 2), actor="approver")
+        claims.file_claim(s, bank="ICBC", contract_no="ICBC-003", on=D(2025, 8, 3), actor="icbc")
+        claims.approve_claim(s, "C2025-ICBC-00002", on=D(2025, 8, 5), actor="approver")
+        claims.file_claim(s, bank="ICBC", contract_no="ICBC-002", on=D(2025, 8, 10), actor="icbc")
+        recoveries.record_recovery(
+            s, bank="ABC", contract_no="ABC-001", amount=1_000_000, on=D(2025, 9, 1),
+            actor="clerk", reference="法院执行",
+        )  # fmt: skip
+        recoveries.request_write_off(
+            s, bank="ABC", contract_no="ABC-001", reason="借款人失联", on=D(2025, 10, 1),
+            actor="clerk",
+        )  # fmt: skip
+        loans.repay(
+            s, bank="ICBC", bank_ref="R-004", contract_no="ICBC-004", paid_on=D(2025, 11, 1),
+            principal=3_000_000, interest=0, actor="icbc",
+        )  # fmt: skip
+        loans.extend_loan(
+            s, bank="ABC", contract_no="ABC-002", new_maturity=D(2026, 12, 1),
+            on=D(2025, 12, 1), actor="approver",
+        )  # fmt: skip
+        capital.record_allocation(
+            s, "city", 5_000_000, D(2025, 6, 1), actor="clerk", reference="财字〔2025〕9号"
+        )
+        rejected = capital.record_allocation(s, "other", 1_000_000, D(2025, 6, 2), actor="clerk")
+        capital.reject_allocation(s, rejected.id, "重复登记", actor="approver")
+
+    setup_fund(factory)
+    run(factory, work)
+    return factory
+
+
+@pytest.fixture
+def portfolio(factory):
+    """:func:`build_portfolio`; returns the factory."""
+    return build_portfolio(factory)

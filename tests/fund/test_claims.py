@@ -16,6 +16,7 @@ from ledger.fund.errors import (
 )
 from ledger.fund.guarantees import CounterGuaranteeSpec
 from ledger.fund.policy import record_override
+from ledger.fund.read.loans import loan_detail
 from tests.fund.conftest import D, borrower_id, refused, run, snapshot
 
 C1 = "C2025-ICBC-00001"
@@ -293,7 +294,7 @@ def test_payment_releases_exposure_and_books_the_receivable(fund, borrower):
         assert balance_now(s, f"memo:exposure:ICBC:L{loan_id}") == 0
         assert balance_now(s, "memo:exposure-contra:ICBC") == 0
         assert loans.get_loan(s, "ICBC", "ICBC-001").status == "claimed"
-        state = queries.loan_state(s, "ICBC", "ICBC-001", D(2025, 7, 7))
+        state = loan_detail(s, "ICBC", "ICBC-001", D(2025, 7, 7))
         assert (state.exposure, state.receivable) == (8_000_000, 8_000_000)
         assert trial_balance(s).net == 0
     e = refused(ClaimError, pay, fund, c.number, D(2025, 7, 9))
@@ -358,7 +359,7 @@ def test_recovery_by_enforcing_a_counter_guarantee_releases_it(fund, borrower):
     loan_id = make_loan(fund, borrower, cgs=(pledge,))
     with fund() as s:
         assert balance_now(s, "memo:counter-guarantees:ICBC") == 5_000_000
-        cg = queries.loan_state(s, "ICBC", "ICBC-001", D(2025, 3, 5)).counter_guarantees[0]
+        cg = loan_detail(s, "ICBC", "ICBC-001", D(2025, 3, 5)).counter_guarantees[0]
     file(fund, D(2025, 7, 4))
     approve(fund, C1, D(2025, 7, 6))
     pay(fund, C1, D(2025, 7, 8))
@@ -379,7 +380,7 @@ def test_recovery_by_enforcing_a_counter_guarantee_releases_it(fund, borrower):
         assert balance_now(s, "memo:counter-guarantees:ICBC") == 0
         assert balance_now(s, "memo:counter-guarantees-contra:ICBC") == 0
         assert balance_now(s, f"asset:receivable:L{loan_id}") == 8_000_000 - 3_456_801
-        state = queries.loan_state(s, "ICBC", "ICBC-001", D(2025, 9, 1))
+        state = loan_detail(s, "ICBC", "ICBC-001", D(2025, 9, 1))
         assert [(x.status, x.closed_on) for x in state.counter_guarantees] == [
             ("enforced", D(2025, 9, 1))
         ]

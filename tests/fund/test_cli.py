@@ -184,6 +184,11 @@ def test_loan_life_through_the_cli(fund, run):
         "counter-guarantees:",
         f"  1 guarantor 0.00 yuan held: 李四 {LI_SI} (civil_servant)",
         "  2 mortgage 300,000.00 yuan held: 房产证 123号",
+        # What each entry moved on the loan's own accounts: 80% of 100,000, of 20,000.
+        "entries:",
+        "  id  date        kind                  amount",
+        "   6  2025-03-05  loan.disbursement  80,000.00",
+        "   7  2025-09-05  loan.repayment     16,000.00",
     ]
     # Before maturity the exposure was 80%; as of the disbursement day nothing was repaid.
     early = ok("loan", "show", *LOAN1, "--as-of", "2025-03-05").splitlines()
@@ -322,7 +327,7 @@ def test_compensation_recovery_and_write_off(fund, run):
     assert shown[0] == "loan ICBC-2025-002 at ICBC as of 2025-12-31: written_off (已核销)"
     assert "receivable         0.00 yuan" in shown
     assert "exposure           0.00 yuan" in shown
-    assert shown[-7:] == [
+    assert shown[-15:] == [
         "claims:",
         "  C2025-ICBC-00001 paid: filed 2025-10-20, 97 days overdue, loss 50,000.00, "
         "amount 40,000.00 yuan, paid 2025-10-25",
@@ -332,6 +337,15 @@ def test_compensation_recovery_and_write_off(fund, run):
         "(counter-guarantee 1)",
         "counter-guarantees:",
         "  1 mortgage 60,000.00 yuan enforced 2025-11-10: 车辆抵押",
+        # Entry 10 closes the counter-guarantee on the memorandum accounts, not the loan's.
+        "entries:",
+        "  id  date        kind                  amount",
+        "   6  2025-01-15  loan.disbursement  40,000.00",
+        "   7  2025-10-22  claim.approval     40,000.00",
+        "   8  2025-10-25  claim.payment      40,000.00",
+        "   9  2025-11-01  recovery            8,000.00",
+        "  11  2025-11-10  recovery            4,000.00",
+        "  12  2025-12-03  write-off          28,000.00",
     ]
     capital = ok("capital", "show", "--as-of", "2025-12-31").splitlines()
     assert capital[-1].split() == [
@@ -503,3 +517,71 @@ def test_actor_from_environment(ok, run, monkeypatch):
     result = run("district", "add", "D03", "新河县")
     assert result.exit_code == 1
     assert result.stderr.startswith("error: user nobody does not exist or is inactive\n")
+
+
+def test_lists_page_filter_and_refuse_what_they_cannot_list(portfolio, ok, run):
+    assert ok("loan", "list", "--limit", "2").splitlines() == [
+        "id  bank  contract  borrower  ID number           district  principal  outstanding"
+        "   rate  disbursed   maturity    status",
+        " 6  ABC   ABC-002   孙七      11010519900517061X  D02       60,000.00    60,000.00"
+        "  4.50%  2025-06-01  2026-12-01  active",
+        " 5  ICBC  ICBC-004  赵六      110105197002010515  D03       30,000.00         0.00"
+        "  4.50%  2025-05-01  2025-11-01  repaid",
+        "next page: --before 5",
+    ]
+    active = ok("loan", "list", "--bank", "ICBC", "--status", "active", "--before", "4")
+    assert [line.split()[:3] for line in active.splitlines()[1:]] == [
+        ["3", "ICBC", "ICBC-002"],
+        ["1", "ICBC", "ICBC-001"],
+    ]
+    assert "next page" not in active
+    window = ok("loan", "list", "--district", "D01", "--disbursed-from", "2025-04-01",
+                "--disbursed-to", "2025-04-30")  # fmt: skip
+    assert [line.split()[0] for line in window.splitlines()[1:]] == ["4", "3"]
+    assert ok("loan", "list", "--bank", "BOC") == ""
+
+    assert ok("borrower", "list", "--category", "veteran", "--limit", "2").splitlines() == [
+        "id  ID number           name  district  type        categories",
+        " 4  110105199005170417  周八  D01       individual  veteran",
+        " 3  110105199005170310  王五  D01       individual  graduate, veteran",
+        "next page: --before 3",
+    ]
+    assert ok("borrower", "list", "--district", "D02", "--before", "3").splitlines()[1:] == [
+        " 2  110105199005170214  李四  D02       individual  veteran"
+    ]
+
+    assert ok("claim", "list", "--bank", "ABC").splitlines() == [
+        "id  number           bank  contract  borrower  filed       days       loss     amount"
+        "  status    filed by  decided by  paid",
+        " 2  C2025-ABC-00002  ABC   ABC-001   李四      2025-07-12    93  50,000.00  40,000.00"
+        "  paid      abc       approver    2025-07-15",
+        " 1  C2025-ABC-00001  ABC   ABC-001   李四      2025-07-10    91  50,000.00  40,000.00"
+        "  rejected  abc       approver    -",
+    ]
+    waiting = ok("claim", "list", "--status", "filed", "--filed-from", "2025-08-01")
+    assert [line.split()[1] for line in waiting.splitlines()[1:]] == ["C2025-ICBC-00003"]
+
+    assert ok("capital", "allocations", "--limit", "2").splitlines() == [
+        "id  source       yuan  received    reference        status    recorded by  decided by",
+        " 6  other   10,000.00  2025-06-02  -                rejected  clerk        approver",
+        " 5  city    50,000.00  2025-06-01  财字〔2025〕9号  pending   clerk        -",
+        "next page: --before 5",
+    ]
+    early = ok("capital", "allocations", "--source", "city", "--status", "approved",
+               "--received-to", "2025-01-31")  # fmt: skip
+    assert [line.split()[:3] for line in early.splitlines()[1:]] == [["2", "city", "2,000,000.00"]]
+
+    for args, message in (
+        (("loan", "list", "--status", "overdue"),
+         "Error: unknown loan status 'overdue'; use one of: active, repaid, claimed, "
+         "written_off, recovered"),
+        (("claim", "list", "--limit", "0"), "Error: a page holds 1 to 1000 rows, not 0"),
+        (("borrower", "list", "--category", "person_4050"),
+         "Error: person_4050 is never declared"),
+        (("capital", "allocations", "--received-from", "2025-02-01", "--received-to",
+          "2025-01-01"),
+         "Error: the receipt date range ends (2025-01-01) before it starts (2025-02-01)"),
+    ):  # fmt: skip
+        refused = run(*args)
+        assert (refused.exit_code, refused.stdout) == (2, ""), refused.output
+        assert message in refused.stderr

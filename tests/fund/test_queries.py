@@ -7,6 +7,7 @@ import pytest
 
 from ledger.fund import capital, claims, guarantees, leverage, loans, queries, recoveries
 from ledger.fund.borrowers import register_borrower
+from ledger.fund.read.loans import loan_detail
 from ledger.fund.statement import fund_statement
 from tests.fund.conftest import D, borrower_id, run, setup_fund
 
@@ -166,10 +167,10 @@ def test_compensation_and_repayment_rates(books):
         assert leverage.repayment_rate_ppm(s, "ICBC", D(2024, 7, 11), D(2024, 12, 31)) is None
 
 
-def test_loan_state_as_of_dates(books):
+def test_loan_detail_as_of_dates(books):
     def state(on):
         with books() as s:
-            st = queries.loan_state(s, "ICBC", "ICBC-002", on)
+            st = loan_detail(s, "ICBC", "ICBC-002", on)
             return (st.exposure, st.receivable, st.position.days_overdue, st.position.bucket)
 
     assert state(D(2025, 3, 4)) == (0, 0, 0, "current")
@@ -179,7 +180,7 @@ def test_loan_state_as_of_dates(books):
     assert state(D(2025, 7, 8)) == (0, 8_000_000, 94, "91-180")
     assert state(D(2025, 8, 1)) == (0, 0, 118, "91-180")
     with books() as s:
-        st = queries.loan_state(s, "ICBC", "ICBC-002", D(2025, 8, 1))
+        st = loan_detail(s, "ICBC", "ICBC-002", D(2025, 8, 1))
     assert (st.loan.status, st.borrower.name, st.commitment.number) == (
         "written_off",
         "陈三",
@@ -188,7 +189,7 @@ def test_loan_state_as_of_dates(books):
     assert [(c.number, c.status, c.amount) for c in st.claims] == [
         ("C2025-ICBC-00001", "paid", 8_000_000)
     ]
-    assert st.repayments == [] and st.recoveries == [] and st.counter_guarantees == []
+    assert st.repayments == () and st.recoveries == () and st.counter_guarantees == ()
     assert len(st.schedule) == 12
 
 

@@ -10,7 +10,8 @@ import pytest
 from ledger.chain import drain_sealer
 from ledger.db import run_in_transaction
 from ledger.entries import EntryDraft, credit, debit, post_entries
-from ledger.journal import entries_page, entry
+from ledger.journal import Page, entries_page, entry, entry_views
+from ledger.paging import Page as CorePage
 
 D = dt.date(2025, 3, 1)
 
@@ -81,3 +82,21 @@ def test_an_entry_is_a_value_with_its_postings(chart):
 def test_a_page_is_between_1_and_1000(chart):
     with chart() as s, pytest.raises(ValueError, match="a page holds 1 to 1000 entries, not 0"):
         entries_page(s, limit=0)
+
+
+def test_entry_views_are_the_entries_asked_for_in_that_order(chart):
+    placements(chart, 4)  # entries 1 to 5
+    with chart() as s:
+        views = entry_views(s, [4, 99, 2, 4, 5])
+        one_by_one = [entry(s, i) for i in (4, 2, 5)]
+        assert entry_views(s, []) == ()
+    assert list(views) == one_by_one
+    assert [(v.id, [p.amount for p in v.postings]) for v in views] == [
+        (4, [102, 102]),
+        (2, [100, 100]),
+        (5, [103, 103]),
+    ]
+
+
+def test_the_page_is_the_core_one():
+    assert Page is CorePage

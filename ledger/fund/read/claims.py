@@ -1,0 +1,88 @@
+"""Compensation claims as values: a keyset-paged list with filters."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger.fund.models import Borrower, Claim, ClaimStatus, Loan
+from ledger.paging import Page, check_range, keyset_page, one_of
+
+__all__ = ["ClaimRow", "claims_page"]
+
+
+@dataclass(frozen=True)
+class ClaimRow:
+    """A claim's line in a list, with its loan's bank, contract and borrower."""
+
+    id: int
+    number: str
+    bank_code: str
+    contract_no: str
+    borrower_name: str
+    filed_on: dt.date
+    filed_by: str
+    days_overdue: int
+    #: What the borrower owed when the claim was filed, fen.
+    principal_outstanding: int
+    interest_outstanding: int
+    #: The loss claimed for, and the fund's share of it (``amount``), fen.
+    loss: int
+    coverage_ppm: int
+    amount: int
+    #: filed, approved, paid or rejected.
+    status: str
+    #: Who approved or rejected it, and when.
+    decided_by: str | None
+    decided_on: dt.date | None
+    reject_reason: str | None
+    paid_on: dt.date | None
+    paid_by: str | None
+
+
+def claims_page(
+    session: Session,
+    *,
+    bank: str | None = None,
+    status: str | None = None,
+    filed_from: dt.date | None = None,
+    filed_to: dt.date | None = None,
+    before: int | None = None,
+    limit: int = 50,
+) -> Page[ClaimRow]:
+    """Claims newest first, on loans of a bank, in a status
+    (:class:`~ledger.fund.models.ClaimStatus`) and filed in a date range (both ends
+    included)."""
+    one_of(status, ClaimStatus, "claim status", "代偿申请状态")
+    check_range(filed_from, filed_to, "filing date", "申请日期")
+    stmt = (
+        select(Claim.id, Claim, Loan.bank_code, Loan.contract_no, Borrower.name)
+        .join(Loan, Loan.id == Claim.loan_id)
+        .join(Borrower, Borrower.id == Loan.borrower_id)
+    )
+    if bank is not None:
+        stmt = stmt.where(Loan.bank_code == bank)
+    if status is not None:
+        stmt = stmt.where(Claim.status == status)
+    if filed_from is not None:
+        stmt = stmt.where(Claim.filed_on >= filed_from)
+    if filed_to is not None:
+        stmt = stmt.where(Claim.filed_on <= filed_to)
+    return keyset_page(
+        session, stmt, Claim.id, before=before, limit=limit, values=lambda rows: map(_row, rows)
+    )
+
+
+def _row(r) -> ClaimRow:
+    c = r.Claim
+    return ClaimRow(
+        id=c.id, number=c.number, bank_code=r.bank_code, contract_no=r.contract_no,
+        borrower_name=r.name, filed_on=c.filed_on, filed_by=c.filed_by,
+        days_overdue=c.days_overdue, principal_outstanding=c.principal_outstanding,
+        interest_outstanding=c.interest_outstanding, loss=c.loss, coverage_ppm=c.coverage_ppm,
+        amount=c.amount, status=c.status, decided_by=c.decided_by, decided_on=c.decided_on,
+        reject_reason=c.reject_reason, paid_on=c.paid_on, paid_by=c.paid_by,
+    )  # fmt: skip

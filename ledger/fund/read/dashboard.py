@@ -1,0 +1,200 @@
+"""The fund on one page: capital by source, and per bank the capital placed, the
+guarantee exposure, the leverage cap and what is left of it, the loans outstanding and
+overdue; the compensation paid and recovered; what awaits approval.
+
+Each figure comes from the function that computes it for the operations and the other
+reports: capital from :func:`~ledger.fund.capital.capital_by_source`, the cap from
+:func:`~ledger.fund.leverage.capacity_as_of` (never computed here), claims paid from
+:func:`~ledger.fund.leverage.compensation_totals`, a loan's position from
+:func:`~ledger.fund.schedule.position` over its schedule and effective repayments.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from ledger.fund.capital import SourceCapital, capital_by_source
+from ledger.fund.leverage import Capacity, capacity_as_of, compensation_totals, effective_repayments
+from ledger.fund.loans import loan_schedule
+from ledger.fund.models import (
+    AllocationStatus,
+    CapitalAllocation,
+    Claim,
+    ClaimStatus,
+    Loan,
+    Recovery,
+    Repayment,
+    WriteOff,
+    WriteOffStatus,
+)
+from ledger.fund.policy import rules_on
+from ledger.fund.reference import banks
+from ledger.fund.schedule import Payment, position
+from ledger.rows import chunks
+
+__all__ = ["Awaiting", "BankLine", "Dashboard", "LoanTally", "dashboard"]
+
+
+@dataclass(frozen=True)
+class LoanTally:
+    """Some loans: how many, and their principal outstanding (fen)."""
+
+    count: int = 0
+    principal: int = 0
+
+    def __add__(self, other: LoanTally) -> LoanTally:
+        return LoanTally(self.count + other.count, self.principal + other.principal)
+
+
+@dataclass(frozen=True)
+class BankLine:
+    code: str
+    name: str
+    #: The bank's capacity on the date (:func:`~ledger.fund.leverage.capacity_as_of`).
+    capacity: Capacity
+    #: Loans the bank lent and still holds on the date (compensated ones are the fund's).
+    outstanding: LoanTally
+    #: Those of them overdue on the date.
+    overdue: LoanTally
+
+    @property
+    def placed(self) -> int:
+        """The special account's balance, fen."""
+        return self.capacity.special
+
+    @property
+    def exposure(self) -> int:
+        return self.capacity.exposure
+
+    @property
+    def cap(self) -> int:
+        return self.capacity.cap
+
+    @property
+    def remaining(self) -> int:
+        return self.capacity.remaining
+
+
+@dataclass(frozen=True)
+class Awaiting:
+    """Records waiting for an approver now: allocations pending, claims filed, write-offs
+    requested."""
+
+    allocations: int
+    claims: int
+    write_offs: int
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    on: dt.date
+    capital: tuple[SourceCapital, ...]
+    banks: tuple[BankLine, ...]
+    #: Compensation paid up to ``on``, fen.
+    claims_paid: int
+    #: Recovered on compensated loans up to ``on``: in all, and the fund's share, fen.
+    recovered: int
+    recovered_fund_share: int
+    awaiting: Awaiting
+
+    @property
+    def placed(self) -> int:
+        return sum(b.placed for b in self.banks)
+
+    @property
+    def exposure(self) -> int:
+        return sum(b.exposure for b in self.banks)
+
+    @property
+    def outstanding(self) -> LoanTally:
+        return sum((b.outstanding for b in self.banks), LoanTally())
+
+    @property
+    def overdue(self) -> LoanTally:
+        return sum((b.overdue for b in self.banks), LoanTally())
+
+
+def dashboard(session: Session, on: dt.date) -> Dashboard:
+    """The fund as of ``on`` (the postings and records dated then or before); what awaits
+    approval is counted as it stands now."""
+    rules = rules_on(session, on)
+    outstanding, overdue = _loans(session, on)
+    recovered, fund_share = session.execute(
+        select(
+            func.coalesce(func.sum(Recovery.total), 0),
+            func.coalesce(func.sum(Recovery.fund_share), 0),
+        ).where(Recovery.recovered_on <= on)
+    ).one()
+    return Dashboard(
+        on=on,
+        capital=tuple(capital_by_source(session, on)),
+        banks=tuple(
+            BankLine(
+                code=b.code,
+                name=b.name,
+                capacity=capacity_as_of(session, b.code, on, rules),
+                outstanding=outstanding.get(b.code, LoanTally()),
+                overdue=overdue.get(b.code, LoanTally()),
+            )
+            for b in banks(session)
+        ),
+        claims_paid=compensation_totals(session, None, on)[0],
+        recovered=int(recovered),
+        recovered_fund_share=int(fund_share),
+        awaiting=_awaiting(session),
+    )
+
+
+def _loans(session: Session, on: dt.date) -> tuple[dict[str, LoanTally], dict[str, LoanTally]]:
+    """Per bank, the loans outstanding on ``on`` and those of them overdue then.
+
+    A loan is outstanding when it was disbursed by then, not compensated by then and not
+    repaid in full by then; the same loans and principal as the banks' report
+    (:func:`~ledger.fund.queries.banks_as_of`). Only loans not repaid in full by then are
+    read, with their effective repayments, in chunks.
+    """
+    compensated = select(Claim.loan_id).where(Claim.status == ClaimStatus.PAID, Claim.paid_on <= on)
+    not_repaid_by_then = or_(Loan.repaid_principal < Loan.principal, Loan.last_paid_on > on)
+    candidates = session.scalars(
+        select(Loan)
+        .where(Loan.disbursed_on <= on, Loan.id.not_in(compensated), not_repaid_by_then)
+        .order_by(Loan.id)
+    ).all()
+    outstanding: dict[str, LoanTally] = defaultdict(LoanTally)
+    overdue: dict[str, LoanTally] = defaultdict(LoanTally)
+    for chunk in chunks(candidates):
+        payments: dict[int, list[Payment]] = defaultdict(list)
+        for loan_id, paid_on, principal, interest in session.execute(
+            select(Repayment.loan_id, Repayment.paid_on, Repayment.principal, Repayment.interest)
+            .where(Repayment.loan_id.in_([loan.id for loan in chunk]), effective_repayments())
+            .order_by(Repayment.loan_id, Repayment.paid_on, Repayment.id)
+        ):
+            payments[loan_id].append(Payment(paid_on, principal, interest))
+        for loan in chunk:
+            pos = position(loan_schedule(loan), payments[loan.id], on)
+            if pos.principal_outstanding <= 0:
+                continue
+            one = LoanTally(1, pos.principal_outstanding)
+            outstanding[loan.bank_code] += one
+            if pos.overdue:
+                overdue[loan.bank_code] += one
+    return outstanding, overdue
+
+
+def _awaiting(session: Session) -> Awaiting:
+    def count(model, status):
+        return select(func.count()).select_from(model).where(model.status == status)
+
+    allocations, claims, write_offs = session.execute(
+        select(
+            count(CapitalAllocation, AllocationStatus.PENDING).scalar_subquery(),
+            count(Claim, ClaimStatus.FILED).scalar_subquery(),
+            count(WriteOff, WriteOffStatus.REQUESTED).scalar_subquery(),
+        )
+    ).one()
+    return Awaiting(allocations, claims, write_offs)

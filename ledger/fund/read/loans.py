@@ -1,0 +1,357 @@
+"""Loans as values: a keyset-paged list with filters, and one loan in full as of a date.
+
+:func:`loan_detail` is everything ``fundledger loan show`` and a loan's page print: the
+loan, its borrower and commitment, its position and schedule, its exposure and
+compensation receivable on the date, its repayments, claims, recoveries, counter-guarantees
+and extensions, and the journal entries that moved its own accounts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger.fund.books import balances_as_of, loan_exposure_account, receivable_account
+from ledger.fund.loans import get_loan, loan_position, loan_schedule
+from ledger.fund.models import (
+    Borrower,
+    Claim,
+    Commitment,
+    CounterGuarantee,
+    Extension,
+    Loan,
+    LoanStatus,
+    Recovery,
+    Repayment,
+)
+from ledger.fund.read.views import (
+    BorrowerView,
+    CommitmentView,
+    LoanRow,
+    borrower_view,
+    commitment_view,
+    loan_row,
+    loan_rows,
+)
+from ledger.fund.schedule import Installment, Position
+from ledger.journal import EntryView, entry_views
+from ledger.models import Account, Posting
+from ledger.paging import Page, check_range, keyset_page, one_of
+
+__all__ = [
+    "ClaimView",
+    "CounterGuaranteeView",
+    "ExtensionView",
+    "LoanDetail",
+    "LoanRow",
+    "LoanView",
+    "RecoveryView",
+    "RepaymentView",
+    "loan_detail",
+    "loans_page",
+]
+
+
+def loans_page(
+    session: Session,
+    *,
+    bank: str | None = None,
+    district: str | None = None,
+    status: str | None = None,
+    disbursed_from: dt.date | None = None,
+    disbursed_to: dt.date | None = None,
+    before: int | None = None,
+    limit: int = 50,
+) -> Page[LoanRow]:
+    """Loans newest first, of a bank, of borrowers of a district, in a status
+    (:class:`~ledger.fund.models.LoanStatus`) and disbursed in a date range (both ends
+    included)."""
+    one_of(status, LoanStatus, "loan status", "贷款状态")
+    check_range(disbursed_from, disbursed_to, "disbursement date", "放款日期")
+    stmt = loan_rows()
+    if bank is not None:
+        stmt = stmt.where(Loan.bank_code == bank)
+    if district is not None:
+        stmt = stmt.where(Borrower.district_code == district)
+    if status is not None:
+        stmt = stmt.where(Loan.status == status)
+    if disbursed_from is not None:
+        stmt = stmt.where(Loan.disbursed_on >= disbursed_from)
+    if disbursed_to is not None:
+        stmt = stmt.where(Loan.disbursed_on <= disbursed_to)
+    return keyset_page(
+        session, stmt, Loan.id, before=before, limit=limit, values=lambda rows: map(loan_row, rows)
+    )
+
+
+@dataclass(frozen=True)
+class LoanView:
+    id: int
+    bank_code: str
+    contract_no: str
+    #: Fen lent.
+    principal: int
+    #: Parts per million a year.
+    annual_rate_ppm: int
+    #: bullet, interest_only, annuity or equal_principal.
+    method: str
+    disbursed_on: dt.date
+    #: The contract's maturity (an extension keeps it and sets ``extended_to``).
+    maturity_on: dt.date
+    extended_to: dt.date | None
+    extended_on: dt.date | None
+    #: The fund's share of a loss, ppm.
+    coverage_ppm: int
+    status: str
+    #: The date the principal was repaid in full, if it was.
+    repaid_on: dt.date | None
+    #: Fen of principal repaid by the effective repayments (the running total).
+    repaid_principal: int
+    last_paid_on: dt.date | None
+    created_by: str
+    #: UTC.
+    created_at: dt.datetime
+
+    @property
+    def maturity(self) -> dt.date:
+        """The final maturity: the extended one if the loan was extended."""
+        return self.extended_to or self.maturity_on
+
+    @property
+    def principal_outstanding(self) -> int:
+        """Fen of principal not repaid (now, by the running total)."""
+        return self.principal - self.repaid_principal
+
+
+@dataclass(frozen=True)
+class RepaymentView:
+    """A repayment the bank reported, or the reversal of one."""
+
+    id: int
+    bank_ref: str
+    paid_on: dt.date
+    principal: int
+    interest: int
+    penalty: int
+    #: On a reversal: the repayment it cancels, and that repayment's bank reference.
+    reversal_of_id: int | None
+    reverses: str | None
+    #: On a reversed repayment: the bank reference of the reversal.
+    reversed_by: str | None
+    #: The exposure entry its principal moved (None when it moved none).
+    entry_id: int | None
+    recorded_by: str
+    #: UTC.
+    recorded_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class ClaimView:
+    id: int
+    number: str
+    filed_on: dt.date
+    filed_by: str
+    days_overdue: int
+    principal_outstanding: int
+    interest_outstanding: int
+    #: The loss claimed for, and the fund's share of it (``amount``), fen.
+    loss: int
+    coverage_ppm: int
+    amount: int
+    #: filed, approved, paid or rejected.
+    status: str
+    decided_by: str | None
+    decided_on: dt.date | None
+    reject_reason: str | None
+    paid_on: dt.date | None
+    paid_by: str | None
+
+
+@dataclass(frozen=True)
+class RecoveryView:
+    id: int
+    claim_id: int
+    recovered_on: dt.date
+    #: Everything recovered this time, and the fund's and the bank's shares, fen.
+    total: int
+    fund_share: int
+    bank_share: int
+    #: borrower or counter_guarantee.
+    source: str
+    counter_guarantee_id: int | None
+    reference: str
+    recorded_by: str
+
+
+@dataclass(frozen=True)
+class CounterGuaranteeView:
+    id: int
+    #: guarantor, mortgage, pledge, joint_group or credit_community.
+    kind: str
+    guarantor_name: str
+    guarantor_id_number: str | None
+    employer_type: str | None
+    description: str
+    #: Assessed value, fen (0 for a waiver).
+    value: int
+    #: held, released or enforced.
+    status: str
+    recorded_by: str
+    recorded_on: dt.date
+    closed_on: dt.date | None
+
+
+@dataclass(frozen=True)
+class ExtensionView:
+    id: int
+    extended_on: dt.date
+    old_maturity: dt.date
+    new_maturity: dt.date
+    approved_by: str
+
+
+@dataclass(frozen=True)
+class LoanDetail:
+    """One loan as of a date, with its history (every record, whatever its date)."""
+
+    loan: LoanView
+    borrower: BorrowerView
+    commitment: CommitmentView
+    as_of: dt.date
+    position: Position
+    schedule: tuple[Installment, ...]
+    #: The loan's guarantee exposure and compensation receivable on ``as_of``, fen.
+    exposure: int
+    receivable: int
+    repayments: tuple[RepaymentView, ...]
+    claims: tuple[ClaimView, ...]
+    recoveries: tuple[RecoveryView, ...]
+    counter_guarantees: tuple[CounterGuaranteeView, ...]
+    extensions: tuple[ExtensionView, ...]
+    #: The loan's own accounts: its exposure and its compensation receivable.
+    exposure_account: str
+    receivable_account: str
+    #: The journal entries with a posting on the loan's own accounts, oldest first.
+    entries: tuple[EntryView, ...]
+
+    def moved(self, entry: EntryView) -> int:
+        """Fen ``entry`` posted to the loan's own accounts (an entry of a bank file or a
+        batch moves many loans; this is this loan's part)."""
+        own = (self.exposure_account, self.receivable_account)
+        return sum(p.amount for p in entry.postings if p.account in own)
+
+
+def loan_detail(session: Session, bank: str, contract_no: str, as_of: dt.date) -> LoanDetail:
+    """Bank ``bank``'s loan ``contract_no`` as of ``as_of``; StateError if there is none."""
+    loan = get_loan(session, bank, contract_no)
+    exposure, receivable = loan_exposure_account(bank, loan.id), receivable_account(loan.id)
+    balance = balances_as_of(session, [exposure, receivable], as_of)
+    repayments = session.scalars(
+        select(Repayment).where(Repayment.loan_id == loan.id).order_by(Repayment.id)
+    ).all()
+    entry_ids = session.scalars(
+        select(Posting.entry_id)
+        .join(Account, Account.id == Posting.account_id)
+        .where(Account.code.in_([exposure, receivable]))
+        .distinct()
+        .order_by(Posting.entry_id)
+    ).all()
+    return LoanDetail(
+        loan=_loan_view(loan),
+        borrower=borrower_view(session.get(Borrower, loan.borrower_id)),
+        commitment=commitment_view(session.get(Commitment, loan.commitment_id)),
+        as_of=as_of,
+        position=loan_position(session, loan, as_of),
+        schedule=loan_schedule(loan),
+        exposure=balance[exposure],
+        receivable=balance[receivable],
+        repayments=_repayment_views(repayments),
+        claims=tuple(
+            _claim_view(c)
+            for c in session.scalars(
+                select(Claim).where(Claim.loan_id == loan.id).order_by(Claim.id)
+            )
+        ),
+        recoveries=tuple(
+            _recovery_view(r)
+            for r in session.scalars(
+                select(Recovery).where(Recovery.loan_id == loan.id).order_by(Recovery.id)
+            )
+        ),
+        counter_guarantees=tuple(
+            _counter_guarantee_view(cg)
+            for cg in session.scalars(
+                select(CounterGuarantee)
+                .where(CounterGuarantee.commitment_id == loan.commitment_id)
+                .order_by(CounterGuarantee.id)
+            )
+        ),
+        extensions=tuple(
+            ExtensionView(e.id, e.extended_on, e.old_maturity, e.new_maturity, e.approved_by)
+            for e in session.scalars(
+                select(Extension).where(Extension.loan_id == loan.id).order_by(Extension.id)
+            )
+        ),
+        exposure_account=exposure,
+        receivable_account=receivable,
+        entries=entry_views(session, entry_ids),
+    )
+
+
+def _loan_view(row: Loan) -> LoanView:
+    return LoanView(
+        id=row.id, bank_code=row.bank_code, contract_no=row.contract_no,
+        principal=row.principal, annual_rate_ppm=row.annual_rate_ppm, method=row.method,
+        disbursed_on=row.disbursed_on, maturity_on=row.maturity_on,
+        extended_to=row.extended_to, extended_on=row.extended_on,
+        coverage_ppm=row.coverage_ppm, status=row.status, repaid_on=row.repaid_on,
+        repaid_principal=row.repaid_principal, last_paid_on=row.last_paid_on,
+        created_by=row.created_by, created_at=row.created_at,
+    )  # fmt: skip
+
+
+def _repayment_views(rows: list[Repayment]) -> tuple[RepaymentView, ...]:
+    ref = {r.id: r.bank_ref for r in rows}
+    reversed_by = {r.reversal_of_id: r.bank_ref for r in rows if r.reversal_of_id is not None}
+    return tuple(_repayment_view(r, ref, reversed_by) for r in rows)
+
+
+def _repayment_view(r: Repayment, ref: dict, reversed_by: dict) -> RepaymentView:
+    return RepaymentView(
+        id=r.id, bank_ref=r.bank_ref, paid_on=r.paid_on, principal=r.principal,
+        interest=r.interest, penalty=r.penalty, reversal_of_id=r.reversal_of_id,
+        reverses=ref.get(r.reversal_of_id) if r.reversal_of_id is not None else None,
+        reversed_by=reversed_by.get(r.id), entry_id=r.entry_id, recorded_by=r.recorded_by,
+        recorded_at=r.recorded_at,
+    )  # fmt: skip
+
+
+def _claim_view(c: Claim) -> ClaimView:
+    return ClaimView(
+        id=c.id, number=c.number, filed_on=c.filed_on, filed_by=c.filed_by,
+        days_overdue=c.days_overdue, principal_outstanding=c.principal_outstanding,
+        interest_outstanding=c.interest_outstanding, loss=c.loss, coverage_ppm=c.coverage_ppm,
+        amount=c.amount, status=c.status, decided_by=c.decided_by, decided_on=c.decided_on,
+        reject_reason=c.reject_reason, paid_on=c.paid_on, paid_by=c.paid_by,
+    )  # fmt: skip
+
+
+def _recovery_view(r: Recovery) -> RecoveryView:
+    return RecoveryView(
+        id=r.id, claim_id=r.claim_id, recovered_on=r.recovered_on, total=r.total,
+        fund_share=r.fund_share, bank_share=r.bank_share, source=r.source,
+        counter_guarantee_id=r.counter_guarantee_id, reference=r.reference,
+        recorded_by=r.recorded_by,
+    )  # fmt: skip
+
+
+def _counter_guarantee_view(cg: CounterGuarantee) -> CounterGuaranteeView:
+    return CounterGuaranteeView(
+        id=cg.id, kind=cg.kind, guarantor_name=cg.guarantor_name,
+        guarantor_id_number=cg.guarantor_id_number, employer_type=cg.employer_type,
+        description=cg.description, value=cg.value, status=cg.status,
+        recorded_by=cg.recorded_by, recorded_on=cg.recorded_on, closed_on=cg.closed_on,
+    )  # fmt: skip

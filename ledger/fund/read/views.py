@@ -1,0 +1,125 @@
+"""The fund's records as values, shared by the read modules: a borrower, a commitment and
+a loan's line in a list, each built from its row once and never tied to a session."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Select, select
+
+from ledger.fund.eligibility import Category, categories_on
+from ledger.fund.models import Borrower, Commitment, Loan
+
+
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(c for c in text.split(",") if c)
+
+
+@dataclass(frozen=True)
+class BorrowerView:
+    id: int
+    #: 18-character resident ID number.
+    id_number: str
+    name: str
+    birth_date: dt.date
+    #: ``M`` or ``F``.
+    sex: str
+    #: District code.
+    district: str
+    #: individual, partnership or small_enterprise.
+    borrower_type: str
+    #: People in a partnership (1 otherwise).
+    head_count: int
+    #: The declared categories (4050 is never declared: see :meth:`categories_on`).
+    categories: tuple[str, ...]
+    registered_by: str
+    #: UTC.
+    registered_at: dt.datetime
+
+    def categories_on(self, on: dt.date) -> frozenset[Category]:
+        """The categories on ``on``: the declared ones, and 4050 when it applies then."""
+        return categories_on(self.categories, self.sex, self.birth_date, on)
+
+
+def borrower_view(row: Borrower) -> BorrowerView:
+    return BorrowerView(
+        id=row.id, id_number=row.id_number, name=row.name, birth_date=row.birth_date,
+        sex=row.sex, district=row.district_code, borrower_type=row.borrower_type,
+        head_count=row.head_count, categories=_split(row.categories),
+        registered_by=row.registered_by, registered_at=row.registered_at,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CommitmentView:
+    id: int
+    #: The number on the 担保承诺书, e.g. ``G2025-ICBC-00017``.
+    number: str
+    bank_code: str
+    #: Fen.
+    amount: int
+    term_months: int
+    approved_on: dt.date
+    approved_by: str
+    #: The borrower's categories on the approval date.
+    categories: tuple[str, ...]
+    #: approved (unused), used or cancelled.
+    status: str
+    cancelled_on: dt.date | None
+    cancelled_by: str | None
+    cancel_reason: str | None
+
+
+def commitment_view(row: Commitment) -> CommitmentView:
+    return CommitmentView(
+        id=row.id, number=row.number, bank_code=row.bank_code, amount=row.amount,
+        term_months=row.term_months, approved_on=row.approved_on, approved_by=row.approved_by,
+        categories=_split(row.categories), status=row.status, cancelled_on=row.cancelled_on,
+        cancelled_by=row.cancelled_by, cancel_reason=row.cancel_reason,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class LoanRow:
+    """A loan's line in a list."""
+
+    id: int
+    bank_code: str
+    contract_no: str
+    borrower_name: str
+    borrower_id_number: str
+    #: The borrower's district code.
+    district: str
+    #: Fen lent.
+    principal: int
+    #: Fen of principal not repaid (the loan's running total of effective repayments); a
+    #: compensated loan keeps what the borrower still owed.
+    principal_outstanding: int
+    #: Parts per million a year (4.35 % = 43,500).
+    annual_rate_ppm: int
+    disbursed_on: dt.date
+    #: The final maturity: the extended one if the loan was extended.
+    maturity: dt.date
+    status: str
+
+
+def loan_rows() -> Select:
+    """The columns of :class:`LoanRow`, the loan joined to its borrower (for
+    :func:`loan_row`)."""
+    return select(
+        Loan.id, Loan.bank_code, Loan.contract_no, Borrower.name, Borrower.id_number,
+        Borrower.district_code, Loan.principal, Loan.repaid_principal, Loan.annual_rate_ppm,
+        Loan.disbursed_on, Loan.maturity_on, Loan.extended_to, Loan.status,
+    ).join(Borrower, Borrower.id == Loan.borrower_id)  # fmt: skip
+
+
+def loan_row(r) -> LoanRow:
+    """A row of :func:`loan_rows` as a value."""
+    return LoanRow(
+        id=r.id, bank_code=r.bank_code, contract_no=r.contract_no, borrower_name=r.name,
+        borrower_id_number=r.id_number, district=r.district_code, principal=r.principal,
+        principal_outstanding=r.principal - r.repaid_principal,
+        annual_rate_ppm=r.annual_rate_ppm, disbursed_on=r.disbursed_on,
+        maturity=r.extended_to or r.maturity_on, status=r.status,
+    )  # fmt: skip
