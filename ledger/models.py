@@ -28,6 +28,8 @@ from sqlalchemy.types import TypeDecorator
 
 # Primary keys are BIGINT on PostgreSQL and INTEGER (the rowid) on SQLite.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+#: The column every record that moved money points at.
+ENTRY_FK = "journal_entries.id"
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",

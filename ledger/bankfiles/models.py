@@ -25,8 +25,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.db import register_race_constraints
-from ledger.fund.models import ENTRY_FK, Lifecycle
-from ledger.models import Base, BigId, JsonText
+from ledger.fund.lifecycle import Lifecycle
+from ledger.models import ENTRY_FK, Base, BigId, JsonText
 
 # A bank's accepted file (by SHA-256) and its stored balance and statement lines: two
 # uploads of the same file, or of overlapping ones, may race for them.

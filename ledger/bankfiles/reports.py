@@ -11,12 +11,12 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-from sqlalchemy.orm import Session, sessionmaker
+if TYPE_CHECKING:  # the command line names FORMATS without loading the database layer
+    from sqlalchemy.orm import Session, sessionmaker
 
-from ledger.bankfiles.imports import Problem, error_lines
-from ledger.db import run_in_transaction
+    from ledger.bankfiles.receipts import Problem
 
 HEADER = ("行号 row", "列 column", "原值 value", "错误说明", "message", "code")
 FORMATS = ("csv", "xlsx")
@@ -70,6 +70,9 @@ def write_receipt_report(
     factory: sessionmaker[Session], import_id: int, path: Path, fmt: str | None = None
 ) -> list[Problem]:
     """Write the error report of receipt ``import_id`` to ``path``; returns its lines."""
+    from ledger.bankfiles.receipts import error_lines
+    from ledger.db import run_in_transaction
+
     problems = run_in_transaction(factory, lambda s: list(error_lines(s, import_id)))
     write_report(problems, path, fmt)
     return problems

@@ -9,26 +9,31 @@ kind or bank, a user who may not act for the bank, a missing file, no database).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy.exc import OperationalError
 
-from ledger.bankfiles import dropfolder, imports, reports
+from ledger.bankfiles import reports
 from ledger.bankfiles.kinds import KINDS
-from ledger.bankfiles.models import ImportStatus
-from ledger.chain import drain_sealer
 from ledger.cli.options import actor_of, parse_date
-from ledger.db import run_in_transaction
 from ledger.errors import FilterError, LedgerError
 from ledger.money import format_yuan
+
+if TYPE_CHECKING:
+    from ledger.bankfiles.receipts import Problem, Receipt
+
+# Each command imports what it calls: `imports list` and `import --help` should not pay
+# for the posting machinery.
 
 #: Errors shown on the terminal before pointing at the report.
 SHOWN = 10
 
 
-def print_receipt(receipt: imports.Receipt) -> None:
+def print_receipt(receipt: Receipt) -> None:
+    from ledger.bankfiles.receipts import STATUS_ZH
+
     echo = click.echo
-    status_zh = imports.STATUS_ZH[receipt.status]
+    status_zh = STATUS_ZH[receipt.status]
     echo(f"receipt {receipt.id}: {receipt.status} {status_zh}")
     kind_zh = KINDS[receipt.kind].zh
     what = ", ".join(x for x in (receipt.format, receipt.encoding) if x)
@@ -52,7 +57,7 @@ def print_receipt(receipt: imports.Receipt) -> None:
         echo(f"  {receipt.message_zh}")
 
 
-def _problem_line(problem: imports.Problem) -> str:
+def _problem_line(problem: Problem) -> str:
     where = "file" if problem.row is None else f"row {problem.row}"
     column = f", {problem.column}" if problem.column else ""
     value = f" [{problem.value}]" if problem.value else ""
@@ -73,6 +78,11 @@ def _problem_line(problem: imports.Problem) -> str:
 @click.pass_obj
 def import_command(obj, kind, file, bank, actor, report):
     """Import a partner bank's FILE of KIND and print its receipt."""
+    from sqlalchemy.exc import OperationalError
+
+    from ledger.bankfiles import imports
+    from ledger.chain import drain_sealer
+
     try:
         with imports.gc_paused():  # this process does nothing else
             receipt = imports.import_file(
@@ -110,7 +120,7 @@ def imports_group():
 @imports_group.command("list")
 @click.option("--bank", help="Receipts of this bank's files.")
 @click.option("--kind", help="Receipts of this kind of file: " + ", ".join(sorted(KINDS)) + ".")
-@click.option("--status", help="One of: " + ", ".join(ImportStatus) + ".")
+@click.option("--status", help="Receipts in this status (accepted, rejected, …).")
 @click.option("--uploaded-from", callback=parse_date, help="Uploaded on or after this date.")
 @click.option("--uploaded-to", callback=parse_date, help="Uploaded on or before this date.")
 @click.option("--limit", default=20, show_default=True, type=int, help="Receipts a page.")
@@ -118,9 +128,11 @@ def imports_group():
 @click.pass_obj
 def list_command(obj, bank, kind, status, uploaded_from, uploaded_to, limit, before):
     """The newest receipts first (upload dates are China dates; times are UTC)."""
+    from ledger.bankfiles.receipts import receipts
+
     try:
         with obj.factory() as session:
-            page = imports.receipts(
+            page = receipts(
                 session, bank=bank, kind=kind, status=status, uploaded_from=uploaded_from,
                 uploaded_to=uploaded_to, before=before, limit=limit,
             )  # fmt: skip
@@ -141,11 +153,13 @@ def list_command(obj, bank, kind, status, uploaded_from, uploaded_to, limit, bef
 @click.pass_obj
 def show_command(obj, import_id):
     """One receipt and its first errors."""
+    from ledger.bankfiles.receipts import error_lines, get_receipt
+    from ledger.db import run_in_transaction
 
     def work(session):
-        receipt = imports.get_receipt(session, import_id)
+        receipt = get_receipt(session, import_id)
         lines = []
-        for problem in imports.error_lines(session, import_id):
+        for problem in error_lines(session, import_id):
             lines.append(problem)
             if len(lines) >= SHOWN:
                 break
@@ -177,6 +191,9 @@ def report_command(obj, import_id, out, fmt):
 @click.pass_obj
 def drop_folder_command(obj, root, actor, settle):
     """Import every file waiting in ROOT/inbox (see docs/bank-files.md)."""
+    from ledger.bankfiles import dropfolder, imports
+    from ledger.chain import drain_sealer
+
     with imports.gc_paused():  # this process does nothing else
         done = dropfolder.process(obj.factory, root, actor=actor, settle_seconds=settle)
     drain_sealer(obj.engine)
@@ -196,13 +213,15 @@ def drop_folder_command(obj, root, actor, settle):
 @click.pass_obj
 def demo_command(obj, folder):
     """Write the demo city's bank files into FOLDER and import them (after init --demo)."""
+    from ledger.bankfiles.receipts import STATUS_ZH
+    from ledger.chain import drain_sealer
     from ledger.demo.bank_files import demo_bank_files
 
     done = demo_bank_files(obj.factory, folder)
     drain_sealer(obj.engine)
     for path, r in done:
         click.echo(
-            f"{path.name}: receipt {r.id} {r.status} {imports.STATUS_ZH[r.status]}, "
+            f"{path.name}: receipt {r.id} {r.status} {STATUS_ZH[r.status]}, "
             f"rows {r.rows}, posted {r.posted}, skipped {r.skipped}, errors {r.errors}"
         )
 

@@ -9,7 +9,6 @@ points at the journal entry that did it. Rows are written by the operations in
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping
 from enum import StrEnum
 from typing import ClassVar
 
@@ -31,11 +30,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.db import register_race_constraints
-from ledger.fund.errors import StatusTransitionError
-from ledger.models import Base, BigId, JsonText
+from ledger.fund.lifecycle import Lifecycle, set_status  # noqa: F401 (re-exported)
+from ledger.models import ENTRY_FK, Base, BigId, JsonText
 from ledger.verify import register_check
-
-ENTRY_FK = "journal_entries.id"
 
 # The fund's natural keys, which two concurrent uploads or clerks may race for: a bank's
 # repayment reference and contract number, a loan's commitment, a reversal's original, a
@@ -50,36 +47,6 @@ register_race_constraints(
 )
 # verify cross-checks the fund's records against the books (loaded when it runs).
 register_check("ledger.fund.checks:check_fund")
-
-
-class Lifecycle:
-    """The statuses of one kind of record, their Chinese names, and the moves allowed
-    between them; every status change of the fund goes through :meth:`move`."""
-
-    def __init__(
-        self,
-        record: str,
-        record_zh: str,
-        names_zh: Mapping[str, str],
-        moves: Mapping[str, Collection[str]],
-    ):
-        self.record, self.record_zh = record, record_zh
-        self.names_zh, self.moves = dict(names_zh), {k: frozenset(v) for k, v in moves.items()}
-
-    def move(self, label: str, current: str, new: str) -> str:
-        """``new``, if a record in ``current`` may move to it; else StatusTransitionError."""
-        if new not in self.moves.get(current, ()):
-            raise StatusTransitionError(
-                f"{self.record} {label} is {current} and cannot become {new}",
-                zh=f"{self.record_zh} {label} 状态为{self.names_zh[current]}，"
-                f"不能变为{self.names_zh[new]}",
-            )
-        return str(new)  # stored as the plain text the CHECK constraint names
-
-
-def set_status(record, new: str) -> None:
-    """Move ``record`` (a model with a ``lifecycle``) to status ``new``, or refuse."""
-    record.status = record.lifecycle.move(record.status_label, record.status, new)
 
 
 class District(Base):
