@@ -30,7 +30,17 @@ import time
 import weakref
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Connection, Engine, bindparam, event, func, insert, select, text, update
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Engine,
+    bindparam,
+    event,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from ledger.clock import utcnow
@@ -364,21 +374,25 @@ os.register_at_fork(after_in_child=_forget_sealers_in_child)
 _LAST_MARK = select(ChainMark.seq, ChainMark.marked_at).order_by(ChainMark.seq.desc()).limit(1)
 _HEAD_SEQ = select(LedgerHead.seq).where(LedgerHead.id == 1)
 _HEAD_SHARED = _HEAD_SEQ.with_for_update(read=True)
-_MARK = insert(ChainMark.__table__)
+# One statement: the head's seq, if the chain moved past the last mark, at a time never
+# earlier than that mark's (a clock stepped back cannot reorder commits).
+_MARK_SQL = (
+    "INSERT INTO chain_marks (seq, marked_at) "
+    "SELECT h.seq, {latest}(:now, coalesce(m.marked_at, :now)) FROM ledger_head h "
+    "LEFT JOIN (SELECT seq, marked_at FROM chain_marks ORDER BY seq DESC LIMIT 1) m ON 1 = 1 "
+    "WHERE h.id = 1 AND h.seq > coalesce(m.seq, 0)"
+)
+_MARK = {
+    dialect: text(_MARK_SQL.format(latest=latest)).bindparams(bindparam("now", type_=DateTime()))
+    for dialect, latest in (("postgresql", "greatest"), ("sqlite", "max"))
+}
 
 
 def mark_chain(conn: Connection) -> None:
     """Write the chain mark of the transaction on ``conn``, which holds the chain head
     and is about to commit: the head's ``seq`` now, at a time never earlier than the
     mark before it (a clock stepped back cannot reorder commits)."""
-    head_seq = conn.execute(_HEAD_SEQ).scalar_one()
-    last = conn.execute(_LAST_MARK).first()
-    if last is not None and last.seq >= head_seq:
-        return
-    now = utcnow()
-    if last is not None and last.marked_at > now:
-        now = last.marked_at
-    conn.execute(_MARK, {"seq": head_seq, "marked_at": now})
+    conn.execute(_MARK[conn.dialect.name], {"now": utcnow()})
 
 
 def recorded_through(session: Session, at: dt.datetime) -> int:

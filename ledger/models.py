@@ -225,7 +225,7 @@ class ChainMark(Base):
     __tablename__ = "chain_marks"
 
     #: ``seq`` of the chain's last entry when the transaction committed.
-    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
     #: When it committed (UTC, never earlier than the mark before it).
     marked_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
 

@@ -14,6 +14,8 @@ Create Date: 2026-12-02
 import sqlalchemy as sa
 from alembic import op
 
+BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
 revision = "0008"
 down_revision = "0007"
 branch_labels = None
@@ -43,7 +45,8 @@ END
 def upgrade() -> None:
     op.create_table(
         "chain_marks",
-        sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
+        # SQLite: INTEGER, so that seq is the rowid and a mark is one b-tree row.
+        sa.Column("seq", BIG_ID, autoincrement=False, nullable=False),
         sa.Column("marked_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_chain_marks")),
     )
