@@ -485,8 +485,11 @@ class _Run:
         def describe(on: dt.date, loan_ids: list[int]) -> str:
             first = by_loan[loan_ids[0]]
             if len(loan_ids) == 1:
+                # Ids, never a name or an ID number: an entry is kept forever, personal
+                # data only as long as the law allows (it lives in the borrower record).
                 return (
-                    f"{self.bank} 放款 {first.contract_no}（{first.commitment.borrower_name}），"
+                    f"{self.bank} 放款 {first.contract_no}（贷款 #{loan_ids[0]}，"
+                    f"借款人 #{first.commitment.borrower_id}），"
                     f"本金 {format_yuan(first.line.principal)} 元"
                 )
             total = sum(by_loan[i].line.principal for i in loan_ids)

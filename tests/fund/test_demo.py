@@ -18,7 +18,7 @@ from ledger.demo.city import CLOSE_THROUGH, END, build_fund_demo
 from ledger.fund import queries
 from ledger.fund.books import balance_now, loan_exposure_account
 from ledger.fund.loans import repaid_principal
-from ledger.fund.models import Claim, Extension, Loan, Recovery, Repayment, WriteOff
+from ledger.fund.models import Borrower, Claim, Extension, Loan, Recovery, Repayment, WriteOff
 from ledger.fund.schedule import PPM, round_half_up
 from ledger.models import JournalEntry
 from ledger.periods import closed_through
@@ -124,3 +124,24 @@ def test_demo_books(factory, engine):
                 assert exposure == expected, loan.contract_no
             else:
                 assert exposure == 0, loan.contract_no
+
+
+def test_no_journal_entry_carries_a_borrowers_name_or_id_number(factory):
+    """Entries are kept forever; personal data lives in records that can be masked and
+    erased, and an entry names a loan and a borrower by their ids."""
+    build_fund_demo(factory, loans=LOANS)
+    with factory() as s:
+        people = s.execute(select(Borrower.name, Borrower.id_number)).all()
+        texts = list(s.scalars(select(JournalEntry.description)))
+        single = s.execute(
+            select(JournalEntry.description, Loan.contract_no, Loan.id, Loan.borrower_id)
+            .join(Loan, Loan.entry_id == JournalEntry.id)
+            .where(JournalEntry.description.not_like("% 笔%"))
+            .limit(1)
+        ).one()
+    assert len(people) >= LOANS and len(texts) > LOANS
+    leaked = [t for t in texts for name, number in people if name in t or number in t]
+    assert leaked == []
+    text_, contract, loan_id, borrower_id = single
+    assert text_.startswith(f"{contract[: contract.index('-')]} 放款 {contract}（贷款 #{loan_id}，")
+    assert f"借款人 #{borrower_id}），本金 " in text_
