@@ -417,7 +417,8 @@ def borrower_show(obj, id_number, on):
     detail = _read(obj, lambda s: borrower_detail(s, id_number))
     b = detail.borrower
     cats = b.categories_on(on)
-    _kv("borrower", f"{b.name} {b.id_number}")
+    given = f" (given as the first-generation {b.id_number_given})" if b.id_number_given else ""
+    _kv("borrower", f"{b.name} {b.id_number}{given}")
     _kv("born", f"{b.birth_date}, {'male' if b.sex == 'M' else 'female'}")
     _kv("district", b.district)
     heads = f", {b.head_count} partners" if b.borrower_type == "partnership" else ""

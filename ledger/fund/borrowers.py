@@ -160,6 +160,7 @@ def _checked(spec: BorrowerSpec, districts, known, seen, actor, now, today) -> d
     seen[resident.number] = name
     return {
         "id_number": resident.number,
+        "id_number_given": resident.given if resident.first_generation else None,
         "name": name,
         "birth_date": resident.birth_date,
         "sex": resident.sex.value,

@@ -5,6 +5,12 @@ A borrower is identified by this number. It carries the region of first registra
 ISO 7064 MOD 11-2 check digit (18, "X" standing for 10). Eligibility depends on sex and age
 (the "4050" rule), so both are derived from the number rather than typed in separately.
 
+First-generation cards (1984-2004) carry a 15-digit number: the region, the birth date
+as YYMMDD (always 19YY), a 3-digit serial whose last digit gives the sex, and no check
+digit. Such a number is accepted and read as its 18-digit form (``19`` inserted before
+the year, the check digit computed), which is what every lookup matches on; what was
+given is kept beside it (``ResidentId.given``).
+
 Numbers arrive typed by clerks and in bank files: surrounding spaces, full-width digits and
 a lower-case "x" are normal and are cleaned up by :func:`normalize_id_number` before any
 check. Every refusal is an :class:`InvalidIdNumberError` naming the number and what is wrong,
@@ -22,6 +28,8 @@ from ledger.clock import business_today
 from ledger.fund.errors import InvalidIdNumberError
 
 LENGTH = 18
+#: The length of a first-generation number (no century, no check digit).
+FIRST_GENERATION_LENGTH = 15
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
 DIGITS = "0123456789"
@@ -62,19 +70,45 @@ class Sex(StrEnum):
 class ResidentId:
     """A valid resident ID number and what it says about its holder."""
 
+    #: The 18-digit number: the person's key.
     number: str
     region: str
     birth_date: dt.date
     sex: Sex
+    #: The number as given (normalized): the 15-digit one of a first-generation card,
+    #: else the same as ``number``.
+    given: str = ""
+
+    @property
+    def first_generation(self) -> bool:
+        return self.given != self.number
 
 
 def normalize_id_number(raw: str) -> str:
-    """Strip surrounding whitespace, turn full-width digits and letters into ASCII and
-    upper-case a trailing ``x``. Does not validate."""
+    """The number to match on: surrounding whitespace stripped, full-width digits and
+    letters turned into ASCII, a trailing ``x`` upper-cased, and a 15-digit
+    first-generation number read as its 18-digit form. Does not validate."""
+    number = cleaned_id_number(raw)
+    if len(number) == FIRST_GENERATION_LENGTH and number.isascii() and number.isdigit():
+        return eighteen_digit_form(number)
+    return number
+
+
+def cleaned_id_number(raw: str) -> str:
+    """``raw`` cleaned as :func:`normalize_id_number` cleans it, but as given: a
+    15-digit number stays 15 digits."""
     number = raw.strip().strip(_EXTRA_STRIP).strip().translate(_FULL_WIDTH)
     if number.endswith("x"):
         number = number[:-1] + "X"
     return number
+
+
+def eighteen_digit_form(number15: str) -> str:
+    """The 18-digit form of a first-generation number: ``19`` before its YYMMDD birth
+    date and the check digit after (GB 11643-1999, appendix: the upgrade of 15-digit
+    numbers)."""
+    first17 = f"{number15[:6]}19{number15[6:]}"
+    return first17 + check_digit(first17)
 
 
 def check_digit(first17: str) -> str:
@@ -95,7 +129,8 @@ def parse_resident_id(raw: str, *, today: dt.date | None = None) -> ResidentId:
     """
     number, birth_date = _checked(raw, today)
     sex = Sex.MALE if int(number[16]) % 2 == 1 else Sex.FEMALE
-    return ResidentId(number=number, region=number[:6], birth_date=birth_date, sex=sex)
+    given = cleaned_id_number(raw)
+    return ResidentId(number=number, region=number[:6], birth_date=birth_date, sex=sex, given=given)
 
 
 def valid_id_number(raw: str, *, today: dt.date | None = None) -> str:
@@ -105,11 +140,20 @@ def valid_id_number(raw: str, *, today: dt.date | None = None) -> str:
 
 def _checked(raw: str, today: dt.date | None) -> tuple[str, dt.date]:
     number = normalize_id_number(raw) if isinstance(raw, str) else ""
-    _check_length(number)
-    _check_characters(number)
-    _check_region(number)
-    birth_date = _birth_date(number, today or business_today())
-    _check_check_digit(number)
+    try:
+        _check_length(number)
+        _check_characters(number)
+        _check_region(number)
+        birth_date = _birth_date(number, today or business_today())
+        _check_check_digit(number)
+    except InvalidIdNumberError as exc:
+        given = cleaned_id_number(raw) if isinstance(raw, str) else ""
+        if given in ("", number):
+            raise
+        raise _invalid(
+            f"first-generation ID number {given}, read as {number}: {exc}",
+            f"第一代身份证号 {given}（按 18 位 {number} 校验）：{exc.zh}",
+        ) from None
     return number, birth_date
 
 
@@ -147,8 +191,10 @@ def _check_length(number: str) -> None:
         raise _invalid("ID number is empty", "身份证号为空")
     if len(number) != LENGTH:
         raise _invalid(
-            f"ID number {number} has {len(number)} characters; it must have {LENGTH}",
-            f"身份证号 {number} 位数错误：应为 {LENGTH} 位，实为 {len(number)} 位",
+            f"ID number {number} has {len(number)} characters; it must have {LENGTH} "
+            f"(or {FIRST_GENERATION_LENGTH} digits, a first-generation card)",
+            f"身份证号 {number} 位数错误：应为 {LENGTH} 位（第一代身份证 "
+            f"{FIRST_GENERATION_LENGTH} 位），实为 {len(number)} 位",
         )
 
 

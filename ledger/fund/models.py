@@ -141,6 +141,9 @@ class Borrower(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     #: 18-character resident ID (GB 11643), check digit verified; the person's key.
     id_number: Mapped[str] = mapped_column(String(18), unique=True)
+    #: The 15-digit number of a first-generation card, as given; None when the 18-digit
+    #: number was given.
+    id_number_given: Mapped[str | None] = mapped_column(String(18))
     name: Mapped[str] = mapped_column(String(100))
     #: Derived from the ID number.
     birth_date: Mapped[dt.date] = mapped_column(Date)

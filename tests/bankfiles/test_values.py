@@ -275,8 +275,14 @@ def test_id_number_bad_check_digit_refused_with_the_identity_message():
 
 def test_id_number_of_17_characters_refused():
     error = refused(values.id_number, "11010519900517011", TODAY)
-    assert error.message == "ID number 11010519900517011 has 17 characters; it must have 18"
-    assert error.zh == "身份证号 11010519900517011 位数错误：应为 18 位，实为 17 位"
+    assert error.message == (
+        "ID number 11010519900517011 has 17 characters; it must have 18 "
+        "(or 15 digits, a first-generation card)"
+    )
+    assert (
+        error.zh
+        == "身份证号 11010519900517011 位数错误：应为 18 位（第一代身份证 15 位），实为 17 位"
+    )
 
 
 def test_id_number_born_after_today_refused():

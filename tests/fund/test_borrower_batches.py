@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from ledger.fund.borrowers import BorrowerSpec, register_borrowers
+from ledger.fund.borrowers import BorrowerSpec, get_borrower, register_borrowers
 from ledger.fund.errors import (
     EligibilityError,
     InvalidIdNumberError,
@@ -14,6 +14,7 @@ from ledger.fund.errors import (
     RowsRejectedError,
 )
 from ledger.fund.models import Borrower
+from ledger.fund.read.borrowers import borrower_detail
 from tests.fund.conftest import D, borrower_id, run
 
 TODAY = D(2025, 12, 31)
@@ -108,3 +109,30 @@ def test_a_row_without_an_id_number_is_refused_by_its_row(fund):
     ]
     assert info.value.errors[0].message == "ID number is empty"
     assert count(fund) == 0
+
+
+def test_a_first_generation_number_is_kept_as_given_and_matched_in_its_18_digit_form(fund):
+    # 110105 491231 002 is the 18-digit 11010519491231002X of GB 11643-1999's example.
+    [new] = register(fund, [BorrowerSpec("110105491231002", "王老五", "D01")])
+    with fund() as s:
+        row = s.get(Borrower, new)
+        assert (row.id_number, row.id_number_given, row.birth_date, row.sex) == (
+            "11010519491231002X",
+            "110105491231002",
+            D(1949, 12, 31),
+            "F",
+        )
+        assert get_borrower(s, "110105491231002").id == new
+        assert get_borrower(s, "11010519491231002x").id == new
+        assert borrower_detail(s, "110105491231002").borrower.id_number_given == ("110105491231002")
+    with pytest.raises(RowsRejectedError) as info:
+        register(fund, [BorrowerSpec("11010519491231002X", "王老五", "D01")])
+    [error] = info.value.errors
+    assert (error.column, str(error.error)) == (
+        "id_number",
+        f"a borrower with ID number 11010519491231002X is already registered "
+        f"(borrower {new}, 王老五)",
+    )
+    [other] = register(fund, [BorrowerSpec(borrower_id(13), "赵六", "D02")])
+    with fund() as s:
+        assert s.get(Borrower, other).id_number_given is None

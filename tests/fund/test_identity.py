@@ -19,6 +19,7 @@ from ledger.fund.identity import (
     make_resident_id,
     normalize_id_number,
     parse_resident_id,
+    valid_id_number,
 )
 
 TODAY = dt.date(2024, 6, 15)
@@ -92,6 +93,7 @@ def test_parse_the_standard_example():
         region="110105",
         birth_date=dt.date(1949, 12, 31),
         sex=Sex.FEMALE,
+        given="11010519491231002X",
     )
 
 
@@ -198,14 +200,47 @@ def test_empty():
     [
         ("11010519491231002", "11010519491231002", 17),
         ("11010519491231002X1", "11010519491231002X1", 19),
-        ("110105491231002", "110105491231002", 15),  # an old 15-digit number
+        ("11010549123100X", "11010549123100X", 15),  # 15 characters, not all digits
         (" １１０１０５ ", "110105", 6),
     ],
 )
 def test_wrong_length(raw, shown, count):
     error = refusal(raw)
-    assert str(error) == f"ID number {shown} has {count} characters; it must have 18"
-    assert error.zh == f"身份证号 {shown} 位数错误：应为 18 位，实为 {count} 位"
+    assert str(error) == (
+        f"ID number {shown} has {count} characters; it must have 18 "
+        "(or 15 digits, a first-generation card)"
+    )
+    assert (
+        error.zh == f"身份证号 {shown} 位数错误：应为 18 位（第一代身份证 15 位），实为 {count} 位"
+    )
+
+
+def test_a_first_generation_number_is_read_as_its_18_digit_form():
+    # GB 11643-1999's own example: 110105 491231 002 → 110105 19491231 002 X.
+    parsed = parse_resident_id(" １１０１０５４９１２３１００２ ", today=TODAY)
+    assert parsed == ResidentId(
+        number="11010519491231002X",
+        region="110105",
+        birth_date=dt.date(1949, 12, 31),
+        sex=Sex.FEMALE,
+        given="110105491231002",
+    )
+    assert parsed.first_generation
+    assert not parse_resident_id("11010519491231002X", today=TODAY).first_generation
+    assert normalize_id_number("110105491231002") == "11010519491231002X"
+    assert valid_id_number("110105491231002", today=TODAY) == "11010519491231002X"
+
+
+def test_a_bad_first_generation_number_is_named_as_given_and_as_read():
+    error = refusal("110105491331002")
+    assert str(error) == (
+        "first-generation ID number 110105491331002, read as 110105194913310021: "
+        "ID number 110105194913310021 has an invalid birth date 19491331: there is no such date"
+    )
+    assert error.zh == (
+        "第一代身份证号 110105491331002（按 18 位 110105194913310021 校验）："
+        "身份证号 110105194913310021 出生日期 19491331 无效：日期不存在"
+    )
 
 
 def test_non_digit_character():
@@ -330,7 +365,7 @@ sexes = st.sampled_from(list(Sex))
 def test_make_then_parse_round_trips(region, birth, serial, sex):
     number = make_resident_id(region, birth, serial, sex)
     assert parse_resident_id(number, today=TODAY) == ResidentId(
-        number=number, region=region, birth_date=birth, sex=sex
+        number=number, region=region, birth_date=birth, sex=sex, given=number
     )
     assert parse_resident_id(f" {number.lower()}\u3000", today=TODAY).number == number
 

@@ -36,6 +36,8 @@ class BorrowerView:
     registered_by: str
     #: UTC.
     registered_at: dt.datetime
+    #: The 15-digit number of a first-generation card, as given (None otherwise).
+    id_number_given: str | None = None
 
     def categories_on(self, on: dt.date) -> frozenset[Category]:
         """The categories on ``on``: the declared ones, and 4050 when it applies then."""
@@ -48,6 +50,7 @@ def borrower_view(row: Borrower) -> BorrowerView:
         sex=row.sex, district=row.district_code, borrower_type=row.borrower_type,
         head_count=row.head_count, categories=_split(row.categories),
         registered_by=row.registered_by, registered_at=row.registered_at,
+        id_number_given=row.id_number_given,
     )  # fmt: skip
 
 
