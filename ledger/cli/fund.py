@@ -27,6 +27,7 @@ from ledger.fund import (
     borrowers,
     capital,
     claims,
+    credentials,
     guarantees,
     loans,
     policy,
@@ -427,6 +428,9 @@ def borrower_show(obj, id_number, on):
     shown = ", ".join(f"{c.value} ({CATEGORY_NAMES_ZH[c]})" for c in Category if c in cats)
     _kv("categories", f"{shown or 'none'} (on {on})")
     _kv("registered", f"by {b.registered_by} at {b.registered_at:%Y-%m-%d %H:%M} UTC")
+    for c in detail.credentials:
+        revoked = f", revoked {c.revoked_on} ({c.revoke_reason})" if c.revoked_on else ""
+        _kv("certificate", f"{c.kind} {c.number}, {c.issued_by}, issued {c.issued_on}{revoked}")
     for c in detail.commitments:
         _kv(
             "commitment",
@@ -439,6 +443,49 @@ def borrower_show(obj, id_number, on):
             f"{ln.bank_code} {ln.contract_no} {ln.status} {format_yuan(ln.principal)} yuan, "
             f"{ln.disbursed_on} to {ln.maturity}",
         )
+
+
+@borrower.group("certificate")
+def certificate():
+    """Certificates the labour office issued a borrower (再就业优惠证)."""
+
+
+@certificate.command("add")
+@click.argument("id_number")
+@click.option("--number", required=True, help="The number printed on the certificate.")
+@click.option("--issued-by", required=True, help="The issuing office.")
+@click.option("--issued-on", required=True, callback=_date)
+@click.option("--kind", default="reemployment_certificate", show_default=True)
+@_actor_option
+@click.pass_obj
+def certificate_add(obj, id_number, number, issued_by, issued_on, kind, actor):
+    """Register the certificate the borrower with ID_NUMBER holds (a clerk's)."""
+    row = _write(
+        obj,
+        lambda s: credentials.register_credential(
+            s, id_number, kind, number, issued_by=issued_by, issued_on=issued_on,
+            actor=_actor(actor),
+        ),
+    )  # fmt: skip
+    click.echo(f"{row.kind} {row.number} registered to borrower #{row.borrower_id}")
+
+
+@certificate.command("revoke")
+@click.argument("number")
+@click.option("--on", "on", required=True, callback=_date, help="Date the office revoked it.")
+@click.option("--reason", required=True)
+@click.option("--kind", default="reemployment_certificate", show_default=True)
+@_actor_option
+@click.pass_obj
+def certificate_revoke(obj, number, on, reason, kind, actor):
+    """Record that certificate NUMBER was revoked (an approver's)."""
+    row = _write(
+        obj,
+        lambda s: credentials.revoke_credential(
+            s, kind, number, on=on, reason=reason, actor=_actor(actor)
+        ),
+    )
+    click.echo(f"{row.kind} {row.number} revoked on {row.revoked_on}")
 
 
 @borrower.command("list")

@@ -25,7 +25,8 @@ from ledger.entries import EntryDraft, credit, debit, post_entries
 from ledger.fund.batches import Refused
 from ledger.fund.books import PPM, counter_guarantee_accounts
 from ledger.fund.borrowers import borrower_categories
-from ledger.fund.eligibility import BORROWER_TYPE_NAMES_ZH, check_eligible
+from ledger.fund.credentials import CredentialView, check_credential, credentials_of
+from ledger.fund.eligibility import BORROWER_TYPE_NAMES_ZH, Category, check_eligible
 from ledger.fund.errors import (
     BankSuspendedError,
     CounterGuaranteeError,
@@ -109,6 +110,7 @@ class _Run:
         self.rules: dict[dt.date, RuleSet] = {}
         self.suspension: dict[tuple[str, dt.date], FundError | None] = {}
         self.serials: dict[str, int] = {}
+        self.credentials: dict[int, list[CredentialView]] = {}
 
     def load(self, requests: Sequence[GuaranteeRequest]) -> None:
         codes = sorted({r.bank for r in requests})
@@ -124,6 +126,7 @@ class _Run:
             ):
                 self.borrowers[borrower.id_number] = borrower
         ids = sorted(b.id for b in self.borrowers.values())
+        self.credentials = credentials_of(self.session, ids)
         for chunk in chunks(ids):
             rows = self.session.execute(
                 select(Commitment.borrower_id, Commitment.number)
@@ -167,8 +170,14 @@ class _Run:
                 ),
             )
         try:
+            held = self.credentials[borrower.id]
+            check_credential(rules, borrower.borrower_type, held, request.on)
+            categories = borrower_categories(borrower, request.on)
+            if any(c.kind == "reemployment_certificate" and c.valid_on(request.on) for c in held):
+                # Holding a valid certificate is itself a category, whatever was declared.
+                categories |= {Category.reemployment_certificate}
             check_eligible(
-                categories=borrower_categories(borrower, request.on),
+                categories=categories,
                 eligible=rules["eligible_categories"],
                 birth_date=borrower.birth_date,
                 on=request.on,

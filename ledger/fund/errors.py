@@ -28,6 +28,25 @@ class EligibilityError(FundError):
     code = "not-eligible"
 
 
+class CredentialError(EligibilityError):
+    """A certificate the rules require that the borrower does not hold on the date, one
+    that was revoked, or one already registered to another person."""
+
+    code = "credential"
+
+
+class MissingCredentialError(CredentialError):
+    code = "credential-missing"
+
+
+class RevokedCredentialError(CredentialError):
+    code = "credential-revoked"
+
+
+class DuplicateCredentialError(CredentialError):
+    code = "credential-duplicate"
+
+
 class PolicyError(FundError):
     """A policy parameter, rule set or reference rate that is malformed, unknown or refused."""
 

@@ -160,6 +160,53 @@ class Borrower(Base):
     registered_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
+class CredentialStatus(StrEnum):
+    VALID = "valid"
+    REVOKED = "revoked"
+
+
+CREDENTIAL_LIFECYCLE = Lifecycle(
+    "certificate", "证件",
+    {"valid": "有效", "revoked": "已注销"},
+    {CredentialStatus.VALID: {CredentialStatus.REVOKED}},
+)  # fmt: skip
+
+
+class Credential(Base):
+    """A document the labour office issued to one person, such as the re-employment
+    certificate (再就业优惠证): a record with its number, office, date and status, not a
+    flag. One certificate belongs to one person (unique kind and number)."""
+
+    __tablename__ = "credentials"
+    lifecycle: ClassVar[Lifecycle] = CREDENTIAL_LIFECYCLE
+    __table_args__ = (
+        UniqueConstraint("kind", "number"),
+        CheckConstraint("status IN ('valid','revoked')", name="status"),
+        CheckConstraint("kind IN ('reemployment_certificate')", name="kind"),
+    )
+
+    @property
+    def status_label(self) -> str:
+        return self.number
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    borrower_id: Mapped[int] = mapped_column(ForeignKey("borrowers.id"), index=True)
+    #: reemployment_certificate.
+    kind: Mapped[str] = mapped_column(String(40))
+    #: The number printed on the document.
+    number: Mapped[str] = mapped_column(String(40))
+    #: The office that issued it.
+    issued_by: Mapped[str] = mapped_column(String(100))
+    issued_on: Mapped[dt.date] = mapped_column(Date)
+    #: valid or revoked.
+    status: Mapped[str] = mapped_column(String(10), default="valid")
+    revoked_on: Mapped[dt.date | None] = mapped_column(Date)
+    revoked_by: Mapped[str | None] = mapped_column(String(60))
+    revoke_reason: Mapped[str | None] = mapped_column(String(200))
+    recorded_by: Mapped[str] = mapped_column(String(60))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
 class AllocationStatus(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
@@ -629,6 +676,7 @@ FUND_TABLES = (
     "loans",
     "commitments",
     "capital_allocations",
+    "credentials",
     "borrowers",
     "rule_sets",
     "policy_overrides",

@@ -42,6 +42,7 @@ __all__ = [
     "CAPITAL_SOURCE_KINDS",
     "CATEGORIES",
     "COUNTER_GUARANTEE_KINDS",
+    "CREDENTIAL_KINDS",
     "RATE_KINDS",
     "Era",
     "PolicyError",
@@ -76,6 +77,8 @@ CATEGORIES = (
     "zero_employment_household",
     "poverty_alleviated",
 )
+#: Documents the labour office issues to a person (``credential.kind`` values).
+CREDENTIAL_KINDS = ("reemployment_certificate",)
 #: Kinds of capital source (``loss_attribution.first_loss_order`` values).
 CAPITAL_SOURCE_KINDS = ("provincial", "city", "district", "other")
 #: Kinds of counter-guarantee (``counter_guarantee.waiver_kinds`` values).
@@ -249,6 +252,10 @@ SCHEMA: dict[str, Any] = {
     },
     "repeat_loans": {"max_loans": _positive, "require_on_time": _bool, "max_active": _positive},
     "eligible_categories": _choices(CATEGORIES, nonempty=True),
+    "credential": {
+        "kind": _choice(CREDENTIAL_KINDS),
+        "required_for": _choices(BORROWER_TYPES, nonempty=False),
+    },
     "min_age": _age,
     "max_age": _age,
 }

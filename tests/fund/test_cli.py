@@ -585,3 +585,31 @@ def test_lists_page_filter_and_refuse_what_they_cannot_list(portfolio, ok, run):
         refused = run(*args)
         assert (refused.exit_code, refused.stdout) == (2, ""), refused.output
         assert message in refused.stderr
+
+
+def test_a_certificate_is_registered_shown_and_revoked(fund, run):
+    ok = fund
+    ok("borrower", "add", "--id-number", ZHANG, "--name", "张三", "--district", "D01",
+       "--category", "registered_unemployed", actor="clerk")  # fmt: skip
+    assert ok("borrower", "certificate", "add", ZHANG, "--number", "0301-004217",
+              "--issued-by", "郑州市劳动局", "--issued-on", "2003-03-10", actor="clerk") == (
+        "reemployment_certificate 0301-004217 registered to borrower #1\n"
+    )  # fmt: skip
+    again = run("borrower", "certificate", "add", ZHANG, "--number", "0301-004217",
+                "--issued-by", "郑州市劳动局", "--issued-on", "2003-03-10",
+                actor="clerk")  # fmt: skip
+    assert (again.exit_code, again.stderr) == (
+        1,
+        "error: reemployment_certificate 0301-004217 is already registered to this borrower; "
+        "one certificate belongs to one person\n"
+        "错误：再就业优惠证 0301-004217 已登记在该借款人名下，一证只能属于一人\n",
+    )
+    assert ok("borrower", "certificate", "revoke", "0301-004217", "--on", "2004-01-05",
+              "--reason", "已就业", actor="approver") == (
+        "reemployment_certificate 0301-004217 revoked on 2004-01-05\n"
+    )  # fmt: skip
+    shown = ok("borrower", "show", ZHANG, "--on", "2025-10-01").splitlines()
+    assert (
+        "certificate        reemployment_certificate 0301-004217, 郑州市劳动局, issued "
+        "2003-03-10, revoked 2004-01-05 (已就业)"
+    ) in shown

@@ -12,6 +12,7 @@ from ledger.fund.errors import (
     EligibilityError,
     InvalidIdNumberError,
     LimitError,
+    MissingCredentialError,
     PolicyError,
     RepeatLoanError,
     StateError,
@@ -109,12 +110,14 @@ def test_no_category_or_none_eligible(fund):
         "The borrower has no category; none is eligible under the rules in force on 2025-03-01"
     )
     assert e.zh == "借款人没有任何人员类别，不符合 2025-03-01 适用政策的扶持范围"
-    # Veterans became eligible in 2008: not under the 2002 rules.
+    # Veterans became eligible in 2008; under the 2002 rules an individual needs a
+    # re-employment certificate first (tests/fund/test_credentials.py).
     veteran = register(fund, 21, "赵六", ("veteran",), born=D(1970, 1, 1))
-    e = refused(EligibilityError, approve, fund, veteran, 1_000_000, on=D(2007, 6, 1))
-    assert str(e) == (
-        "The borrower's categories (veteran): none is eligible under the rules in force on "
-        "2007-06-01"
+    e = refused(MissingCredentialError, approve, fund, veteran, 1_000_000, on=D(2007, 6, 1))
+    assert (e.code, str(e)) == (
+        "credential-missing",
+        "the rules in force on 2007-06-01 require a reemployment_certificate for individual "
+        "loans; the borrower has none registered",
     )
 
 

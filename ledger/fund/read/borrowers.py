@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from ledger.errors import FilterError
 from ledger.fund.borrowers import get_borrower
+from ledger.fund.credentials import CredentialView, credentials_of
 from ledger.fund.eligibility import Category
 from ledger.fund.models import Borrower, Commitment, Loan
 from ledger.fund.read.views import (
@@ -69,6 +70,8 @@ class BorrowerDetail:
     borrower: BorrowerView
     commitments: tuple[CommitmentView, ...]
     loans: tuple[LoanRow, ...]
+    #: Certificates the labour office issued them (再就业优惠证), oldest first.
+    credentials: tuple[CredentialView, ...] = ()
 
 
 def borrower_detail(session: Session, id_number: str) -> BorrowerDetail:
@@ -82,4 +85,5 @@ def borrower_detail(session: Session, id_number: str) -> BorrowerDetail:
         borrower_view(borrower),
         tuple(map(commitment_view, commitments)),
         tuple(map(loan_row, lent)),
+        tuple(credentials_of(session, [borrower.id])[borrower.id]),
     )

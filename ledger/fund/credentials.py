@@ -1,0 +1,218 @@
+"""Credentials: the documents the labour office issues to one person, of which the
+re-employment certificate (再就业优惠证) is the one the rules have required.
+
+A certificate is a record — number, issuing office, issue date, status — registered
+against one borrower by a clerk. One certificate belongs to one person: a number already
+registered (to anyone) is refused with :class:`DuplicateCredentialError`, which is how
+a borrowed or forged certificate (冒名顶替) is stopped. A revoked certificate stays on
+record and no longer counts. When the rules of the application date require a kind of
+certificate for the borrower's type (``credential.required_for``), a guarantee is
+refused without a valid one issued by then (:func:`check_credential`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger.clock import business_today, utcnow
+from ledger.fund.borrowers import get_borrower
+from ledger.fund.errors import (
+    CredentialError,
+    DuplicateCredentialError,
+    MissingCredentialError,
+    RevokedCredentialError,
+)
+from ledger.fund.lifecycle import set_status
+from ledger.fund.models import Credential, CredentialStatus
+from ledger.fund.policy import CREDENTIAL_KINDS, RuleSet
+from ledger.fund.reference import Role, refuse_future, require_role
+from ledger.rows import chunks
+
+KIND_NAMES_ZH = {"reemployment_certificate": "再就业优惠证"}
+
+
+@dataclass(frozen=True)
+class CredentialView:
+    id: int
+    borrower_id: int
+    kind: str
+    number: str
+    issued_by: str
+    issued_on: dt.date
+    status: str
+    revoked_on: dt.date | None
+    revoke_reason: str | None
+
+    def valid_on(self, on: dt.date) -> bool:
+        """Issued by ``on`` and not revoked by then."""
+        revoked = self.revoked_on is not None and self.revoked_on <= on
+        return self.issued_on <= on and not revoked
+
+
+def register_credential(
+    session: Session,
+    id_number: str,
+    kind: str,
+    number: str,
+    *,
+    issued_by: str,
+    issued_on: dt.date,
+    actor: str,
+    today: dt.date | None = None,
+) -> Credential:
+    """Record that the borrower holds certificate ``number`` of ``kind`` (a clerk's)."""
+    require_role(session, actor, Role.CLERK)
+    today = today or business_today()
+    if kind not in CREDENTIAL_KINDS:
+        raise CredentialError(
+            f"unknown kind of certificate {kind!r}: use one of {', '.join(CREDENTIAL_KINDS)}",
+            zh=f"证件类型 {kind!r} 无效",
+        )
+    name_zh = KIND_NAMES_ZH[kind]
+    number = (number or "").strip()
+    issued_by = (issued_by or "").strip()
+    if not number or len(number) > 40:
+        raise CredentialError(
+            "a certificate number of 1-40 characters is required",
+            zh=f"{name_zh}编号应为 1-40 个字符",
+        )
+    if not issued_by or len(issued_by) > 100:
+        raise CredentialError(
+            "the issuing office (1-100 characters) is required", zh="应填写发证机关（1-100 个字符）"
+        )
+    refuse_future(issued_on, today, "issue date", "发证日期", CredentialError)
+    borrower = get_borrower(session, id_number)
+    if issued_on < borrower.birth_date:
+        raise CredentialError(
+            f"certificate {number} is dated {issued_on}, before its holder was born",
+            zh=f"{name_zh} {number} 的发证日期 {issued_on} 早于持证人出生日期",
+        )
+    holder = session.scalar(
+        select(Credential.borrower_id).where(Credential.kind == kind, Credential.number == number)
+    )
+    if holder is not None:
+        whose = "this borrower" if holder == borrower.id else f"borrower #{holder}"
+        whose_zh = "该借款人" if holder == borrower.id else f"借款人 #{holder}"
+        raise DuplicateCredentialError(
+            f"{kind} {number} is already registered to {whose}; one certificate belongs to "
+            "one person",
+            zh=f"{name_zh} {number} 已登记在{whose_zh}名下，一证只能属于一人",
+        )
+    row = Credential(
+        borrower_id=borrower.id, kind=kind, number=number, issued_by=issued_by,
+        issued_on=issued_on, status=CredentialStatus.VALID.value, recorded_by=actor,
+        recorded_at=utcnow(),
+    )  # fmt: skip
+    session.add(row)
+    session.flush()
+    return row
+
+
+def revoke_credential(
+    session: Session,
+    kind: str,
+    number: str,
+    *,
+    on: dt.date,
+    reason: str,
+    actor: str,
+    today: dt.date | None = None,
+) -> Credential:
+    """Record that the office revoked the certificate on ``on`` (an approver's): it no
+    longer counts for applications from that date."""
+    require_role(session, actor, Role.APPROVER)
+    refuse_future(on, today or business_today(), "revocation date", "注销日期", CredentialError)
+    row = session.scalar(
+        select(Credential)
+        .where(Credential.kind == kind, Credential.number == (number or "").strip())
+        .with_for_update()
+    )
+    if row is None:
+        raise CredentialError(
+            f"no {kind} {number} is registered",
+            zh=f"{KIND_NAMES_ZH.get(kind, kind)} {number} 未登记",
+        )
+    if row.status == CredentialStatus.REVOKED:
+        raise CredentialError(
+            f"certificate {row.number} was already revoked on {row.revoked_on}",
+            zh=f"{KIND_NAMES_ZH[row.kind]} {row.number} 已于 {row.revoked_on} 注销",
+        )
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 200:
+        raise CredentialError(
+            "a reason of 1-200 characters is required", zh="应填写注销原因（1-200 个字符）"
+        )
+    if on < row.issued_on:
+        raise CredentialError(
+            f"certificate {row.number} cannot be revoked on {on}, before it was issued on "
+            f"{row.issued_on}",
+            zh=f"{KIND_NAMES_ZH[row.kind]} {row.number} 的注销日期 {on} "
+            f"早于发证日期 {row.issued_on}",
+        )
+    set_status(row, CredentialStatus.REVOKED)
+    row.revoked_on, row.revoked_by, row.revoke_reason = on, actor, reason
+    session.flush()
+    return row
+
+
+def credentials_of(
+    session: Session, borrower_ids: Iterable[int]
+) -> dict[int, list[CredentialView]]:
+    """Each borrower's certificates, oldest first."""
+    ids = sorted(set(borrower_ids))
+    found: dict[int, list[CredentialView]] = {i: [] for i in ids}
+    for chunk in chunks(ids):
+        for row in session.scalars(
+            select(Credential).where(Credential.borrower_id.in_(chunk)).order_by(Credential.id)
+        ):
+            found[row.borrower_id].append(view(row))
+    return found
+
+
+def view(row: Credential) -> CredentialView:
+    return CredentialView(
+        row.id, row.borrower_id, row.kind, row.number, row.issued_by, row.issued_on,
+        row.status, row.revoked_on, row.revoke_reason,
+    )  # fmt: skip
+
+
+def check_credential(
+    rules: RuleSet, borrower_type: str, held: Iterable[CredentialView], on: dt.date
+) -> CredentialView | None:
+    """The valid certificate the rules in force on ``on`` require of ``borrower_type``,
+    or None when they require none; refuses when the borrower holds none."""
+    required = dict(rules["credential"])
+    kind = required["kind"]
+    if borrower_type not in required["required_for"]:
+        return None
+    name_zh = KIND_NAMES_ZH[kind]
+    mine = [c for c in held if c.kind == kind]
+    valid = [c for c in mine if c.valid_on(on)]
+    if valid:
+        return valid[-1]
+    revoked = [c for c in mine if c.revoked_on is not None and c.revoked_on <= on]
+    if revoked:
+        last = revoked[-1]
+        raise RevokedCredentialError(
+            f"{kind} {last.number} was revoked on {last.revoked_on} ({last.revoke_reason}); "
+            f"the rules in force on {on} require a valid one",
+            zh=f"{name_zh} {last.number} 已于 {last.revoked_on} 注销（{last.revoke_reason}），"
+            f"{on} 适用的政策要求持有有效的{name_zh}",
+        )
+    later = [c for c in mine if c.issued_on > on]
+    if later:
+        raise MissingCredentialError(
+            f"{kind} {later[0].number} was issued on {later[0].issued_on}, after the "
+            f"application date {on}; the rules in force then require one",
+            zh=f"{name_zh} {later[0].number} 发证日期 {later[0].issued_on} 晚于申请日期 {on}",
+        )
+    raise MissingCredentialError(
+        f"the rules in force on {on} require a {kind} for {borrower_type} loans; the "
+        "borrower has none registered",
+        zh=f"{on} 适用的政策要求借款人持有{name_zh}，该借款人未登记{name_zh}",
+    )
