@@ -73,3 +73,13 @@ def format_percent(ppm: int | None) -> str:
     whole, frac = divmod(ppm, 10_000)
     digits = f"{frac:04d}".rstrip("0").ljust(2, "0")
     return f"{sign}{whole}.{digits}%"
+
+
+def format_times(ppm: int | None) -> str:
+    """A multiple in parts per million of one time, as leverage is shown: two decimals,
+    rounded down (a bank at 4.999 times has not reached 5); ``n/a`` for None.
+    ``3_500_000`` → ``3.50x``, ``4_999_999`` → ``4.99x``."""
+    if ppm is None:
+        return "n/a"
+    whole, frac = divmod(ppm, 1_000_000)
+    return f"{whole}.{frac // 10_000:02d}x"

@@ -36,7 +36,7 @@ from ledger.fund import (
     reference,
     subsidy,
 )
-from ledger.fund.books import share
+from ledger.fund.books import PPM, share
 from ledger.fund.eligibility import (
     BORROWER_TYPE_NAMES_ZH,
     CATEGORY_NAMES_ZH,
@@ -52,7 +52,7 @@ from ledger.fund.read.borrowers import DECLARED, borrower_detail, borrowers_page
 from ledger.fund.read.claims import claims_page
 from ledger.fund.read.loans import CounterGuaranteeView, loan_detail, loans_page
 from ledger.fund.schedule import METHOD_NAMES_ZH, Method, parse_method
-from ledger.money import MoneyError, format_percent, format_yuan, yuan_to_fen
+from ledger.money import MoneyError, format_percent, format_times, format_yuan, yuan_to_fen
 from ledger.paging import Page
 
 T = TypeVar("T")
@@ -1377,48 +1377,55 @@ def report():
 @click.option("--as-of", callback=_date, help="Date (default: today).")
 @click.pass_obj
 def report_banks(obj, as_of):
-    """Per bank: placed, exposure, multiplier, cap, remaining capacity, compensation rate,
-    last year's repayment rate at maturity and principal outstanding (yuan)."""
+    """Per bank: placed, exposure and loans outstanding, leverage used on both bases, the
+    cap on the rules' basis and what remains of it, the lending floor's shortfall, the
+    compensation rate and last year's repayment rate at maturity (yuan)."""
     as_of = as_of or _today()
     last_year = dt.date(as_of.year - 1, 1, 1), dt.date(as_of.year - 1, 12, 31)
     with obj.factory() as s:
         rules = policy.rules_on(s, as_of)
         rows = [
             [
-                "bank", "placed", "exposure", "multiplier", "cap", "remaining",
-                "compensation", f"repaid {as_of.year - 1}", "outstanding",
+                "bank", "placed", "exposure", "outstanding", "used (exp.)", "used (princ.)",
+                "cap", "remaining", "floor short", "compensation", f"repaid {as_of.year - 1}",
             ]
         ]  # fmt: skip
-        totals = [0, 0, 0, 0, 0]
-        for b in queries.banks_as_of(s, as_of):
+        caps = [
             # The cap as the disbursement check computes it (leverage.capacity_as_of).
-            cap = capacity_as_of(s, b.code, as_of, rules)
-            for i, v in enumerate((cap.special, cap.exposure, cap.cap, cap.remaining,
-                                   b.outstanding)):  # fmt: skip
-                totals[i] += v
+            capacity_as_of(s, b.code, as_of, rules)
+            for b in queries.banks_as_of(s, as_of)
+        ]
+        for cap in caps:
             rows.append(
                 [
-                    b.code,
-                    format_yuan(cap.special),
-                    format_yuan(cap.exposure),
-                    f"{cap.multiplier}x",
-                    format_yuan(cap.cap),
-                    format_yuan(cap.remaining),
-                    format_percent(compensation_rate_ppm(s, b.code, as_of)),
+                    cap.bank, format_yuan(cap.special), format_yuan(cap.exposure),
+                    format_yuan(cap.outstanding), format_times(cap.exposure_used_ppm),
+                    format_times(cap.principal_used_ppm),
+                    f"{format_yuan(cap.cap)} ({cap.multiplier}x {cap.basis})",
+                    format_yuan(cap.remaining), format_yuan(cap.lending_shortfall),
+                    format_percent(compensation_rate_ppm(s, cap.bank, as_of)),
                     format_percent(cap.repayment_rate_ppm),
-                    format_yuan(b.outstanding),
                 ]
-            )
+            )  # fmt: skip
+        total = {
+            name: sum(getattr(c, name) for c in caps)
+            for name in ("special", "exposure", "outstanding", "cap", "remaining")
+        }
+        short = sum(c.lending_shortfall for c in caps)
+        placed = total["special"]
         rows.append(
             [
-                "total", format_yuan(totals[0]), format_yuan(totals[1]), "",
-                format_yuan(totals[2]), format_yuan(totals[3]),
+                "total", format_yuan(placed), format_yuan(total["exposure"]),
+                format_yuan(total["outstanding"]),
+                format_times(total["exposure"] * PPM // placed if placed > 0 else None),
+                format_times(total["outstanding"] * PPM // placed if placed > 0 else None),
+                format_yuan(total["cap"]), format_yuan(total["remaining"]), format_yuan(short),
                 format_percent(compensation_rate_ppm(s, None, as_of)),
-                format_percent(repayment_rate_ppm(s, None, *last_year)), format_yuan(totals[4]),
+                format_percent(repayment_rate_ppm(s, None, *last_year)),
             ]
         )  # fmt: skip
     click.echo(f"banks as of {as_of} (yuan)")
-    _echo_table(rows, right=range(1, 9))
+    _echo_table(rows, right=range(1, 11))
 
 
 @report.command("subsidy")

@@ -205,7 +205,8 @@ class _Run:
         self.rules: dict[dt.date, RuleSet] = {}
         self.capacities: dict[dt.date, tuple[Capacity, ...]] = {}
         #: (date, exposure) of the lines accepted so far.
-        self.added: list[tuple[dt.date, int]] = []
+        #: (date, exposure, principal) of each line accepted so far.
+        self.added: list[tuple[dt.date, int, int]] = []
 
     def load(self, lines: Sequence[DisbursementLine]) -> None:
         numbers = sorted({(line.guarantee_no or "").strip() for line in lines} - {""})
@@ -305,7 +306,7 @@ class _Run:
         outcome.rules = rules
         outcome.exposure = share(line.principal, rules["coverage_ppm"])
         self._check_leverage(line, outcome.exposure)
-        self.added.append((line.disbursed_on, outcome.exposure))
+        self.added.append((line.disbursed_on, outcome.exposure, line.principal))
         commitment.status = COMMITMENT_LIFECYCLE.move(
             commitment.number, commitment.status, CommitmentStatus.USED
         )
@@ -403,8 +404,19 @@ class _Run:
         if on not in self.capacities:
             self.capacities[on] = capacities(self.session, self.bank, on, self._rules(on))
         for cap in self.capacities[on]:
-            added = sum(e for d, e in self.added if cap.as_of is None or d <= cap.as_of)
-            error = exposure_error(replace(cap, exposure=cap.exposure + added), exposure)
+            # The cap counts exposure or principal, as the rules' leverage.basis says.
+            by_principal = cap.basis == "principal"
+            added = sum(
+                p if by_principal else e
+                for d, e, p in self.added
+                if cap.as_of is None or d <= cap.as_of
+            )
+            grown = (
+                replace(cap, outstanding=cap.outstanding + added)
+                if by_principal
+                else replace(cap, exposure=cap.exposure + added)
+            )
+            error = exposure_error(grown, line.principal if by_principal else exposure)
             if error is not None:
                 raise Refused("principal", error)
 

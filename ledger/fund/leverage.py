@@ -1,6 +1,11 @@
 """The leverage cap (放大倍数) and the bank-level rates it and suspension depend on.
 
-A bank's guarantee exposure may not exceed multiplier × its special account balance.
+A bank's guarantee liability may not exceed multiplier × its special account balance.
+What counts as the liability is the policy's ``leverage.basis``: the fund's guarantee
+exposure (its covered share of each loan) or the whole principal the bank has outstanding
+on guaranteed loans. Both figures, and "leverage used" on each, are in every
+:class:`Capacity`, with the floor of ``leverage.min_lending_multiple``: banks are to lend
+at least that multiple of the fund, and the shortfall is shown, never enforced.
 Every operation that raises exposure or lowers the special account locks the bank's
 row first (``SELECT … FOR UPDATE``; SQLite serialises writers anyway), so two
 concurrent disbursements can never together breach the cap. A backdated operation (one
@@ -37,6 +42,17 @@ class Capacity:
     repayment_rate_ppm: int | None
     #: The date the balances are read as of; None: they are the balances now.
     as_of: dt.date | None = None
+    #: Principal the bank has outstanding on guaranteed loans not compensated (fen).
+    outstanding: int = 0
+    #: What the cap counts: ``exposure`` or ``principal`` (``leverage.basis``).
+    basis: str = "exposure"
+    #: Banks are to lend at least this multiple of the special account (0: no floor).
+    min_lending_multiple: int = 0
+
+    @property
+    def liability(self) -> int:
+        """The balance the cap counts, on the policy's basis (fen)."""
+        return self.exposure if self.basis == "exposure" else self.outstanding
 
     @property
     def cap(self) -> int:
@@ -44,14 +60,35 @@ class Capacity:
 
     @property
     def remaining(self) -> int:
-        return max(self.cap - self.exposure, 0)
+        return max(self.cap - self.liability, 0)
+
+    @property
+    def exposure_used_ppm(self) -> int | None:
+        """Leverage used on the exposure basis: exposure ÷ special account, in ppm of one
+        time (3.5 times is 3,500,000); None when the special account is empty."""
+        return self.exposure * PPM // self.special if self.special > 0 else None
+
+    @property
+    def principal_used_ppm(self) -> int | None:
+        """Leverage used on the principal basis: loans outstanding ÷ special account."""
+        return self.outstanding * PPM // self.special if self.special > 0 else None
+
+    @property
+    def min_lending(self) -> int:
+        """What the bank is to have lent at least (fen)."""
+        return self.min_lending_multiple * self.special
+
+    @property
+    def lending_shortfall(self) -> int:
+        """How far the loans outstanding fall short of the floor (fen; 0 when met)."""
+        return max(self.min_lending - self.outstanding, 0)
 
 
 def capacity(session: Session, bank: str, on: dt.date, rules: RuleSet | None = None) -> Capacity:
     """Exposure, cap and what the bank can still guarantee now, under the rules in force on
     ``on``."""
     rules = rules or rules_on(session, on)
-    return _capacity(session, bank, *_multiplier(session, bank, on, rules))
+    return _capacity(session, bank, _terms(session, bank, on, rules))
 
 
 def capacity_as_of(
@@ -61,7 +98,7 @@ def capacity_as_of(
     then or before) under the multiplier of the rules in force then. The one function a
     report or a page asks for a bank's cap, with the disbursement check's arithmetic."""
     rules = rules or rules_on(session, on)
-    return _capacity_as_of(session, bank, on, *_multiplier(session, bank, on, rules))
+    return _capacity_as_of(session, bank, on, _terms(session, bank, on, rules))
 
 
 def capacities(
@@ -73,20 +110,31 @@ def capacities(
     Without such postings the balances as of ``on`` are the balances now.
     """
     rules = rules or rules_on(session, on)
-    multiplier, rate = _multiplier(session, bank, on, rules)
-    now = _capacity(session, bank, multiplier, rate)
+    terms = _terms(session, bank, on, rules)
+    now = _capacity(session, bank, terms)
     if not _dated_after(session, bank, on):
         return (now,)
-    return now, _capacity_as_of(session, bank, on, multiplier, rate)
+    return now, _capacity_as_of(session, bank, on, terms)
 
 
-def _multiplier(session: Session, bank: str, on: dt.date, rules: RuleSet) -> tuple[int, int | None]:
+@dataclass(frozen=True)
+class _Terms:
+    multiplier: int
+    rate: int | None
+    basis: str
+    min_lending_multiple: int
+
+
+def _terms(session: Session, bank: str, on: dt.date, rules: RuleSet) -> _Terms:
     last_year = dt.date(on.year - 1, 1, 1), dt.date(on.year - 1, 12, 31)
     rate = repayment_rate_ppm(session, bank, *last_year)
-    return rules.leverage_multiplier(rate), rate
+    leverage = rules["leverage"]
+    return _Terms(
+        rules.leverage_multiplier(rate), rate, leverage["basis"], leverage["min_lending_multiple"]
+    )
 
 
-def _capacity(session: Session, bank: str, multiplier: int, rate: int | None) -> Capacity:
+def _capacity(session: Session, bank: str, terms: _Terms) -> Capacity:
     return Capacity(
         bank=bank,
         # Every exposure posting (disbursement, repayment and its reversal, claim payment)
@@ -94,14 +142,15 @@ def _capacity(session: Session, bank: str, multiplier: int, rate: int | None) ->
         # (verify checks it against the sum over the loans).
         exposure=balance_now(session, chart.exposure_contra_account(bank)),
         special=balance_now(session, chart.special_account(bank)),
-        multiplier=multiplier,
-        repayment_rate_ppm=rate,
+        multiplier=terms.multiplier,
+        repayment_rate_ppm=terms.rate,
+        outstanding=principal_outstanding(session, bank),
+        basis=terms.basis,
+        min_lending_multiple=terms.min_lending_multiple,
     )
 
 
-def _capacity_as_of(
-    session: Session, bank: str, on: dt.date, multiplier: int, rate: int | None
-) -> Capacity:
+def _capacity_as_of(session: Session, bank: str, on: dt.date, terms: _Terms) -> Capacity:
     """The capacity with the balances as of ``on`` (postings dated ``on`` or before)."""
     special, contra = chart.special_account(bank), chart.exposure_contra_account(bank)
     balance = balances_as_of(session, [special, contra], on)
@@ -109,10 +158,40 @@ def _capacity_as_of(
         bank=bank,
         exposure=balance[contra],
         special=balance[special],
-        multiplier=multiplier,
-        repayment_rate_ppm=rate,
+        multiplier=terms.multiplier,
+        repayment_rate_ppm=terms.rate,
         as_of=on,
+        outstanding=principal_outstanding(session, bank, on),
+        basis=terms.basis,
+        min_lending_multiple=terms.min_lending_multiple,
     )
+
+
+def principal_outstanding(session: Session, bank: str, as_of: dt.date | None = None) -> int:
+    """Principal ``bank`` lent on guaranteed loans and not repaid, now or as of ``as_of``
+    (fen). Loans the fund has compensated are its receivables instead, and do not count."""
+    if as_of is None:
+        return int(
+            session.scalar(
+                select(func.coalesce(func.sum(Loan.principal - Loan.repaid_principal), 0)).where(
+                    Loan.bank_code == bank, Loan.status == "active"
+                )
+            )
+        )
+    compensated = select(Claim.loan_id).where(Claim.status == "paid", Claim.paid_on <= as_of)
+    lent = select(Loan.id, Loan.principal).where(
+        Loan.bank_code == bank,
+        Loan.disbursed_on <= as_of,
+        Loan.id.not_in(compensated),
+    )
+    principal = session.scalar(select(func.coalesce(func.sum(lent.subquery().c.principal), 0)))
+    loans = lent.subquery()
+    repaid = session.scalar(
+        select(func.coalesce(func.sum(Repayment.principal), 0))
+        .join(loans, loans.c.id == Repayment.loan_id)
+        .where(Repayment.paid_on <= as_of, effective_repayments())
+    )
+    return int(principal) - int(repaid)
 
 
 def _dated_after(session: Session, bank: str, on: dt.date) -> bool:
@@ -129,24 +208,32 @@ def _dated_after(session: Session, bank: str, on: dt.date) -> bool:
 
 def exposure_error(cap: Capacity, amount: int) -> LeverageCapError | None:
     """The refusal of ``amount`` more exposure under ``cap``, or None when the cap allows it."""
-    if cap.exposure + amount <= cap.cap:
+    if cap.liability + amount <= cap.cap:
         return None
-    bank, shortfall = cap.bank, cap.exposure + amount - cap.cap
+    bank, shortfall, now = cap.bank, cap.liability + amount - cap.cap, cap.liability
     at, when = ("", "now") if cap.as_of is None else (f" on {cap.as_of}", "then")
     at_zh, when_zh = ("", "现") if cap.as_of is None else (f" {cap.as_of}", "当日")
+    what, short, what_zh = LIABILITY_NAMES[cap.basis]
     return LeverageCapError(
-        f"bank {bank}: guarantee exposure would be {format_yuan(cap.exposure + amount)} "
+        f"bank {bank}: {what} would be {format_yuan(now + amount)} "
         f"yuan{at}, over the leverage cap of {format_yuan(cap.cap)} yuan "
-        f"({cap.multiplier} × special account {format_yuan(cap.special)} yuan; exposure {when} "
-        f"{format_yuan(cap.exposure)} yuan); short by {format_yuan(shortfall)} yuan",
-        zh=f"{bank}{at_zh} 在保余额将达 {format_yuan(cap.exposure + amount)} 元，超过放大倍数上限 "
+        f"({cap.multiplier} × special account {format_yuan(cap.special)} yuan; {short} {when} "
+        f"{format_yuan(now)} yuan); short by {format_yuan(shortfall)} yuan",
+        zh=f"{bank}{at_zh} {what_zh}将达 {format_yuan(now + amount)} 元，超过放大倍数上限 "
         f"{format_yuan(cap.cap)} 元（{cap.multiplier} 倍 × 专户余额 "
-        f"{format_yuan(cap.special)} 元；{when_zh}在保余额 {format_yuan(cap.exposure)} 元），"
+        f"{format_yuan(cap.special)} 元；{when_zh}{what_zh} {format_yuan(now)} 元），"
         f"缺口 {format_yuan(shortfall)} 元",
         cap=cap.cap,
-        exposure=cap.exposure,
+        exposure=now,
         shortfall=shortfall,
     )
+
+
+#: How a refusal names the liability of each basis: (English, short English, Chinese).
+LIABILITY_NAMES = {
+    "exposure": ("guarantee exposure", "exposure", "在保余额"),
+    "principal": ("loans outstanding", "outstanding", "担保贷款余额"),
+}
 
 
 def check_new_exposure(session: Session, bank: str, amount: int, on: dt.date) -> Capacity:
@@ -182,18 +269,19 @@ def check_withdrawal(session: Session, bank: str, amount: int, on: dt.date) -> N
                 shortfall=amount - cap.special,
             )
         new_cap = cap.multiplier * (cap.special - amount)
-        if cap.exposure > new_cap:
-            shortfall = cap.exposure - new_cap
+        if cap.liability > new_cap:
+            shortfall = cap.liability - new_cap
             then, then_zh = ("", "") if cap.as_of is None else (" then", "当日")
+            what, _short, what_zh = LIABILITY_NAMES[cap.basis]
             raise LeverageCapError(
                 f"bank {bank}: after withdrawing {format_yuan(amount)} yuan the leverage cap "
-                f"would be {format_yuan(new_cap)} yuan{at}, below the guarantee exposure{then} "
-                f"of {format_yuan(cap.exposure)} yuan; short by {format_yuan(shortfall)} yuan",
+                f"would be {format_yuan(new_cap)} yuan{at}, below the {what}{then} "
+                f"of {format_yuan(cap.liability)} yuan; short by {format_yuan(shortfall)} yuan",
                 zh=f"{bank}{at_zh} 调回 {format_yuan(amount)} 元后放大倍数上限为 "
-                f"{format_yuan(new_cap)} 元，低于{then_zh}在保余额 {format_yuan(cap.exposure)} 元，"
-                f"缺口 {format_yuan(shortfall)} 元",
+                f"{format_yuan(new_cap)} 元，低于{then_zh}{what_zh} {format_yuan(cap.liability)} "
+                f"元，缺口 {format_yuan(shortfall)} 元",
                 cap=new_cap,
-                exposure=cap.exposure,
+                exposure=cap.liability,
                 shortfall=shortfall,
             )
 

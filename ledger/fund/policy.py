@@ -88,6 +88,9 @@ RATE_KINDS = ("benchmark", "lpr")
 SUBSIDY_METHODS = ("full", "declining", "lpr_minus")
 LOSS_RULES = ("pro_rata", "first_loss")
 CLAIM_BASES = ("principal", "principal_and_interest")
+#: What the leverage cap counts: the fund's covered share (担保责任余额 as guarantee
+#: exposure) or the whole principal the bank has outstanding on guaranteed loans.
+LEVERAGE_BASES = ("exposure", "principal")
 
 #: Policy dates are calendar dates in China (UTC+8).
 _NATIONAL_FILE = "policy_national.toml"
@@ -237,7 +240,13 @@ SCHEMA: dict[str, Any] = {
     "max_extensions": _count,
     "rate_cap": {"basis": _choice(RATE_KINDS), "spread_bp": _bp},
     "subsidy": None,  # checked by _check_subsidy: its keys depend on its method
-    "leverage": {"base": _positive, "high": _positive, "high_if_repayment_rate_ppm": _ppm},
+    "leverage": {
+        "base": _positive,
+        "high": _positive,
+        "high_if_repayment_rate_ppm": _ppm,
+        "basis": _choice(LEVERAGE_BASES),
+        "min_lending_multiple": _count,
+    },
     "coverage_ppm": _ppm,
     "claim_after_days_overdue": _positive,
     "claim_basis": _choice(CLAIM_BASES),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger import chart
@@ -21,16 +21,14 @@ from ledger.fund.leverage import (
     Capacity,
     capacity,
     compensation_rate_ppm,
-    effective_repayments,
+    principal_outstanding,
     repayment_rate_ppm,
 )
 from ledger.fund.loans import loan_payments, loan_rules, loan_schedule
 from ledger.fund.models import (
     Bank,
     Borrower,
-    Claim,
     Loan,
-    Repayment,
 )
 from ledger.fund.policy import reference_rate_ppm, rules_on
 from ledger.fund.subsidy import SubsidyLine, quarter_bounds, quarter_subsidy
@@ -68,7 +66,7 @@ def banks_as_of(session: Session, as_of: dt.date) -> list[BankPosition]:
                 bank.name,
                 b[chart.special_account(bank.code)],
                 sum(b[a] for a in accounts[1:]),
-                _outstanding(session, bank.code, as_of),
+                principal_outstanding(session, bank.code, as_of),
             )
         )
     return result
@@ -136,25 +134,6 @@ def subsidy_claim(
         if line.days_in_quarter:
             lines.append((loan.contract_no, line))
     return lines
-
-
-def _outstanding(session: Session, bank: str, as_of: dt.date) -> int:
-    """Principal lent by ``bank`` on or before ``as_of`` and not repaid by then (loans
-    still with the bank: loans compensated by then are the fund's receivables instead)."""
-    compensated = select(Claim.loan_id).where(Claim.status == "paid", Claim.paid_on <= as_of)
-    lent = select(Loan.id, Loan.principal).where(
-        Loan.bank_code == bank,
-        Loan.disbursed_on <= as_of,
-        Loan.id.not_in(compensated),
-    )
-    principal = session.scalar(select(func.coalesce(func.sum(lent.subquery().c.principal), 0)))
-    loans = lent.subquery()
-    repaid = session.scalar(
-        select(func.coalesce(func.sum(Repayment.principal), 0))
-        .join(loans, loans.c.id == Repayment.loan_id)
-        .where(Repayment.paid_on <= as_of, effective_repayments())
-    )
-    return int(principal) - int(repaid)
 
 
 def _plain(value):

@@ -221,14 +221,14 @@ def test_loan_life_through_the_cli(fund, run):
 
     assert ok("report", "banks", "--as-of", "2025-12-31").splitlines() == [
         "banks as of 2025-12-31 (yuan)",
-        "bank         placed   exposure  multiplier            cap     remaining  "
-        "compensation  repaid 2024  outstanding",
-        "ABC            0.00       0.00          5x           0.00          0.00  "
-        "         n/a          n/a         0.00",
-        "ICBC   2,000,000.00  64,000.00          5x  10,000,000.00  9,936,000.00  "
-        "       0.00%          n/a    80,000.00",
-        "total  2,000,000.00  64,000.00              10,000,000.00  9,936,000.00  "
-        "       0.00%          n/a    80,000.00",
+        "bank         placed   exposure  outstanding  used (exp.)  used (princ.)  "
+        "                        cap     remaining   floor short  compensation  repaid 2024",
+        "ABC            0.00       0.00         0.00          n/a            n/a  "
+        "         0.00 (5x exposure)          0.00          0.00           n/a          n/a",
+        "ICBC   2,000,000.00  64,000.00    80,000.00        0.03x          0.04x  "
+        "10,000,000.00 (5x exposure)  9,936,000.00  5,920,000.00         0.00%          n/a",
+        "total  2,000,000.00  64,000.00    80,000.00        0.03x          0.04x  "
+        "              10,000,000.00  9,936,000.00  5,920,000.00         0.00%          n/a",
     ]
     assert ok("capital", "show", "--as-of", "2025-12-31").splitlines() == [
         "capital by source as of 2025-12-31 (yuan)",
@@ -355,8 +355,8 @@ def test_compensation_recovery_and_write_off(fund, run):
     banks = ok("report", "banks", "--as-of", "2025-12-31").splitlines()
     # Placed 2,000,000 less the 40,000 claim plus 12,000 recovered; 40,000 / 50,000 paid.
     assert banks[3].split() == [
-        "ICBC", "1,972,000.00", "0.00", "5x", "9,860,000.00", "9,860,000.00", "80.00%",
-        "n/a", "0.00",
+        "ICBC", "1,972,000.00", "0.00", "0.00", "0.00x", "0.00x", "9,860,000.00", "(5x",
+        "exposure)", "9,860,000.00", "5,916,000.00", "80.00%", "n/a",
     ]  # fmt: skip
     ok("borrower", "add", "--id-number", ZHANG, "--name", "张三", "--district", "D01",
        "--category", "registered_unemployed", actor="clerk")  # fmt: skip

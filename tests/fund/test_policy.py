@@ -488,7 +488,13 @@ def test_an_override_applies_from_its_date_not_before(session):
     assert before == national_rules(D(2030, 2, 28))
 
     after = rules_on(session, D(2030, 3, 1))
-    assert dict(after["leverage"]) == {"base": 5, "high": 8, "high_if_repayment_rate_ppm": 900_000}
+    assert dict(after["leverage"]) == {
+        "base": 5,
+        "high": 8,
+        "high_if_repayment_rate_ppm": 900_000,
+        "basis": "exposure",
+        "min_lending_multiple": 3,
+    }
     assert after.sources == ("national:2021", "local:2030-03-01")
     assert after.effective_from == D(2030, 3, 1)
     assert after.leverage_multiplier(950_000) == 8
