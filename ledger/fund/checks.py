@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from ledger import chart
@@ -90,14 +90,19 @@ def _check_exposure(session: Session, balance: dict, problem) -> None:
 
 
 def _check_receivables(session: Session, balance: dict, problem) -> None:
-    recovered = defaultdict(lambda: (0, 0))
+    recovered = defaultdict(lambda: (0, 0, 0))
+    # The fund's share of a recovery after write-off reduces losses, not the receivable.
+    before_write_off = case((Recovery.after_write_off_id.is_(None), Recovery.fund_share), else_=0)
     rows = session.execute(
-        select(Recovery.claim_id, func.sum(Recovery.total), func.sum(Recovery.fund_share)).group_by(
-            Recovery.claim_id
-        )
+        select(
+            Recovery.claim_id,
+            func.sum(Recovery.total),
+            func.sum(Recovery.fund_share),
+            func.sum(before_write_off),
+        ).group_by(Recovery.claim_id)
     )
-    for claim_id, total, fund in rows:
-        recovered[claim_id] = (int(total), int(fund))
+    for claim_id, total, fund, receivable_fund in rows:
+        recovered[claim_id] = (int(total), int(fund), int(receivable_fund))
     written = dict(
         session.execute(
             select(WriteOff.claim_id, WriteOff.amount).where(WriteOff.status == "approved")
@@ -106,10 +111,10 @@ def _check_receivables(session: Session, balance: dict, problem) -> None:
     for claim in session.scalars(
         select(Claim).where(Claim.status.in_(("approved", "paid"))).order_by(Claim.id)
     ):
-        total, fund = recovered[claim.id]
+        total, fund, receivable_fund = recovered[claim.id]
         if total > claim.loss or fund > claim.amount:
             problem(f"claim {claim.number}: recovered more than the loss")
-        expected = claim.amount - fund - int(written.get(claim.id, 0))
+        expected = claim.amount - receivable_fund - int(written.get(claim.id, 0))
         actual = balance.get(receivable_account(claim.loan_id), 0)
         if actual != expected:
             problem(

@@ -584,6 +584,11 @@ class Recovery(Base):
     bank_share: Mapped[int] = mapped_column(BigInteger)
     source: Mapped[str] = mapped_column(String(20))
     counter_guarantee_id: Mapped[int | None] = mapped_column(ForeignKey("counter_guarantees.id"))
+    #: Recovered after the loan was written off (账销案存): the write-off whose losses the
+    #: fund's share reduces, source by source, instead of the receivable.
+    after_write_off_id: Mapped[int | None] = mapped_column(ForeignKey("write_offs.id"))
+    #: Then: the fund's share given back to each capital source's losses (fen).
+    allocation: Mapped[dict | None] = mapped_column(JsonText)
     reference: Mapped[str] = mapped_column(String(60), default="")
     entry_id: Mapped[int | None] = mapped_column(ForeignKey(ENTRY_FK))
     recorded_by: Mapped[str] = mapped_column(String(60))

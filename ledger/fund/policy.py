@@ -87,6 +87,9 @@ COUNTER_GUARANTEE_KINDS = ("guarantor", "mortgage", "pledge", "joint_group", "cr
 RATE_KINDS = ("benchmark", "lpr")
 SUBSIDY_METHODS = ("full", "declining", "lpr_minus")
 LOSS_RULES = ("pro_rata", "first_loss")
+#: Whose contributions a loss is split by: as they stood on the write-off date, or on
+#: the date the guarantee was approved (``loss_attribution.as_of``).
+LOSS_DATES = ("write_off", "guarantee")
 CLAIM_BASES = ("principal", "principal_and_interest")
 #: What the leverage cap counts: the fund's covered share (担保责任余额 as guarantee
 #: exposure) or the whole principal the bank has outstanding on guaranteed loans.
@@ -254,6 +257,7 @@ SCHEMA: dict[str, Any] = {
     "loss_attribution": {
         "rule": _choice(LOSS_RULES),
         "first_loss_order": _choices(CAPITAL_SOURCE_KINDS, nonempty=True),
+        "as_of": _choice(LOSS_DATES),
     },
     "counter_guarantee": {
         "required_above_fen": _fen,

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from ledger import chart
 from ledger.clock import utcnow
 from ledger.entries import credit, debit
-from ledger.fund.books import balance_now, post, ratio_share, receivable_account
+from ledger.fund.books import balance_now, post, pro_rata, ratio_share, receivable_account
 from ledger.fund.capital import attribute
 from ledger.fund.claims import paid_claim
 from ledger.fund.errors import CounterGuaranteeError, RecoveryError, WriteOffError
@@ -60,11 +60,9 @@ def record_recovery(
     require_bank_access(session, actor, bank, Role.CLERK, Role.APPROVER, Role.BANK)
     refuse_future(on, today, "recovery date", "追偿日期", RecoveryError)
     loan = get_loan(session, bank, contract_no, for_update=True)
-    if loan.status == "written_off":
-        raise RecoveryError(
-            f"loan {loan.contract_no} was written off; nothing is receivable any more",
-            zh=f"贷款 {loan.contract_no} 已核销，不能再登记追偿",
-        )
+    # A written-off loan is still pursued (账销案存): what is recovered reduces the losses
+    # the write-off attributed to the capital sources.
+    written_off = _approved_write_off(session, loan) if loan.status == "written_off" else None
     claim = paid_claim(session, loan)
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise RecoveryError("the recovered amount must be positive", zh="追偿金额必须大于零")
@@ -97,13 +95,29 @@ def record_recovery(
         bank_share=amount - fund,
         source=source,
         counter_guarantee_id=counter_guarantee_id,
+        after_write_off_id=written_off.id if written_off is not None else None,
         reference=reference.strip(),
         recorded_by=actor,
         recorded_at=utcnow(),
     )
     session.add(recovery)
     session.flush()
-    if fund > 0:
+    if fund > 0 and written_off is not None:
+        parts = recovery.allocation = _losses_recovered(session, written_off, fund)
+        session.flush()
+        legs = [debit(chart.special_account(bank), fund)]
+        legs += [credit(chart.loss_account(src), fen) for src, fen in sorted(parts.items()) if fen]
+        recovery.entry_id = post(
+            session,
+            on,
+            "recovery",
+            legs,
+            f"核销后追偿 {loan.contract_no}：共 {format_yuan(amount)} 元，"
+            f"基金分得 {format_yuan(fund)} 元，冲减核销损失",
+            actor=actor,
+            key=f"recovery:{recovery.id}",
+        )
+    elif fund > 0:
         recovery.entry_id = post(
             session,
             on,
@@ -117,7 +131,11 @@ def record_recovery(
             actor=actor,
             key=f"recovery:{recovery.id}",
         )
-    if balance_now(session, receivable_account(loan.id)) == 0 and loan.status != "recovered":
+    if (
+        written_off is None
+        and balance_now(session, receivable_account(loan.id)) == 0
+        and (loan.status != "recovered")
+    ):
         set_status(loan, LoanStatus.RECOVERED)
     session.flush()
     return recovery
@@ -247,7 +265,14 @@ def approve_write_off(
             f"write-off {row.id} was requested on {row.requested_on}; {on} is before that",
             zh=f"核销日期 {on} 早于申请日期 {row.requested_on}",
         )
-    rule, allocation = attribute(session, left, on, rules_on(session, on)["loss_attribution"])
+    rule = rules_on(session, on)["loss_attribution"]
+    # The sources' capital as of the write-off, or as of the guarantee, as the rules say.
+    split_on = on
+    if rule["as_of"] == "guarantee":
+        split_on = session.scalar(
+            select(Commitment.approved_on).where(Commitment.id == loan.commitment_id)
+        )
+    rule, allocation = attribute(session, left, split_on, rule)
     legs = [debit(chart.loss_account(src), fen) for src, fen in sorted(allocation.items())]
     legs.append(credit(receivable_account(loan.id), left))
     row.entry_id = post(
@@ -291,6 +316,26 @@ def reject_write_off(
     row.reason = f"{row.reason}\n驳回：{reason.strip()}"
     session.flush()
     return row
+
+
+def _approved_write_off(session: Session, loan: Loan) -> WriteOff:
+    return session.scalar(
+        select(WriteOff).where(WriteOff.loan_id == loan.id, WriteOff.status == "approved")
+    )
+
+
+def _losses_recovered(session: Session, write_off: WriteOff, fund: int) -> dict[str, int]:
+    """The part of each source's written-off loss that ``fund`` (the fund's share of a new
+    recovery) gives back: split in proportion to what each source still bears of the
+    write-off (what it was attributed less what earlier recoveries gave back), so the
+    parts add up to ``fund`` exactly and no source ever gets back more than it bore."""
+    left = {src: int(fen) for src, fen in dict(write_off.allocation).items()}
+    for (earlier,) in session.execute(
+        select(Recovery.allocation).where(Recovery.after_write_off_id == write_off.id)
+    ):
+        for src, fen in (earlier or {}).items():
+            left[src] -= int(fen)
+    return pro_rata(fund, left)
 
 
 def recovered_total(session: Session, claim_id: int) -> int:

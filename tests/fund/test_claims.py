@@ -17,6 +17,7 @@ from ledger.fund.errors import (
 from ledger.fund.guarantees import CounterGuaranteeSpec
 from ledger.fund.policy import record_override
 from ledger.fund.read.loans import loan_detail
+from ledger.verify import verify
 from tests.fund.conftest import D, borrower_id, refused, run, snapshot
 
 C1 = "C2025-ICBC-00001"
@@ -449,9 +450,41 @@ def test_write_off_is_maker_checker_and_pro_rata(fund, borrower):
         assert loans.get_loan(s, "ICBC", "ICBC-001").status == "written_off"
     e = refused(WriteOffError, approve_wo, fund, wid, D(2025, 10, 3), actor="approver2")
     assert str(e) == f"write-off {wid} is already approved"
-    e = refused(RecoveryError, recover, fund, 100, D(2025, 11, 1))
-    assert str(e) == "loan ICBC-001 was written off; nothing is receivable any more"
-    assert e.zh == "贷款 ICBC-001 已核销，不能再登记追偿"
+    # Still pursued after the write-off (账销案存): see test_recovery_after_write_off_*.
+
+
+def test_recovery_after_write_off_reduces_each_sources_loss_to_the_fen(fund, borrower):
+    loan_id = claimed_loan(fund, borrower)  # receivable 7,012,346: the fund's 80 % of the loss
+    wid = request(fund, D(2025, 10, 1))
+    row = approve_wo(fund, wid, D(2025, 10, 2))
+    assert row.allocation == {
+        "city": 1_753_087, "district-D01": 525_926, "other": 350_617, "provincial": 4_382_716,
+    }  # fmt: skip
+    # 1,000.01 yuan recovered: the fund's share is 80.00 % of it, 800.01 yuan (on the
+    # running total), split over what each source bears: 4,382,717 : 1,753,086 :
+    # 525,926 : 350,617 of 7,012,346.
+    r = recover(fund, 100_001, D(2025, 11, 1))
+    assert (r.total, r.fund_share, r.bank_share) == (100_001, 80_001, 20_000)
+    assert (r.after_write_off_id, r.allocation) == (
+        wid,
+        {"city": 20_000, "district-D01": 6_000, "other": 4_000, "provincial": 50_001},
+    )
+    r2 = recover(fund, 2_345_678, D(2025, 12, 1))
+    assert r2.fund_share == 1_876_542
+    assert sum(r2.allocation.values()) == 1_876_542
+    with fund() as s:
+        losses = {x.code: x.losses for x in queries.capital_by_source(s, D(2025, 12, 31))}
+        assert losses == {
+            src: row.allocation[src] - r.allocation[src] - r2.allocation[src]
+            for src in row.allocation
+        }
+        assert sum(losses.values()) == 7_012_346 - 80_001 - 1_876_542
+        assert balance_now(s, f"asset:receivable:L{loan_id}") == 0  # stays written off
+        assert loans.get_loan(s, "ICBC", "ICBC-001").status == "written_off"
+        assert verify(s).problems == []
+    # Never more than the loss still owed.
+    e = refused(RecoveryError, recover, fund, 10_000_000, D(2025, 12, 2))
+    assert str(e).startswith("loan ICBC-001: 100,000.00 yuan is more than the ")
 
 
 def test_write_off_first_loss_rule(fund, borrower):
@@ -486,3 +519,26 @@ def test_write_off_first_loss_rule(fund, borrower):
         "other": 40_000_000,
         "provincial": 500_000_000,
     }
+
+
+def test_a_loss_can_be_split_by_the_capital_as_of_the_guarantee(fund, borrower):
+    claimed_loan(fund, borrower)  # approved 2025-03-01; receivable 7,012,346
+
+    def more_city_money(s):
+        a = capital.record_allocation(s, "city", 600_000_000, D(2025, 6, 1), actor="clerk")
+        capital.approve_allocation(s, a.id, actor="approver")
+
+    run(fund, more_city_money)  # city: 2,000,000 → 8,000,000 yuan after the guarantee
+    run(
+        fund,
+        lambda s: record_override(
+            s, effective_from=D(2025, 9, 1), params={"loss_attribution": {"as_of": "guarantee"}},
+            actor="admin", today=D(2025, 9, 1),
+        ),
+    )  # fmt: skip
+    row = approve_wo(fund, request(fund, D(2025, 10, 1)), D(2025, 10, 2))
+    # As on 2025-03-01: 500 : 200 : 60 : 40, not 500 : 800 : 60 : 40.
+    assert (row.rule, row.allocation) == (
+        "pro_rata",
+        {"city": 1_753_087, "district-D01": 525_926, "other": 350_617, "provincial": 4_382_716},
+    )
