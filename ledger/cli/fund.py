@@ -316,17 +316,20 @@ def source():
 @click.argument("kind", type=click.Choice([k.value for k in reference.SourceKind]))
 @click.option("--district", "district_code", help="The district of a district matching source.")
 @click.option("--committed", callback=_fen, help="Yuan the source must or pledged to give.")
+@click.option("--due", "due_on", callback=_date, help="The date the committed money is due by.")
 @_actor_option
 @click.pass_obj
-def source_add(obj, code, name, kind, district_code, committed, actor):
+def source_add(obj, code, name, kind, district_code, committed, due_on, actor):
     """Add capital source CODE named NAME of KIND (admin)."""
     _write(
         obj,
         lambda s: reference.add_capital_source(
-            s, code, name, kind, actor=_actor(actor), district=district_code, committed=committed
+            s, code, name, kind, actor=_actor(actor), district=district_code,
+            committed=committed, due_on=due_on,
         ),
-    )
+    )  # fmt: skip
     extra = f", committed {format_yuan(committed)} yuan" if committed is not None else ""
+    extra += f" due {due_on}" if due_on is not None else ""
     where = f" of district {district_code}" if district_code else ""
     click.echo(f"capital source {code} added: {name.strip()} ({kind}{where}{extra})")
 
@@ -725,7 +728,12 @@ def capital_show(obj, as_of):
     with obj.factory() as s:
         sources = queries.capital_by_source(s, as_of)
     click.echo(f"capital by source as of {as_of} (yuan)")
-    rows = [["source", "kind", "contributed", "income", "losses", "net", "committed", "unpaid"]]
+    rows = [
+        [
+            "source", "kind", "contributed", "income", "losses", "net", "committed", "unpaid",
+            "due", "overdue",
+        ]
+    ]  # fmt: skip
     for x in sources:
         rows.append(
             [
@@ -737,6 +745,8 @@ def capital_show(obj, as_of):
                 format_yuan(x.net),
                 _yuan(x.committed),
                 _yuan(x.unpaid),
+                str(x.due_on or "-"),
+                format_yuan(x.overdue) if x.due_on else "-",
             ]
         )
     committed = [x.committed for x in sources if x.committed is not None]
@@ -751,9 +761,32 @@ def capital_show(obj, as_of):
             format_yuan(sum(x.net for x in sources)),
             format_yuan(sum(committed)) if committed else "-",
             format_yuan(sum(unpaid)) if unpaid else "-",
+            "",
+            format_yuan(sum(x.overdue for x in sources)),
         ]
     )
-    _echo_table(rows, right=range(2, 8))
+    _echo_table(rows, right=(2, 3, 4, 5, 6, 7, 9))
+
+
+@capital_group.command("matching")
+@click.option("--as-of", callback=_date, help="Date (default: today).")
+@click.pass_obj
+def capital_matching(obj, as_of):
+    """Which districts have not paid their matching money: committed, paid, unpaid and
+    overdue per district (yuan), those with money overdue first."""
+    as_of = as_of or _today()
+    with obj.factory() as s:
+        rows_ = capital.matching_by_district(s, as_of)
+    click.echo(f"matching money by district as of {as_of} (yuan)")
+    rows = [["district", "committed", "paid", "unpaid", "overdue", "overdue since"]]
+    for r in rows_:
+        rows.append(
+            [
+                r.district, format_yuan(r.committed), format_yuan(r.contributed),
+                format_yuan(r.unpaid), format_yuan(r.overdue), str(r.overdue_since or "-"),
+            ]
+        )  # fmt: skip
+    _echo_table(rows, right=range(1, 5))
 
 
 @capital_group.command("allocations")

@@ -147,6 +147,8 @@ ALLOCATIONS = (
     (dt.date(2025, 5, 28), "district-D03", 20, "新财〔2025〕6号"),
 )
 #: What each district has committed to put in, per-mille of the total (新河县 paid 20 of 50).
+#: The districts' matching money is due by the end of the programme's first half-year.
+MATCHING_DUE = dt.date(2024, 12, 31)
 DISTRICT_COMMITTED = {"district-D01": 70, "district-D02": 50, "district-D03": 50}
 #: Placement tranches at the banks.
 TRANCHES = (
@@ -744,9 +746,11 @@ def _setup(s: Session, committed: dict[str, int]) -> None:
     for code, name, account_no in BANKS:
         reference.add_bank(s, code, name, account_no, actor=ADMIN)
     for code, name, kind, district in SOURCES:
+        due = MATCHING_DUE if code in committed else None
         reference.add_capital_source(
-            s, code, name, kind, district=district, committed=committed.get(code), actor=ADMIN
-        )
+            s, code, name, kind, district=district, committed=committed.get(code), due_on=due,
+            actor=ADMIN,
+        )  # fmt: skip
     for username, name, roles, bank in USERS:
         reference.add_user(s, username, name, roles, bank=bank, actor=ADMIN)
 

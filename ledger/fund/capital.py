@@ -254,6 +254,12 @@ class SourceCapital:
     losses: int
     #: What the source was required or pledged to contribute, fen (None: open-ended).
     committed: int | None
+    #: The date the committed money is due by (None: no date set).
+    due_on: dt.date | None = None
+    #: The district of a district's matching money.
+    district: str | None = None
+    #: The date the figures are as of.
+    as_of: dt.date | None = None
 
     @property
     def net(self) -> int:
@@ -263,6 +269,18 @@ class SourceCapital:
     def unpaid(self) -> int | None:
         """Matching money still to come in; None for an open-ended source."""
         return None if self.committed is None else max(self.committed - self.contributed, 0)
+
+    @property
+    def overdue(self) -> int:
+        """Matching money unpaid after its due date (fen; 0 when none is overdue)."""
+        if self.due_on is None or self.as_of is None or self.as_of <= self.due_on:
+            return 0
+        return self.unpaid or 0
+
+    @property
+    def days_overdue(self) -> int:
+        """Days since the due date, while money is overdue."""
+        return (self.as_of - self.due_on).days if self.overdue else 0
 
 
 def capital_by_source(session: Session, as_of: dt.date) -> list[SourceCapital]:
@@ -284,9 +302,48 @@ def capital_by_source(session: Session, as_of: dt.date) -> list[SourceCapital]:
             b[chart.interest_income_account(s.code)],
             b[chart.loss_account(s.code)],
             s.committed,
+            s.committed_due_on,
+            s.district_code,
+            as_of,
         )
         for s in sources
     ]
+
+
+@dataclass(frozen=True)
+class DistrictMatching:
+    """A district's (county's) matching money: "which counties have not paid"."""
+
+    district: str
+    committed: int
+    contributed: int
+    unpaid: int
+    overdue: int
+    #: The earliest due date of its sources with money overdue (None: nothing overdue).
+    overdue_since: dt.date | None
+
+
+def matching_by_district(session: Session, as_of: dt.date) -> list[DistrictMatching]:
+    """Per district with committed matching money: committed, contributed, unpaid and
+    overdue on ``as_of``; the districts with money overdue first, then by code."""
+    by: dict[str, list[SourceCapital]] = {}
+    for source in capital_by_source(session, as_of):
+        if source.district is not None and source.committed is not None:
+            by.setdefault(source.district, []).append(source)
+    rows = []
+    for district, sources in by.items():
+        late = [s.due_on for s in sources if s.overdue]
+        rows.append(
+            DistrictMatching(
+                district,
+                sum(s.committed or 0 for s in sources),
+                sum(s.contributed for s in sources),
+                sum(s.unpaid or 0 for s in sources),
+                sum(s.overdue for s in sources),
+                min(late) if late else None,
+            )
+        )
+    return sorted(rows, key=lambda r: (r.overdue == 0, r.district))
 
 
 def net_capital_as_of(session: Session, on: dt.date) -> dict[str, int]:

@@ -94,6 +94,8 @@ class CapitalSource(Base):
     district_code: Mapped[str | None] = mapped_column(ForeignKey("districts.code"))
     #: Fen this source is required or has pledged to contribute; None when open-ended.
     committed: Mapped[int | None] = mapped_column(BigInteger)
+    #: The date the committed money is due by; None when no date was set.
+    committed_due_on: Mapped[dt.date | None] = mapped_column(Date)
     created_by: Mapped[str] = mapped_column(String(60))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
 

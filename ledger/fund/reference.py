@@ -101,8 +101,10 @@ def add_capital_source(
     actor: str,
     district: str | None = None,
     committed: int | None = None,
+    due_on: dt.date | None = None,
 ) -> CapitalSource:
-    """Register a capital source and open its capital, income and loss accounts."""
+    """Register a capital source and open its capital, income and loss accounts.
+    ``committed`` is what it must (or pledged to) contribute, by ``due_on`` if given."""
     require_role(session, actor, Role.ADMIN)
     if not _SOURCE_CODE.match(code or ""):
         raise ReferenceDataError(
@@ -126,6 +128,10 @@ def add_capital_source(
         get_district(session, district)
     if committed is not None and committed < 0:
         raise ReferenceDataError("committed amount must not be negative", zh="承诺金额不能为负")
+    if due_on is not None and committed is None:
+        raise ReferenceDataError(
+            "a due date needs a committed amount", zh="填写到位期限时须同时填写承诺金额"
+        )
     if session.scalar(select(CapitalSource.id).where(CapitalSource.code == code)) is not None:
         raise ReferenceDataError(
             f"capital source {code} already exists", zh=f"资金来源 {code} 已存在"
@@ -136,6 +142,7 @@ def add_capital_source(
         kind=kind.value,
         district_code=district,
         committed=committed,
+        committed_due_on=due_on,
         created_by=actor,
         created_at=utcnow(),
     )

@@ -202,3 +202,37 @@ def test_a_bank_user_records_interest_for_their_own_bank_only(fund):
     e = refused(FundError, interest, fund, "ICBC", 0, D(2025, 3, 21), "X1", actor="icbc")
     assert str(e) == "the deposit interest amount must be a positive number of fen"
     assert snapshot(fund) == before
+
+
+def test_which_counties_have_not_paid_their_matching_money(fund):
+    from ledger.fund.capital import DistrictMatching, matching_by_district
+    from ledger.fund.errors import ReferenceDataError as RefError
+
+    def add(s):
+        reference.add_capital_source(
+            s, "district-D02", "城西区配套", "district", district="D02", actor="admin",
+            committed=50_000_000, due_on=D(2025, 3, 31),
+        )  # fmt: skip
+        reference.add_capital_source(
+            s, "district-D03", "新河县配套", "district", district="D03", actor="admin",
+            committed=20_000_000, due_on=D(2025, 12, 31),
+        )  # fmt: skip
+        a = capital.record_allocation(s, "district-D02", 15_000_000, D(2025, 2, 1), actor="clerk")
+        capital.approve_allocation(s, a.id, actor="approver")
+
+    run(fund, add)
+    with fund() as s:
+        rows = matching_by_district(s, D(2025, 6, 30))
+        e = refused(
+            RefError,
+            reference.add_capital_source,
+            s, "other-2", "捐赠", "other", actor="admin", due_on=D(2025, 1, 1),
+        )  # fmt: skip
+    assert str(e) == "a due date needs a committed amount"
+    # D02 promised 500,000 by 2025-03-31 and paid 150,000: 350,000 overdue; D03's date
+    # has not come; D01 set no date (600,000 of 1,000,000 paid).
+    assert rows == [
+        DistrictMatching("D02", 50_000_000, 15_000_000, 35_000_000, 35_000_000, D(2025, 3, 31)),
+        DistrictMatching("D01", 100_000_000, 60_000_000, 40_000_000, 0, None),
+        DistrictMatching("D03", 20_000_000, 0, 20_000_000, 0, None),
+    ]

@@ -59,10 +59,10 @@ def fund(ok):
     ok("source", "add", "city", "市级配套", "city", actor="admin")
     assert ok(
         "source", "add", "district-D01", "城东区配套", "district",
-        "--district", "D01", "--committed", "1000000", actor="admin",
+        "--district", "D01", "--committed", "1000000", "--due", "2025-06-30", actor="admin",
     ) == (
         "capital source district-D01 added: 城东区配套 "
-        "(district of district D01, committed 1,000,000.00 yuan)\n"
+        "(district of district D01, committed 1,000,000.00 yuan due 2025-06-30)\n"
     )  # fmt: skip
     for username, name, roles in (
         ("clerk", "王经办", ["clerk"]),
@@ -230,18 +230,27 @@ def test_loan_life_through_the_cli(fund, run):
         "total  2,000,000.00  64,000.00    80,000.00        0.03x          0.04x  "
         "              10,000,000.00  9,936,000.00  5,920,000.00         0.00%          n/a",
     ]
+    assert ok("capital", "matching", "--as-of", "2025-12-31").splitlines() == [
+        "matching money by district as of 2025-12-31 (yuan)",
+        "district     committed        paid      unpaid     overdue  overdue since",
+        "D01       1,000,000.00  600,000.00  400,000.00  400,000.00  2025-06-30",
+    ]
+    # Not yet overdue on its due date.
+    assert ok("capital", "matching", "--as-of", "2025-06-30").splitlines()[2].split() == [
+        "D01", "1,000,000.00", "600,000.00", "400,000.00", "0.00", "-",
+    ]  # fmt: skip
     assert ok("capital", "show", "--as-of", "2025-12-31").splitlines() == [
         "capital by source as of 2025-12-31 (yuan)",
         "source        kind         contributed  income  losses           net     committed"
-        "      unpaid",
+        "      unpaid  due            overdue",
         "city          city        2,000,000.50    0.00    0.00  2,000,000.50             -"
-        "           -",
+        "           -  -                    -",
         "district-D01  district      600,000.00    0.00    0.00    600,000.00  1,000,000.00"
-        "  400,000.00",
+        "  400,000.00  2025-06-30  400,000.00",
         "provincial    provincial  5,000,000.00    0.00    0.00  5,000,000.00             -"
-        "           -",
+        "           -  -                    -",
         "total                     7,600,000.50    0.00    0.00  7,600,000.50  1,000,000.00"
-        "  400,000.00",
+        "  400,000.00              400,000.00",
     ]
     # Q3 2025: 100,000 for 67 days and 80,000 for 25 days at 4.35% − (LPR 3.10% − 1.50%).
     assert ok("report", "subsidy", "--bank", "ICBC", "--year", "2025", "--quarter", "3") == (
@@ -350,7 +359,7 @@ def test_compensation_recovery_and_write_off(fund, run):
     capital = ok("capital", "show", "--as-of", "2025-12-31").splitlines()
     assert capital[-1].split() == [
         "total", "7,600,000.50", "0.00", "28,000.00", "7,572,000.50", "1,000,000.00",
-        "400,000.00",
+        "400,000.00", "400,000.00",
     ]  # fmt: skip
     banks = ok("report", "banks", "--as-of", "2025-12-31").splitlines()
     # Placed 2,000,000 less the 40,000 claim plus 12,000 recovered; 40,000 / 50,000 paid.
@@ -403,7 +412,8 @@ def test_cancel_waiver_withdraw_and_interest(fund, run):
     )  # fmt: skip
     shown = ok("capital", "show", "--as-of", "2025-06-30").splitlines()
     assert shown[-1].split() == [
-        "total", "7,600,000.50", "760.00", "0.00", "7,600,760.50", "1,000,000.00", "400,000.00"
+        "total", "7,600,000.50", "760.00", "0.00", "7,600,760.50", "1,000,000.00", "400,000.00",
+        "0.00",
     ]  # fmt: skip
 
 
