@@ -111,6 +111,8 @@ class _Run:
         self.suspension: dict[tuple[str, dt.date], FundError | None] = {}
         self.serials: dict[str, int] = {}
         self.credentials: dict[int, list[CredentialView]] = {}
+        #: Per guarantor (resident ID): the commitments they guarantee that are still held.
+        self.guaranteeing: dict[str, list[str]] = defaultdict(list)
 
     def load(self, requests: Sequence[GuaranteeRequest]) -> None:
         codes = sorted({r.bank for r in requests})
@@ -127,6 +129,25 @@ class _Run:
                 self.borrowers[borrower.id_number] = borrower
         ids = sorted(b.id for b in self.borrowers.values())
         self.credentials = credentials_of(self.session, ids)
+        guarantors = sorted(
+            {
+                normalize_id_number(spec.guarantor_id_number)
+                for r in requests
+                for spec in r.counter_guarantees
+                if spec.kind == "guarantor" and isinstance(spec.guarantor_id_number, str)
+            }
+        )
+        for chunk in chunks(guarantors):
+            for number, commitment in self.session.execute(
+                select(CounterGuarantee.guarantor_id_number, Commitment.number)
+                .join(Commitment, Commitment.id == CounterGuarantee.commitment_id)
+                .where(
+                    CounterGuarantee.guarantor_id_number.in_(chunk),
+                    CounterGuarantee.status == "held",
+                )
+                .order_by(Commitment.id)
+            ):
+                self.guaranteeing[number].append(commitment)
         for chunk in chunks(ids):
             rows = self.session.execute(
                 select(Commitment.borrower_id, Commitment.number)
@@ -193,11 +214,43 @@ class _Run:
             raise Refused("bank", suspended)
         try:
             check_counter_guarantees(rules, request.amount, request.counter_guarantees)
+            guarantors = self._check_guarantors(rules, borrower, request)
         except CounterGuaranteeError as exc:
             raise Refused("counter_guarantees", exc) from None
         number = self._next_number(bank.code, request.on)
         self.history[borrower.id].unused.append(number)
+        for guarantor in guarantors:
+            self.guaranteeing[guarantor].append(number)
         return request, borrower, rules, number
+
+    def _check_guarantors(
+        self, rules: RuleSet, borrower: Borrower, request: GuaranteeRequest
+    ) -> list[str]:
+        """Each guarantor (a person, by resident ID) guarantees at most the rules' number of
+        loans at once, counting the guarantees still held and those earlier in the batch;
+        nobody guarantees their own loan."""
+        limit = rules["counter_guarantee"]["max_loans_per_guarantor"]
+        numbers = []
+        for spec in request.counter_guarantees:
+            if spec.kind != "guarantor" or not spec.guarantor_id_number:
+                continue
+            number = normalize_id_number(spec.guarantor_id_number)
+            if number == borrower.id_number:
+                raise CounterGuaranteeError(
+                    "a borrower cannot be the guarantor of their own loan",
+                    zh="借款人不能为自己的贷款提供保证",
+                )
+            held = self.guaranteeing[number]
+            if len(held) >= limit:
+                raise CounterGuaranteeError(
+                    f"guarantor {number} already guarantees {len(held)} loan"
+                    f"{_s(len(held))} ({', '.join(held)}); the rules in force on {request.on} "
+                    f"allow {limit} at once",
+                    zh=f"保证人 {number} 已为 {len(held)} 笔贷款提供保证（{'、'.join(held)}），"
+                    f"{request.on} 适用的政策规定每人同时最多担保 {limit} 笔",
+                )
+            numbers.append(number)
+        return numbers
 
     def _borrower(self, request: GuaranteeRequest) -> Borrower:
         number = normalize_id_number(request.id_number or "")

@@ -262,6 +262,7 @@ SCHEMA: dict[str, Any] = {
     "counter_guarantee": {
         "required_above_fen": _fen,
         "waiver_kinds": _choices(COUNTER_GUARANTEE_KINDS, nonempty=False),
+        "max_loans_per_guarantor": _positive,
     },
     "repeat_loans": {"max_loans": _positive, "require_on_time": _bool, "max_active": _positive},
     "eligible_categories": _choices(CATEGORIES, nonempty=True),

@@ -451,8 +451,9 @@ def test_policy_show_history_and_load(fund, run, tmp_path):
     ]
     later = ok("policy", "show", "--on", "2099-06-30").splitlines()
     assert later[1] == "sources: national:2021, local:2099-01-01"
-    assert "coverage_ppm                          70.00%" in later
-    assert "leverage.high                         8" in later
+    assert ["coverage_ppm", "70.00%"] in [line.split() for line in later]
+    assert ["leverage.high", "8"] in [line.split() for line in later]
+    assert ["counter_guarantee.max_loans_per_guarantor", "1"] in [line.split() for line in later]
 
 
 @pytest.mark.parametrize(

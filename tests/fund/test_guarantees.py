@@ -335,6 +335,55 @@ def test_guarantor_is_validated(fund, borrower):
     assert approve(fund, borrower, 10_000_001, cgs=[ok]).number == "G2025-ICBC-00001"
 
 
+def test_a_guarantor_stands_for_the_rules_number_of_loans_at_once(fund, borrower):
+    person = borrower_id(41, born=D(1970, 7, 7))
+    spec = CounterGuaranteeSpec(
+        "guarantor", guarantor_name="孙保证", guarantor_id_number=person,
+        employer_type="civil_servant",
+    )  # fmt: skip
+    first = approve(fund, borrower, 10_000_001, cgs=[spec])
+    other = register(fund, 42, "周借款")
+    e = refused(CounterGuaranteeError, approve, fund, other, 10_000_001, cgs=[spec])
+    assert str(e) == (
+        f"guarantor {person} already guarantees 1 loan ({first.number}); the rules in force "
+        "on 2025-03-01 allow 1 at once"
+    )
+    assert e.zh == (
+        f"保证人 {person} 已为 1 笔贷款提供保证（{first.number}），2025-03-01 适用的政策规定"
+        "每人同时最多担保 1 笔"
+    )
+    # A locality that allows two.
+    run(
+        fund,
+        lambda s: record_override(
+            s, effective_from=D(2025, 3, 2),
+            params={"counter_guarantee": {"max_loans_per_guarantor": 2}}, actor="admin",
+            today=D(2025, 3, 1),
+        ),
+    )  # fmt: skip
+    assert approve(fund, other, 10_000_001, on=D(2025, 3, 2), cgs=[spec]).number == (
+        "G2025-ICBC-00002"
+    )
+    # Nobody guarantees their own loan.
+    own = CounterGuaranteeSpec(
+        "guarantor", guarantor_name="张三", guarantor_id_number=other,
+        employer_type="enterprise",
+    )  # fmt: skip
+    third = register(fund, 43, "吴借款")
+    assert approve(fund, third, 10_000_001, on=D(2025, 3, 2), cgs=[own]).number == (
+        "G2025-ICBC-00003"
+    )
+    fourth = register(fund, 44, "郑借款")
+    self_ = CounterGuaranteeSpec(
+        "guarantor", guarantor_name="郑借款", guarantor_id_number=fourth,
+        employer_type="enterprise",
+    )  # fmt: skip
+    e = refused(
+        CounterGuaranteeError, approve, fund, fourth, 10_000_001, on=D(2025, 3, 2), cgs=[self_]
+    )
+    assert str(e) == "a borrower cannot be the guarantor of their own loan"
+
+
 # ------------------------------------------------------------- numbering, cancelling
 
 

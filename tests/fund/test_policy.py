@@ -136,6 +136,7 @@ def test_other_defaults():
     assert dict(rules["counter_guarantee"]) == {
         "required_above_fen": 10 * WAN,
         "waiver_kinds": ("credit_community",),
+        "max_loans_per_guarantor": 1,
     }
     assert dict(rules["repeat_loans"]) == {"max_loans": 3, "require_on_time": True, "max_active": 1}
     assert (rules["min_age"], rules["max_age"]) == (18, 60)
