@@ -122,7 +122,8 @@ FIRM_TRADES = _words(
 )
 EMPLOYERS = ("civil_servant", "public_institution", "state_enterprise")
 
-#: Declarable categories (person_4050 is derived from sex and age, never declared).
+#: Declared categories besides person_4050 (which the labour office registers for those
+#: of the age: see Applicants.categories).
 CATEGORIES = (
     "registered_unemployed",
     "reemployment_certificate",
@@ -303,7 +304,7 @@ class _Planner:
         rng = self.rng
         is_4050 = age >= (40 if sex is Sex.FEMALE else 50)
         if is_4050 and rng.random() < 0.35:
-            return ()  # eligible as a 4050 person only
+            return ("person_4050",)  # registered as a 4050 person only
         weights = {
             "registered_unemployed": 40,
             "reemployment_certificate": 12 if age >= 35 else 2,

@@ -26,7 +26,12 @@ from ledger.fund.batches import Refused
 from ledger.fund.books import PPM, counter_guarantee_accounts
 from ledger.fund.borrowers import borrower_categories
 from ledger.fund.credentials import CredentialView, check_credential, credentials_of
-from ledger.fund.eligibility import BORROWER_TYPE_NAMES_ZH, Category, check_eligible
+from ledger.fund.eligibility import (
+    BORROWER_TYPE_NAMES_ZH,
+    Category,
+    check_4050_lapse,
+    check_eligible,
+)
 from ledger.fund.errors import (
     BankSuspendedError,
     CounterGuaranteeError,
@@ -197,6 +202,14 @@ class _Run:
             if any(c.kind == "reemployment_certificate" and c.valid_on(request.on) for c in held):
                 # Holding a valid certificate is itself a category, whatever was declared.
                 categories |= {Category.reemployment_certificate}
+            if not categories & frozenset(rules["eligible_categories"]):
+                # A lapsed 4050 registration is named as the reason, not "no category".
+                check_4050_lapse(
+                    [c for c in borrower.categories.split(",") if c],
+                    borrower.sex,
+                    borrower.birth_date,
+                    request.on,
+                )
             check_eligible(
                 categories=categories,
                 eligible=rules["eligible_categories"],

@@ -1,7 +1,7 @@
 """Borrowers: registered once, identified by their resident ID number (GB 11643).
 
-Birth date and sex come from the ID number; the 4050 category is derived from them on
-each application date, never stored.
+Birth date and sex come from the ID number; a registered 4050 person counts as one on an
+application date only at the age and sex the rules name.
 """
 
 from __future__ import annotations
@@ -125,8 +125,6 @@ def _checked(spec: BorrowerSpec, districts, known, seen, actor, now, today) -> d
         raise Refused("head_count", exc) from None
     try:
         declared = frozenset(category_of(c) for c in spec.categories)
-        # Validates the declaration (4050 may not be declared); the date does not matter.
-        categories_on(declared, resident.sex, resident.birth_date, resident.birth_date)
     except EligibilityError as exc:
         raise Refused("categories", exc) from None
     if spec.district not in districts:
@@ -185,7 +183,8 @@ def get_borrower(session: Session, id_number: str) -> Borrower:
 
 
 def borrower_categories(borrower: Borrower, on: dt.date) -> frozenset[Category]:
-    """The borrower's categories on ``on``: declared ones plus 4050 when it applies."""
+    """The borrower's categories on ``on``: the declared ones that hold then (a registered
+    4050 person only at the age the rules name)."""
     declared = [c for c in borrower.categories.split(",") if c]
     return categories_on(declared, borrower.sex, borrower.birth_date, on)
 

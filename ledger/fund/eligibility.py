@@ -2,11 +2,13 @@
 
 Guaranteed loans are for people who find it hard to get work: registered unemployed,
 holders of a re-employment certificate, "4050" persons, veterans, graduates and so on. A
-borrower declares categories; "4050" (women aged 40 or more, men 50 or more on the
-application date) is never declared but derived from the resident ID number's sex and birth
-date. Which categories qualify and which ages are allowed are policy parameters that change
-by date: the policy module supplies them, this module only applies them. Refusals are
-:class:`EligibilityError` with an English and a Chinese message.
+borrower declares categories. "4050" is a registration the labour office makes, declared
+like the others, and counts only while it holds: on the application date a woman must be
+40 or more, a man 50 or more, by the sex and birth date of the resident ID number; it is
+never inferred from age alone. Which categories qualify and which ages are allowed are
+policy parameters that change by date: the policy module supplies them, this module only
+applies them. Refusals are :class:`EligibilityError` with an English and a Chinese
+message.
 """
 
 from __future__ import annotations
@@ -80,20 +82,30 @@ def is_4050(sex: Sex | str, birth_date: dt.date, on: dt.date) -> bool:
 def categories_on(
     declared: Iterable[Category | str], sex: Sex | str, birth_date: dt.date, on: dt.date
 ) -> frozenset[Category]:
-    """The declared categories plus ``person_4050`` when the borrower is one on ``on``.
-
-    ``person_4050`` may not be declared: it is derived from sex and birth date.
-    """
+    """The declared categories that hold on ``on``: a registered ``person_4050`` only when
+    the borrower's age and sex make one on that date."""
     categories = {category_of(item) for item in declared}
-    if Category.person_4050 in categories:
-        raise EligibilityError(
-            "The category person_4050 cannot be declared: "
-            "it is derived from the borrower's sex and birth date",
-            zh="“4050人员”不能申报：由借款人的性别和出生日期自动认定",
-        )
-    if is_4050(sex, birth_date, on):
-        categories.add(Category.person_4050)
+    if Category.person_4050 in categories and not is_4050(sex, birth_date, on):
+        categories.discard(Category.person_4050)
     return frozenset(categories)
+
+
+def check_4050_lapse(
+    declared: Iterable[Category | str], sex: Sex | str, birth_date: dt.date, on: dt.date
+) -> None:
+    """Refuse, saying why, a borrower registered as a 4050 person who is not one on
+    ``on`` (a woman under 40, a man under 50) — for when that registration was their claim."""
+    categories = {category_of(item) for item in declared}
+    if Category.person_4050 not in categories or is_4050(sex, birth_date, on):
+        return
+    age, woman = age_on(birth_date, on), Sex(sex) is Sex.FEMALE
+    raise EligibilityError(
+        f"The borrower is registered as a 4050 person but is a {'woman' if woman else 'man'} "
+        f"of {age} on {on.isoformat()}; 4050 means women aged 40 or more and men aged 50 or "
+        "more on the application date",
+        zh=f"借款人登记为“4050人员”，但 {on.isoformat()} 为 {age} 周岁"
+        f"{'女性' if woman else '男性'}；“4050人员”指申请之日女性年满 40 周岁、男性年满 50 周岁",
+    )
 
 
 def check_eligible(

@@ -156,7 +156,8 @@ class Borrower(Base):
     borrower_type: Mapped[str] = mapped_column(String(20))
     #: People in a partnership (1 for an individual).
     head_count: Mapped[int] = mapped_column(Integer, default=1)
-    #: Comma-separated declared eligibility categories (4050 is derived, never stored).
+    #: Comma-separated declared eligibility categories (a 4050 registration among them
+    #: counts only on dates the borrower's age and sex qualify).
     categories: Mapped[str] = mapped_column(String(400))
     registered_by: Mapped[str] = mapped_column(String(60))
     registered_at: Mapped[dt.datetime] = mapped_column(DateTime)

@@ -61,7 +61,7 @@ def test_every_bad_row_is_reported_and_nobody_is_registered(fund, borrower):
         BorrowerSpec(borrower_id(15), "丁", "D09", row=5),
         BorrowerSpec(borrower_id(16), "戊", "D01", "company", row=6),
         BorrowerSpec(borrower_id(17), "己", "D01", "partnership", head_count=1, row=7),
-        BorrowerSpec(borrower_id(18), "庚", "D01", categories=["person_4050"], row=8),
+        BorrowerSpec(borrower_id(18), "庚", "D01", categories=["astronaut"], row=8),
         BorrowerSpec(borrower_id(14), "辛", "D01", row=9),  # twice in the list
         BorrowerSpec(borrower_id(19), " ", "D01", row=10),
     ]
@@ -92,6 +92,7 @@ def test_every_bad_row_is_reported_and_nobody_is_registered(fund, borrower):
         "(earlier in this list, 甲)"
     )
     assert errors[6].zh == f"身份证号 {borrower_id(14)} 的借款人已登记（甲）"
+    assert errors[5].message == "Unknown borrower category 'astronaut'"
     assert errors[7].value == " "
     assert count(fund) == 1
 

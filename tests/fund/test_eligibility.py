@@ -1,4 +1,4 @@
-"""Eligibility: categories, the derived 4050 category, age range and category checks."""
+"""Eligibility: categories, the 4050 registration and its age, age range and category checks."""
 
 from __future__ import annotations
 
@@ -104,12 +104,18 @@ def test_is_4050_leap_day_birthday():
 # --- categories_on -------------------------------------------------------------------------
 
 
-def test_categories_on_adds_4050():
-    assert categories_on(["veteran"], Sex.MALE, MAN_50_ON_ON, ON) == {
+def test_a_4050_registration_holds_only_at_the_qualifying_age():
+    registered = ["veteran", "4050人员"]
+    assert categories_on(registered, Sex.MALE, MAN_50_ON_ON, ON) == {
         Category.veteran,
         Category.person_4050,
     }
-    assert categories_on([], Sex.FEMALE, WOMAN_40_ON_ON, ON) == {Category.person_4050}
+    # The day before his 50th birthday it does not hold yet.
+    assert categories_on(registered, Sex.MALE, dt.date(1974, 6, 16), ON) == {Category.veteran}
+    assert categories_on(["person_4050"], Sex.FEMALE, WOMAN_40_ON_ON, ON) == {Category.person_4050}
+    # Never inferred from age alone.
+    assert categories_on([], Sex.FEMALE, WOMAN_40_ON_ON, ON) == frozenset()
+    assert categories_on(["veteran"], Sex.MALE, MAN_50_ON_ON, ON) == {Category.veteran}
 
 
 def test_categories_on_without_4050():
@@ -118,16 +124,6 @@ def test_categories_on_without_4050():
     )
     assert result == frozenset({Category.graduate, Category.disabled})
     assert isinstance(result, frozenset)
-
-
-def test_4050_cannot_be_declared():
-    for declared in (["person_4050"], [Category.person_4050], ["veteran", "4050人员"]):
-        error = refusal(categories_on, declared, Sex.MALE, MAN_50_ON_ON, ON)
-        assert str(error) == (
-            "The category person_4050 cannot be declared: "
-            "it is derived from the borrower's sex and birth date"
-        )
-        assert error.zh == "“4050人员”不能申报：由借款人的性别和出生日期自动认定"
 
 
 def test_categories_on_refuses_an_unknown_category():

@@ -137,16 +137,21 @@ def test_age_out_of_range(fund):
     assert approve(fund, young, on=D(2025, 3, 2)).number == "G2025-ICBC-00001"
 
 
-def test_a_woman_of_forty_is_eligible_only_as_4050(fund):
-    woman = register(fund, 24, "周八", (), born=D(1985, 2, 28), sex=Sex.FEMALE)
+def test_a_registered_4050_person_counts_from_the_qualifying_age(fund):
+    woman = register(fund, 24, "周八", ("person_4050",), born=D(1985, 2, 28), sex=Sex.FEMALE)
     e = refused(EligibilityError, approve, fund, woman, on=D(2025, 2, 27))  # 39
     assert str(e) == (
-        "The borrower has no category; none is eligible under the rules in force on 2025-02-27"
+        "The borrower is registered as a 4050 person but is a woman of 39 on 2025-02-27; 4050 "
+        "means women aged 40 or more and men aged 50 or more on the application date"
+    )
+    assert e.zh == (
+        "借款人登记为“4050人员”，但 2025-02-27 为 39 周岁女性；“4050人员”指申请之日女性年满 40 "
+        "周岁、男性年满 50 周岁"
     )
     c = approve(fund, woman, on=D(2025, 2, 28))  # 40 today
     assert (c.number, c.categories) == ("G2025-ICBC-00001", "person_4050")
-    # A man of 45 declaring nothing is not a 4050 person.
-    man = register(fund, 25, "吴九", (), born=D(1980, 1, 1))
+    # 4050 is a registration, never inferred from age: a man of 55 not registered is not one.
+    man = register(fund, 25, "吴九", (), born=D(1970, 1, 1))
     e = refused(EligibilityError, approve, fund, man)
     assert str(e).startswith("The borrower has no category")
 

@@ -72,13 +72,8 @@ def test_a_category_it_cannot_list_by_is_refused(fund):
             borrowers_page(s, category="boss")
         assert str(info.value) == (
             "unknown borrower category 'boss'; use one of: registered_unemployed, "
-            "reemployment_certificate, veteran, graduate, disabled, returning_migrant, "
-            "zero_employment_household, poverty_alleviated"
-        )
-        with pytest.raises(FilterError) as info:
-            borrowers_page(s, category="person_4050")
-        assert str(info.value).startswith(
-            "person_4050 is never declared (it follows from the ID number on a date)"
+            "reemployment_certificate, person_4050, veteran, graduate, disabled, "
+            "returning_migrant, zero_employment_household, poverty_alleviated"
         )
         with pytest.raises(FilterError, match="a page holds 1 to 1000 rows, not 0"):
             borrowers_page(s, limit=0)
@@ -115,10 +110,8 @@ def test_borrower_detail(portfolio):
     )  # fmt: skip
     # Born 1970-02-01: a man of 55 is a 4050 person, derived on the date, never stored.
     assert zhao.borrower.categories == ("registered_unemployed",)
-    assert zhao.borrower.categories_on(D(2025, 12, 31)) == {
-        Category.registered_unemployed,
-        Category.person_4050,
-    }
+    # Of the age, but not registered as a 4050 person: never inferred.
+    assert zhao.borrower.categories_on(D(2025, 12, 31)) == {Category.registered_unemployed}
     assert zhao.borrower.categories_on(D(2019, 12, 31)) == {Category.registered_unemployed}
     assert [(ln.contract_no, ln.status, ln.principal_outstanding) for ln in zhao.loans] == [
         ("ICBC-004", "repaid", 0)

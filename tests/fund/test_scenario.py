@@ -112,8 +112,8 @@ def test_a_year_of_the_fund(fund, borrower):
             register(s, 12, "王五", ["graduate"], born=D(1999, 8, 8)),
             register(s, 13, "赵六", ["returning_migrant"]),
             register(s, 14, "孙七", ["disabled"]),
-            # A woman of 42 who declares nothing: eligible only as a "4050" person.
-            register(s, 15, "周八", [], born=D(1983, 3, 8), sex=Sex.FEMALE),
+            # A woman of 42 registered as a "4050" person, and eligible only as one.
+            register(s, 15, "周八", ["person_4050"], born=D(1983, 3, 8), sex=Sex.FEMALE),
         )
 
     li, wang, zhao, sun, zhou = run(fund, people)

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger.errors import FilterError
 from ledger.fund.borrowers import get_borrower
 from ledger.fund.credentials import CredentialView, credentials_of
 from ledger.fund.eligibility import Category
@@ -26,8 +25,8 @@ from ledger.paging import Page, keyset_page, one_of
 
 __all__ = ["BorrowerDetail", "BorrowerView", "borrower_detail", "borrowers_page"]
 
-#: The categories a borrower declares, and so may be listed by (4050 is derived on a date).
-DECLARED = tuple(c.value for c in Category if c is not Category.person_4050)
+#: The categories a borrower declares, and so may be listed by.
+DECLARED = tuple(c.value for c in Category)
 
 
 def borrowers_page(
@@ -39,12 +38,6 @@ def borrowers_page(
     limit: int = 50,
 ) -> Page[BorrowerView]:
     """Borrowers newest first (by registration), of a district, who declared a category."""
-    if category == Category.person_4050:
-        raise FilterError(
-            "person_4050 is never declared (it follows from the ID number on a date); "
-            f"list by a declared category: {', '.join(DECLARED)}",
-            zh="“4050人员”不是申报的类别（由身份证号按日期认定），请按申报类别查询",
-        )
     one_of(category, DECLARED, "borrower category", "人员类别")
     stmt = select(Borrower)
     if district is not None:

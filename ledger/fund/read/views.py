@@ -31,7 +31,7 @@ class BorrowerView:
     borrower_type: str
     #: People in a partnership (1 otherwise).
     head_count: int
-    #: The declared categories (4050 is never declared: see :meth:`categories_on`).
+    #: The declared categories (a 4050 registration holds on a date: :meth:`categories_on`).
     categories: tuple[str, ...]
     registered_by: str
     #: UTC.
@@ -40,7 +40,7 @@ class BorrowerView:
     id_number_given: str | None = None
 
     def categories_on(self, on: dt.date) -> frozenset[Category]:
-        """The categories on ``on``: the declared ones, and 4050 when it applies then."""
+        """The declared categories that hold on ``on`` (4050 only at the qualifying age)."""
         return categories_on(self.categories, self.sex, self.birth_date, on)
 
 
