@@ -18,37 +18,19 @@ import re
 from collections.abc import Iterable
 from enum import StrEnum
 
+from ledger.fund.categories import catalogue
 from ledger.fund.errors import EligibilityError
 from ledger.fund.identity import Sex, age_on
 
 FOUR_050_AGE = {Sex.FEMALE: 40, Sex.MALE: 50}
 
 
-class Category(StrEnum):
-    """Borrower categories (人员类别) that guaranteed-loan policies have supported."""
+#: Borrower categories (人员类别): built from the policy file's catalogue
+#: (``ledger.fund.categories``), so a category is data; ``Category.person_4050`` and the
+#: other members read as they did when the list was written here.
+Category = StrEnum("Category", {code: code for code in catalogue()})
 
-    registered_unemployed = "registered_unemployed"
-    reemployment_certificate = "reemployment_certificate"
-    person_4050 = "person_4050"
-    veteran = "veteran"
-    graduate = "graduate"
-    disabled = "disabled"
-    returning_migrant = "returning_migrant"
-    zero_employment_household = "zero_employment_household"
-    poverty_alleviated = "poverty_alleviated"
-
-
-CATEGORY_NAMES_ZH: dict[Category, str] = {
-    Category.registered_unemployed: "登记失业人员",
-    Category.reemployment_certificate: "持再就业优惠证人员",
-    Category.person_4050: "4050人员",
-    Category.veteran: "退役军人",
-    Category.graduate: "高校毕业生",
-    Category.disabled: "残疾人",
-    Category.returning_migrant: "返乡创业农民工",
-    Category.zero_employment_household: "零就业家庭",
-    Category.poverty_alleviated: "建档立卡贫困人口",
-}
+CATEGORY_NAMES_ZH: dict[Category, str] = {Category(c): zh for c, zh in catalogue().items()}
 
 
 class BorrowerType(StrEnum):

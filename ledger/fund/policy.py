@@ -35,6 +35,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ledger.clock import business_today, utcnow
+from ledger.fund.categories import catalogue
 from ledger.fund.errors import PolicyError
 
 __all__ = [
@@ -66,17 +67,7 @@ PPM = 1_000_000
 #: Borrower types a loan limit is set for.
 BORROWER_TYPES = ("individual", "partnership", "small_enterprise")
 #: Eligibility categories (the ``eligible_categories`` values).
-CATEGORIES = (
-    "registered_unemployed",
-    "reemployment_certificate",
-    "person_4050",
-    "veteran",
-    "graduate",
-    "disabled",
-    "returning_migrant",
-    "zero_employment_household",
-    "poverty_alleviated",
-)
+CATEGORIES = tuple(catalogue())
 #: Documents the labour office issues to a person (``credential.kind`` values).
 CREDENTIAL_KINDS = ("reemployment_certificate",)
 #: Kinds of capital source (``loss_attribution.first_loss_order`` values).

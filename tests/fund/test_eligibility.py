@@ -45,6 +45,9 @@ def test_categories_and_names():
         "returning_migrant",
         "zero_employment_household",
         "poverty_alleviated",
+        "both_spouses_laid_off",
+        "landless_farmer",
+        "woman_entrepreneur",
     ]
     expected = {
         Category.registered_unemployed: "登记失业人员",
@@ -56,8 +59,20 @@ def test_categories_and_names():
         Category.returning_migrant: "返乡创业农民工",
         Category.zero_employment_household: "零就业家庭",
         Category.poverty_alleviated: "建档立卡贫困人口",
+        Category.both_spouses_laid_off: "夫妻双下岗人员",
+        Category.landless_farmer: "失地无业农民",
+        Category.woman_entrepreneur: "妇女创业者",
     }
     assert dict(CATEGORY_NAMES_ZH) == expected
+
+
+def test_a_category_is_data_read_from_the_policy_file():
+    from ledger.fund.categories import catalogue
+    from ledger.fund.policy import CATEGORIES
+
+    assert tuple(catalogue()) == CATEGORIES == tuple(c.value for c in Category)
+    assert category_of("失地无业农民") is Category.landless_farmer
+    assert category_of("Woman_Entrepreneur") is Category.woman_entrepreneur
 
 
 def test_borrower_types_and_names():

@@ -252,7 +252,7 @@ def test_merge_of_a_different_subsidy_method_replaces_the_table():
             "policy key eligible_categories[1] must be one of 'registered_unemployed', "
             "'reemployment_certificate', 'person_4050', 'veteran', 'graduate', 'disabled', "
             "'returning_migrant', 'zero_employment_household', 'poverty_alleviated', "
-            "not 'pensioner'",
+            "'both_spouses_laid_off', 'landless_farmer', 'woman_entrepreneur', not 'pensioner'",
         ),
         (
             {"eligible_categories": []},

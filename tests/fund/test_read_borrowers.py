@@ -73,7 +73,8 @@ def test_a_category_it_cannot_list_by_is_refused(fund):
         assert str(info.value) == (
             "unknown borrower category 'boss'; use one of: registered_unemployed, "
             "reemployment_certificate, person_4050, veteran, graduate, disabled, "
-            "returning_migrant, zero_employment_household, poverty_alleviated"
+            "returning_migrant, zero_employment_household, poverty_alleviated, "
+            "both_spouses_laid_off, landless_farmer, woman_entrepreneur"
         )
         with pytest.raises(FilterError, match="a page holds 1 to 1000 rows, not 0"):
             borrowers_page(s, limit=0)
