@@ -329,6 +329,8 @@ class _Planner:
         rules = self.rules(approve_on)
         sex = Sex.MALE if rng.random() < 0.56 else Sex.FEMALE
         age = rng.randint(20, 58)
+        if sex is Sex.FEMALE:
+            age = min(age, 55)  # the rules' oldest woman
         birth = self.birth_for_age(age, approve_on)
         district = rng.choices(["D01", "D02", "D03"], [40, 35, 25])[0]
         r = rng.random()

@@ -216,7 +216,7 @@ class _Run:
                 birth_date=borrower.birth_date,
                 on=request.on,
                 min_age=rules["min_age"],
-                max_age=rules["max_age"],
+                max_age=rules.max_age_for(borrower.sex),
             )
         except EligibilityError as exc:
             raise Refused("id_number", exc) from None

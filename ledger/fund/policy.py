@@ -164,6 +164,19 @@ def _age(path: str, value: Any) -> None:
         raise _fail(path, "an age in whole years (0 to 150)", "0 到 150 之间的整数周岁", value)
 
 
+def _age_by_sex(path: str, value: Any) -> None:
+    """An age, or a table of one for each sex (``{ male = 60, female = 55 }``)."""
+    if isinstance(value, Mapping):
+        if set(value) != {"male", "female"}:
+            raise _fail(
+                path, "an age, or a table of male and female ages", "周岁，或按性别的周岁表", value
+            )
+        for sex in ("male", "female"):
+            _age(f"{path}.{sex}", value[sex])
+        return
+    _age(path, value)
+
+
 def _bool(path: str, value: Any) -> None:
     if not isinstance(value, bool):
         raise _fail(path, "true or false", "true 或 false", value)
@@ -262,7 +275,7 @@ SCHEMA: dict[str, Any] = {
         "required_for": _choices(BORROWER_TYPES, nonempty=False),
     },
     "min_age": _age,
-    "max_age": _age,
+    "max_age": _age_by_sex,
 }
 
 
@@ -334,11 +347,13 @@ def validate_params(params: Mapping, *, partial: bool) -> None:
     _check_table("", SCHEMA, params, partial)
     if partial:
         return
-    if params["min_age"] > params["max_age"]:
+    oldest = params["max_age"]
+    if isinstance(oldest, Mapping):
+        oldest = min(oldest.values())
+    if params["min_age"] > oldest:
         raise PolicyError(
-            f"policy key min_age ({params['min_age']}) must not be above "
-            f"max_age ({params['max_age']})",
-            zh=f"政策参数 min_age（{params['min_age']}）不能大于 max_age（{params['max_age']}）",
+            f"policy key min_age ({params['min_age']}) must not be above max_age ({oldest})",
+            zh=f"政策参数 min_age（{params['min_age']}）不能大于 max_age（{oldest}）",
         )
     leverage = params["leverage"]
     if leverage["high"] < leverage["base"]:
@@ -507,6 +522,14 @@ class RuleSet:
     def rate_cap_on(self, on: dt.date, extra: Iterable | None = None) -> int:
         """:meth:`rate_cap_ppm` of the reference rate of ``rate_cap.basis`` on ``on``."""
         return self.rate_cap_ppm(reference_rate_ppm(self.params["rate_cap"]["basis"], on, extra))
+
+    def max_age_for(self, sex: str) -> int:
+        """The oldest a borrower of ``sex`` (``M`` or ``F``) may be: ``max_age``, or its
+        entry for that sex when the rules set one for each."""
+        oldest = self.params["max_age"]
+        if isinstance(oldest, Mapping):
+            return oldest["male" if sex == "M" else "female"]
+        return oldest
 
     def leverage_multiplier(self, last_year_repayment_rate_ppm: int | None) -> int:
         """How many times a bank's special-account balance its guarantee exposure may reach.

@@ -121,6 +121,16 @@ def test_no_category_or_none_eligible(fund):
     )
 
 
+def test_the_oldest_age_differs_by_sex(fund):
+    woman = register(fund, 26, "冯十", ("veteran",), born=D(1969, 2, 1), sex=Sex.FEMALE)
+    e = refused(EligibilityError, approve, fund, woman)  # 56 on 2025-03-01
+    assert str(e) == (
+        "The borrower is 56 on 2025-03-01; the rules in force on that date allow ages 18 to 55"
+    )
+    man = register(fund, 27, "陈十一", ("veteran",), born=D(1969, 2, 1))
+    assert approve(fund, man).number == "G2025-ICBC-00001"
+
+
 def test_age_out_of_range(fund):
     old = register(fund, 22, born=D(1964, 2, 28))
     e = refused(EligibilityError, approve, fund, old)

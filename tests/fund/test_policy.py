@@ -139,7 +139,8 @@ def test_other_defaults():
         "max_loans_per_guarantor": 1,
     }
     assert dict(rules["repeat_loans"]) == {"max_loans": 3, "require_on_time": True, "max_active": 1}
-    assert (rules["min_age"], rules["max_age"]) == (18, 60)
+    assert (rules["min_age"], dict(rules["max_age"])) == (18, {"male": 60, "female": 55})
+    assert (rules.max_age_for("M"), rules.max_age_for("F")) == (60, 55)
     assert national_rules(D(2003, 1, 1))["repeat_loans"]["max_loans"] == 1
     assert national_rules(D(2003, 1, 1))["counter_guarantee"]["required_above_fen"] == 0
 
@@ -297,10 +298,16 @@ def test_complete_validation_needs_every_key_and_consistency():
     validate_params(full, partial=True)
 
     full = national_rules(D(2024, 1, 1)).as_dict()
-    full["min_age"] = 61
+    full["min_age"] = 56
     with pytest.raises(PolicyError) as err:
         validate_params(full, partial=False)
-    assert str(err.value) == "policy key min_age (61) must not be above max_age (60)"
+    assert str(err.value) == "policy key min_age (56) must not be above max_age (55)"
+    full["min_age"], full["max_age"] = 18, {"male": 60}
+    with pytest.raises(PolicyError) as err:
+        validate_params(full, partial=False)
+    assert str(err.value).startswith(
+        "policy key max_age must be an age, or a table of male and female ages"
+    )
 
     full = national_rules(D(2024, 1, 1)).as_dict()
     full["leverage"]["high"] = 4
