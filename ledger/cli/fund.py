@@ -591,9 +591,15 @@ def policy_history(obj):
 
 @policy_group.command("load")
 @click.argument("file", type=click.Path(dir_okay=False))
+@click.option(
+    "--backdated",
+    is_flag=True,
+    help="Allow dates before today: a bureau recording its rules with their real dates, "
+    "before any guarantee, loan or claim they would govern.",
+)
 @_actor_option
 @click.pass_obj
-def policy_load(obj, file, actor):
+def policy_load(obj, file, backdated, actor):
     """Record the locality's overrides in FILE (TOML, [[override]] tables; admin)."""
     who = _actor(actor)
     overrides = policy.load_overrides_file(file)
@@ -603,8 +609,9 @@ def policy_load(obj, file, actor):
         rows = []
         for effective_from, params, note in overrides:
             row = policy.record_override(
-                s, effective_from=effective_from, params=params, actor=who, note=note
-            )
+                s, effective_from=effective_from, params=params, actor=who, note=note,
+                backdated=backdated,
+            )  # fmt: skip
             s.flush()
             rows.append((row.id, effective_from, sorted(params)))
         return rows

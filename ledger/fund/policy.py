@@ -810,12 +810,17 @@ def record_override(
     actor: str,
     note: str = "",
     today: dt.date | None = None,
+    backdated: bool = False,
 ):
     """Record a locality's override in force from ``effective_from`` on; return the row.
     Only an admin may.
 
     Refused: invalid parameters; a date before today (China time) — an override may not
-    pretend to have been in force already (loans already made keep their rules anyway);
+    pretend to have been in force already — unless ``backdated`` says so explicitly, which
+    a bureau adopting the books does to record its rules with their real dates: then only
+    while no guarantee, loan, extension, claim or write-off dated on or after it exists
+    (their rules were applied and are kept); the row's ``recorded_at`` shows the
+    backdating;
     a second override on the same date; parameters that would leave the rules in force on
     that date or any later rule date incomplete or inconsistent. The caller commits.
     """
@@ -838,13 +843,15 @@ def record_override(
             zh="政策调整至少要修改一项政策参数",
         )
     today = today or today_local()
-    if effective_from < today:
+    if effective_from < today and not backdated:
         raise PolicyError(
             f"an override may not be backdated: {effective_from} is before today ({today}); "
             "record it from today or a later date",
             zh=f"政策调整不能追溯生效：{effective_from} 早于今天（{today}），"
             "请从今天或以后的日期起生效",
         )
+    if effective_from < today:
+        _check_nothing_governed(session, effective_from)
     stored = _stored_overrides(session)
     for d, _, row in stored:
         if d == effective_from:
@@ -883,6 +890,34 @@ def record_override(
             zh=f"{effective_from} 起生效的政策调整已存在，请选择其他日期",
         ) from exc
     return row
+
+
+def _check_nothing_governed(session, effective_from: dt.date) -> None:
+    """Refuse a backdated override if a record dated on or after it already had the rules
+    of its date applied (a guarantee, a loan, an extension, a claim, a write-off)."""
+    from sqlalchemy import select
+
+    from ledger.fund.models import Claim, Commitment, Extension, Loan, WriteOff
+
+    checks = (
+        ("guarantee", "担保承诺", Commitment.number, Commitment.approved_on),
+        ("loan", "贷款", Loan.contract_no, Loan.disbursed_on),
+        ("extension of loan", "展期贷款", Extension.loan_id, Extension.extended_on),
+        ("claim", "代偿申请", Claim.number, Claim.filed_on),
+        ("write-off", "核销", WriteOff.id, WriteOff.decided_on),
+    )
+    for what, what_zh, key, on in checks:
+        found = session.execute(
+            select(key, on).where(on >= effective_from).order_by(on, key).limit(1)
+        ).first()
+        if found is not None:
+            raise PolicyError(
+                f"an override backdated to {effective_from} would change the rules already "
+                f"applied to {what} {found[0]} of {found[1]}; backdate it no earlier than "
+                "the day after the last record it would govern",
+                zh=f"追溯至 {effective_from} 的政策调整会改变已适用于{what_zh} {found[0]}"
+                f"（{found[1]}）的规则，生效日期不得早于其所涉及的最后一笔业务的次日",
+            )
 
 
 def load_overrides_file(path) -> list[tuple[dt.date, dict, str]]:

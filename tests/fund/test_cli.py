@@ -454,6 +454,19 @@ def test_policy_show_history_and_load(fund, run, tmp_path):
     assert ["coverage_ppm", "70.00%"] in [line.split() for line in later]
     assert ["leverage.high", "8"] in [line.split() for line in later]
     assert ["counter_guarantee.max_loans_per_guarantor", "1"] in [line.split() for line in later]
+    # A rule of the past is recorded with its real date only when said so.
+    past = tmp_path / "past.toml"
+    past.write_text(
+        '[[override]]\neffective_from = 2020-07-01\nnote = "市政府 2020 年第 7 号文"\n'
+        "coverage_ppm = 750_000\n",
+        encoding="utf-8",
+    )
+    refused = run("policy", "load", str(past), actor="admin")
+    assert refused.exit_code == 1
+    assert refused.stderr.startswith("error: an override may not be backdated: 2020-07-01 is")
+    assert ok("policy", "load", str(past), "--backdated", actor="admin") == (
+        "override 2 in force from 2020-07-01: coverage_ppm\n"
+    )
 
 
 @pytest.mark.parametrize(
