@@ -3,44 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.fund.models import Borrower, Claim, ClaimStatus, Loan
+from ledger.fund.read.views import ClaimView, claim_view
 from ledger.paging import Page, check_range, keyset_page, one_of
 
 __all__ = ["ClaimRow", "claims_page"]
 
 
 @dataclass(frozen=True)
-class ClaimRow:
-    """A claim's line in a list, with its loan's bank, contract and borrower."""
+class ClaimRow(ClaimView):
+    """A claim's line in a list: the claim, with its loan's bank, contract and borrower."""
 
-    id: int
-    number: str
     bank_code: str
     contract_no: str
     borrower_name: str
-    filed_on: dt.date
-    filed_by: str
-    days_overdue: int
-    #: What the borrower owed when the claim was filed, fen.
-    principal_outstanding: int
-    interest_outstanding: int
-    #: The loss claimed for, and the fund's share of it (``amount``), fen.
-    loss: int
-    coverage_ppm: int
-    amount: int
-    #: filed, approved, paid or rejected.
-    status: str
-    #: Who approved or rejected it, and when.
-    decided_by: str | None
-    decided_on: dt.date | None
-    reject_reason: str | None
-    paid_on: dt.date | None
-    paid_by: str | None
 
 
 def claims_page(
@@ -77,12 +58,9 @@ def claims_page(
 
 
 def _row(r) -> ClaimRow:
-    c = r.Claim
     return ClaimRow(
-        id=c.id, number=c.number, bank_code=r.bank_code, contract_no=r.contract_no,
-        borrower_name=r.name, filed_on=c.filed_on, filed_by=c.filed_by,
-        days_overdue=c.days_overdue, principal_outstanding=c.principal_outstanding,
-        interest_outstanding=c.interest_outstanding, loss=c.loss, coverage_ppm=c.coverage_ppm,
-        amount=c.amount, status=c.status, decided_by=c.decided_by, decided_on=c.decided_on,
-        reject_reason=c.reject_reason, paid_on=c.paid_on, paid_by=c.paid_by,
-    )  # fmt: skip
+        **asdict(claim_view(r.Claim)),
+        bank_code=r.bank_code,
+        contract_no=r.contract_no,
+        borrower_name=r.name,
+    )

@@ -29,9 +29,11 @@ from ledger.fund.models import (
 )
 from ledger.fund.read.views import (
     BorrowerView,
+    ClaimView,
     CommitmentView,
     LoanRow,
     borrower_view,
+    claim_view,
     commitment_view,
     loan_row,
     loan_rows,
@@ -149,28 +151,6 @@ class RepaymentView:
 
 
 @dataclass(frozen=True)
-class ClaimView:
-    id: int
-    number: str
-    filed_on: dt.date
-    filed_by: str
-    days_overdue: int
-    principal_outstanding: int
-    interest_outstanding: int
-    #: The loss claimed for, and the fund's share of it (``amount``), fen.
-    loss: int
-    coverage_ppm: int
-    amount: int
-    #: filed, approved, paid or rejected.
-    status: str
-    decided_by: str | None
-    decided_on: dt.date | None
-    reject_reason: str | None
-    paid_on: dt.date | None
-    paid_by: str | None
-
-
-@dataclass(frozen=True)
 class RecoveryView:
     id: int
     claim_id: int
@@ -270,7 +250,7 @@ def loan_detail(session: Session, bank: str, contract_no: str, as_of: dt.date) -
         receivable=balance[receivable],
         repayments=_repayment_views(repayments),
         claims=tuple(
-            _claim_view(c)
+            claim_view(c)
             for c in session.scalars(
                 select(Claim).where(Claim.loan_id == loan.id).order_by(Claim.id)
             )
@@ -326,16 +306,6 @@ def _repayment_view(r: Repayment, ref: dict, reversed_by: dict) -> RepaymentView
         reverses=ref.get(r.reversal_of_id) if r.reversal_of_id is not None else None,
         reversed_by=reversed_by.get(r.id), entry_id=r.entry_id, recorded_by=r.recorded_by,
         recorded_at=r.recorded_at,
-    )  # fmt: skip
-
-
-def _claim_view(c: Claim) -> ClaimView:
-    return ClaimView(
-        id=c.id, number=c.number, filed_on=c.filed_on, filed_by=c.filed_by,
-        days_overdue=c.days_overdue, principal_outstanding=c.principal_outstanding,
-        interest_outstanding=c.interest_outstanding, loss=c.loss, coverage_ppm=c.coverage_ppm,
-        amount=c.amount, status=c.status, decided_by=c.decided_by, decided_on=c.decided_on,
-        reject_reason=c.reject_reason, paid_on=c.paid_on, paid_by=c.paid_by,
     )  # fmt: skip
 
 

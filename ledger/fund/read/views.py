@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, select
 
 from ledger.fund.eligibility import Category, categories_on
-from ledger.fund.models import Borrower, Commitment, Loan
+from ledger.fund.models import Borrower, Claim, Commitment, Loan
 
 
 def _split(text: str) -> tuple[str, ...]:
@@ -125,4 +125,38 @@ def loan_row(r) -> LoanRow:
         principal_outstanding=r.principal - r.repaid_principal,
         annual_rate_ppm=r.annual_rate_ppm, disbursed_on=r.disbursed_on,
         maturity=r.extended_to or r.maturity_on, status=r.status,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ClaimView:
+    """A compensation claim (代偿申请) as a value."""
+
+    id: int
+    number: str
+    filed_on: dt.date
+    filed_by: str
+    days_overdue: int
+    principal_outstanding: int
+    interest_outstanding: int
+    #: The loss claimed for, and the fund's share of it (``amount``), fen.
+    loss: int
+    coverage_ppm: int
+    amount: int
+    #: filed, approved, paid or rejected.
+    status: str
+    decided_by: str | None
+    decided_on: dt.date | None
+    reject_reason: str | None
+    paid_on: dt.date | None
+    paid_by: str | None
+
+
+def claim_view(c: Claim) -> ClaimView:
+    return ClaimView(
+        id=c.id, number=c.number, filed_on=c.filed_on, filed_by=c.filed_by,
+        days_overdue=c.days_overdue, principal_outstanding=c.principal_outstanding,
+        interest_outstanding=c.interest_outstanding, loss=c.loss, coverage_ppm=c.coverage_ppm,
+        amount=c.amount, status=c.status, decided_by=c.decided_by, decided_on=c.decided_on,
+        reject_reason=c.reject_reason, paid_on=c.paid_on, paid_by=c.paid_by,
     )  # fmt: skip
