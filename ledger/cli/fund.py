@@ -1433,7 +1433,7 @@ def report_banks(obj, as_of):
         caps = [
             # The cap as the disbursement check computes it (leverage.capacity_as_of).
             capacity_as_of(s, b.code, as_of, rules)
-            for b in queries.banks_as_of(s, as_of)
+            for b in reference.banks(s)
         ]
         for cap in caps:
             rows.append(
