@@ -2,7 +2,7 @@
 
 Codes are colon-separated paths (``asset:special:ICBC``); an account's parent is its code
 minus the last segment and must be a group account of the same type. Dimensions
-(capital source, bank, district, loan) are inherited from the parent unless given.
+(capital source, bank, district, loan, fund) are inherited from the parent unless given.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from ledger.rows import chunks
 _SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,59}$")
 #: Deepest hierarchy allowed; the fund's chart needs four levels.
 MAX_DEPTH = 8
-DIMENSIONS = ("capital_source", "bank", "district", "loan")
+DIMENSIONS = ("capital_source", "bank", "district", "loan", "fund")
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ class AccountSpec:
     bank: str | None = None
     district: str | None = None
     loan: str | None = None
+    fund: str | None = None
 
 
 def validate_code(code: str) -> list[str]:

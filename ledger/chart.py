@@ -18,6 +18,12 @@ ASSET, LIABILITY, CAPITAL_T, INCOME, EXPENSE, MEMO = (
     AccountType.MEMORANDUM,
 )
 
+#: The city-level fund's code. Its accounts are the chart's own (``asset:special:ICBC``);
+#: a district's fund has the same accounts with its code after the bank's
+#: (``asset:special:ICBC-D01``) or the treasury's (``asset:treasury-D01``). Bank and fund
+#: codes are upper-case letters and digits, so the two never collide.
+CITY_FUND = "CITY"
+
 TREASURY = "asset:treasury"
 SPECIAL = "asset:special"
 RECEIVABLE = "asset:receivable"
@@ -32,7 +38,7 @@ COUNTER_GUARANTEES_CONTRA = "memo:counter-guarantees-contra"
 
 STANDARD_CHART: tuple[AccountSpec, ...] = (
     AccountSpec("asset", "资产", ASSET, is_group=True),
-    AccountSpec(TREASURY, "财政待拨付资金", no_overdraft=True),
+    AccountSpec(TREASURY, "财政待拨付资金", no_overdraft=True, fund=CITY_FUND),
     AccountSpec(SPECIAL, "担保基金专户存款", is_group=True),
     AccountSpec(RECEIVABLE, "代偿应收款", is_group=True),
     AccountSpec("liability", "负债", LIABILITY, is_group=True),
@@ -52,8 +58,19 @@ STANDARD_CHART: tuple[AccountSpec, ...] = (
 )
 
 
-def special_account(bank: str) -> str:
-    return f"{SPECIAL}:{bank}"
+def placement_key(bank: str, fund: str = CITY_FUND) -> str:
+    """The segment naming a fund's money at a bank: the bank's code for the city-level
+    fund, ``{bank}-{fund}`` for a district's."""
+    return bank if fund == CITY_FUND else f"{bank}-{fund}"
+
+
+def treasury_account(fund: str = CITY_FUND) -> str:
+    """Money a fund has received and not yet placed at a bank."""
+    return TREASURY if fund == CITY_FUND else f"{TREASURY}-{fund}"
+
+
+def special_account(bank: str, fund: str = CITY_FUND) -> str:
+    return f"{SPECIAL}:{placement_key(bank, fund)}"
 
 
 def capital_account(source: str) -> str:
@@ -70,33 +87,57 @@ def loss_account(source: str) -> str:
     return f"{GUARANTEE_LOSS}:{source}"
 
 
-def exposure_account(bank: str) -> str:
-    return f"{EXPOSURE}:{bank}"
+def exposure_account(bank: str, fund: str = CITY_FUND) -> str:
+    return f"{EXPOSURE}:{placement_key(bank, fund)}"
 
 
-def exposure_contra_account(bank: str) -> str:
-    return f"{EXPOSURE_CONTRA}:{bank}"
+def exposure_contra_account(bank: str, fund: str = CITY_FUND) -> str:
+    return f"{EXPOSURE_CONTRA}:{placement_key(bank, fund)}"
 
 
-def bank_accounts(bank: str, name: str) -> list[AccountSpec]:
-    """The accounts every partner bank has: its special account, its exposure (one
-    sub-account per loan below it) and exposure contra, its claims payable and its
-    counter-guarantee pair."""
+def claims_payable_account(bank: str, fund: str = CITY_FUND) -> str:
+    return f"{CLAIMS_PAYABLE}:{placement_key(bank, fund)}"
+
+
+def counter_guarantee_accounts(bank: str, fund: str = CITY_FUND) -> tuple[str, str]:
+    key = placement_key(bank, fund)
+    return f"{COUNTER_GUARANTEES}:{key}", f"{COUNTER_GUARANTEES_CONTRA}:{key}"
+
+
+def fund_accounts(fund: str, name: str) -> list[AccountSpec]:
+    """The accounts a district's fund has of its own before any bank: its treasury."""
     return [
-        AccountSpec(special_account(bank), f"担保基金专户-{name}", no_overdraft=True, bank=bank),
-        AccountSpec(exposure_account(bank), f"在保责任余额-{name}", is_group=True, bank=bank),
-        AccountSpec(exposure_contra_account(bank), f"在保责任对方-{name}", bank=bank),
-        AccountSpec(f"{CLAIMS_PAYABLE}:{bank}", f"应付代偿款-{name}", bank=bank),
-        AccountSpec(f"{COUNTER_GUARANTEES}:{bank}", f"反担保物-{name}", bank=bank),
-        AccountSpec(f"{COUNTER_GUARANTEES_CONTRA}:{bank}", f"反担保物对方-{name}", bank=bank),
+        AccountSpec(treasury_account(fund), f"财政待拨付资金-{name}", no_overdraft=True, fund=fund)
     ]
 
 
-def source_accounts(source: str, name: str) -> list[AccountSpec]:
+def bank_accounts(
+    bank: str, name: str, fund: str = CITY_FUND, fund_name: str = ""
+) -> list[AccountSpec]:
+    """The accounts a fund has at every partner bank: its special account, its exposure
+    (one sub-account per loan below it) and exposure contra, its claims payable and its
+    counter-guarantee pair. ``fund_name`` goes into a district fund's account names."""
+    label = name if fund == CITY_FUND else f"{name}-{fund_name or fund}"
+    cg, cg_contra = counter_guarantee_accounts(bank, fund)
+    dims = {"bank": bank, "fund": fund}
+    return [
+        AccountSpec(
+            special_account(bank, fund), f"担保基金专户-{label}", no_overdraft=True, **dims
+        ),
+        AccountSpec(exposure_account(bank, fund), f"在保责任余额-{label}", is_group=True, **dims),
+        AccountSpec(exposure_contra_account(bank, fund), f"在保责任对方-{label}", **dims),
+        AccountSpec(claims_payable_account(bank, fund), f"应付代偿款-{label}", **dims),
+        AccountSpec(cg, f"反担保物-{label}", **dims),
+        AccountSpec(cg_contra, f"反担保物对方-{label}", **dims),
+    ]
+
+
+def source_accounts(source: str, name: str, fund: str = CITY_FUND) -> list[AccountSpec]:
     """The accounts every capital source has: contributed capital, and the deposit interest
     and guarantee losses attributed to it."""
+    dims = {"capital_source": source, "fund": fund}
     return [
-        AccountSpec(capital_account(source), name, capital_source=source),
-        AccountSpec(interest_income_account(source), f"利息收入-{name}", capital_source=source),
-        AccountSpec(loss_account(source), f"代偿损失-{name}", capital_source=source),
+        AccountSpec(capital_account(source), name, **dims),
+        AccountSpec(interest_income_account(source), f"利息收入-{name}", **dims),
+        AccountSpec(loss_account(source), f"代偿损失-{name}", **dims),
     ]

@@ -126,6 +126,8 @@ class Account(Base):
     bank: Mapped[str | None] = mapped_column(String(40), index=True)
     #: Dimension: district code, where the account belongs to one.
     district: Mapped[str | None] = mapped_column(String(40), index=True)
+    #: Dimension: the fund (of several in one set of books) the account belongs to.
+    fund: Mapped[str | None] = mapped_column(String(20), index=True)
     #: Dimension: loan reference, where the account belongs to one.
     loan: Mapped[str | None] = mapped_column(String(80), index=True)
     #: Balance of all postings in the normal direction, in fen. Kept by the database's

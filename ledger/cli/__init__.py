@@ -43,6 +43,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "seal": ("books", "seal",
              "Seal entries still awaiting their place in the hash chain (after a crash)."),
     "district": ("fund", "district", "Districts (区县)."),
+    "fund": ("fund", "fund_group", "Funds: the city's and each district's own (担保基金)."),
     "bank": ("fund", "bank", "Partner banks (经办银行)."),
     "source": ("fund", "source", "Capital sources (资金来源)."),
     "user": ("fund", "user", "Users and their roles."),

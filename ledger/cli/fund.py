@@ -28,6 +28,7 @@ from ledger.fund import (
     capital,
     claims,
     credentials,
+    funds,
     guarantees,
     loans,
     policy,
@@ -45,8 +46,8 @@ from ledger.fund.eligibility import (
     parse_categories,
 )
 from ledger.fund.errors import FundError
-from ledger.fund.leverage import capacity_as_of, compensation_rate_ppm, repayment_rate_ppm
-from ledger.fund.models import AllocationStatus, ClaimStatus, LoanStatus
+from ledger.fund.leverage import compensation_rate_ppm, placements_as_of, repayment_rate_ppm
+from ledger.fund.models import CITY_FUND, AllocationStatus, ClaimStatus, LoanStatus
 from ledger.fund.read.allocations import allocations_page
 from ledger.fund.read.borrowers import DECLARED, borrower_detail, borrowers_page
 from ledger.fund.read.claims import claims_page
@@ -275,6 +276,57 @@ def district_add(obj, code, name, actor):
     click.echo(f"district {code} added: {name.strip()}")
 
 
+@click.group("fund")
+def fund_group():
+    """Funds: the city's and each district's own (担保基金)."""
+
+
+@fund_group.command("add")
+@click.argument("code")
+@click.argument("name")
+@click.option("--district", "district_code", required=True, help="The district it belongs to.")
+@click.option("--established", "established_on", required=True, callback=_date,
+              help="The date it was set up.")  # fmt: skip
+@_actor_option
+@click.pass_obj
+def fund_add(obj, code, name, district_code, established_on, actor):
+    """Add district DISTRICT's own fund CODE named NAME (admin); opens its treasury and
+    its accounts at every partner bank."""
+    _write(
+        obj,
+        lambda s: funds.add_fund(s, code, name, district_code, established_on, actor=_actor(actor)),
+    )
+    click.echo(f"fund {code} added: {name.strip()} (district {district_code}, {established_on})")
+
+
+@fund_group.command("list")
+@click.pass_obj
+def fund_list(obj):
+    """Every fund: code, name, district, date set up."""
+    with obj.factory() as s:
+        rows = [
+            [f.code, f.name, f.district or "-", str(f.established_on or "-")]
+            for f in funds.funds(s)
+        ]
+    _echo_table([["fund", "name", "district", "established"], *rows])
+
+
+def _fund_option(help_text: str = "The fund (default: the city-level fund, CITY)."):
+    return click.option("--fund", "fund_code", default=CITY_FUND, show_default=True,
+                        help=help_text)  # fmt: skip
+
+
+def _of_fund(code: str) -> str:
+    """ " of fund D01" for a district's fund; nothing for the city-level fund."""
+    return "" if code == CITY_FUND else f" of fund {code}"
+
+
+def _fund_filter(f):
+    return click.option(
+        "--fund", "fund_code", help="One fund only (default: every fund, consolidated)."
+    )(f)
+
+
 @click.group()
 def bank():
     """Partner banks (经办银行)."""
@@ -317,15 +369,16 @@ def source():
 @click.option("--district", "district_code", help="The district of a district matching source.")
 @click.option("--committed", callback=_fen, help="Yuan the source must or pledged to give.")
 @click.option("--due", "due_on", callback=_date, help="The date the committed money is due by.")
+@_fund_option("The fund it contributes to (default: the city-level fund, CITY).")
 @_actor_option
 @click.pass_obj
-def source_add(obj, code, name, kind, district_code, committed, due_on, actor):
+def source_add(obj, code, name, kind, district_code, committed, due_on, fund_code, actor):
     """Add capital source CODE named NAME of KIND (admin)."""
     _write(
         obj,
         lambda s: reference.add_capital_source(
             s, code, name, kind, actor=_actor(actor), district=district_code,
-            committed=committed, due_on=due_on,
+            committed=committed, due_on=due_on, fund=fund_code,
         ),
     )  # fmt: skip
     extra = f", committed {format_yuan(committed)} yuan" if committed is not None else ""
@@ -680,28 +733,42 @@ def capital_reject(obj, allocation_id, reason, actor):
 @click.argument("bank_code", metavar="BANK")
 @click.argument("amount", metavar="YUAN", callback=_fen)
 @_on_option()
+@_fund_option()
 @_actor_option
 @click.pass_obj
-def capital_place(obj, bank_code, amount, on, actor):
-    """Move YUAN from the treasury into BANK's special account."""
+def capital_place(obj, bank_code, amount, on, fund_code, actor):
+    """Move YUAN from the fund's treasury into its special account at BANK."""
     entry = _write(
-        obj, lambda s: capital.place_capital(s, bank_code, amount, on, actor=_actor(actor))
+        obj,
+        lambda s: capital.place_capital(
+            s, bank_code, amount, on, actor=_actor(actor), fund=fund_code
+        ),
     )
-    click.echo(f"placed {format_yuan(amount)} yuan at {bank_code} on {on} (entry {entry})")
+    click.echo(
+        f"placed {format_yuan(amount)} yuan{_of_fund(fund_code)} at {bank_code} on {on} "
+        f"(entry {entry})"
+    )
 
 
 @capital_group.command("withdraw")
 @click.argument("bank_code", metavar="BANK")
 @click.argument("amount", metavar="YUAN", callback=_fen)
 @_on_option()
+@_fund_option()
 @_actor_option
 @click.pass_obj
-def capital_withdraw(obj, bank_code, amount, on, actor):
-    """Move YUAN from BANK's special account back to the treasury."""
+def capital_withdraw(obj, bank_code, amount, on, fund_code, actor):
+    """Move YUAN from the fund's special account at BANK back to its treasury."""
     entry = _write(
-        obj, lambda s: capital.withdraw_capital(s, bank_code, amount, on, actor=_actor(actor))
+        obj,
+        lambda s: capital.withdraw_capital(
+            s, bank_code, amount, on, actor=_actor(actor), fund=fund_code
+        ),
     )
-    click.echo(f"withdrew {format_yuan(amount)} yuan from {bank_code} on {on} (entry {entry})")
+    click.echo(
+        f"withdrew {format_yuan(amount)} yuan{_of_fund(fund_code)} from {bank_code} on {on} "
+        f"(entry {entry})"
+    )
 
 
 @capital_group.command("interest")
@@ -709,14 +776,15 @@ def capital_withdraw(obj, bank_code, amount, on, actor):
 @click.argument("amount", metavar="YUAN", callback=_fen)
 @_on_option("Date the bank credited the interest.")
 @click.option("--ref", required=True, help="The bank statement's reference.")
+@_fund_option()
 @_actor_option
 @click.pass_obj
-def capital_interest(obj, bank_code, amount, on, ref, actor):
-    """Record deposit interest BANK credited to the special account."""
+def capital_interest(obj, bank_code, amount, on, ref, fund_code, actor):
+    """Record deposit interest BANK credited to the fund's special account."""
     row = _write(
         obj,
         lambda s: capital.record_deposit_interest(
-            s, bank_code, amount, on, ref, actor=_actor(actor)
+            s, bank_code, amount, on, ref, actor=_actor(actor), fund=fund_code
         ),
     )
     parts = ", ".join(f"{k} {format_yuan(v)}" for k, v in sorted(row.allocation.items()))
@@ -728,23 +796,29 @@ def capital_interest(obj, bank_code, amount, on, ref, actor):
 
 @capital_group.command("show")
 @click.option("--as-of", callback=_date, help="Effective date (default: today).")
+@_fund_filter
 @click.pass_obj
-def capital_show(obj, as_of):
-    """Capital by source: contributed, income, losses, net, committed and unpaid."""
+def capital_show(obj, as_of, fund_code):
+    """Capital by source: contributed, income, losses, net, committed and unpaid; of one
+    fund or of every fund."""
     as_of = as_of or _today()
-    with obj.factory() as s:
-        sources = queries.capital_by_source(s, as_of)
-    click.echo(f"capital by source as of {as_of} (yuan)")
+    sources = _read(
+        obj,
+        lambda s: queries.capital_by_source(s, as_of, funds.check_fund(s, fund_code)),
+    )
+    of = f" of fund {fund_code}" if fund_code else ""
+    click.echo(f"capital by source{of} as of {as_of} (yuan)")
     rows = [
         [
-            "source", "kind", "contributed", "income", "losses", "net", "committed", "unpaid",
-            "due", "overdue",
+            "source", "fund", "kind", "contributed", "income", "losses", "net", "committed",
+            "unpaid", "due", "overdue",
         ]
     ]  # fmt: skip
     for x in sources:
         rows.append(
             [
                 x.code,
+                x.fund,
                 x.kind,
                 format_yuan(x.contributed),
                 format_yuan(x.income),
@@ -762,6 +836,7 @@ def capital_show(obj, as_of):
         [
             "total",
             "",
+            "",
             format_yuan(sum(x.contributed for x in sources)),
             format_yuan(sum(x.income for x in sources)),
             format_yuan(sum(x.losses for x in sources)),
@@ -772,7 +847,7 @@ def capital_show(obj, as_of):
             format_yuan(sum(x.overdue for x in sources)),
         ]
     )
-    _echo_table(rows, right=(2, 3, 4, 5, 6, 7, 9))
+    _echo_table(rows, right=(3, 4, 5, 6, 7, 8, 10))
 
 
 @capital_group.command("matching")
@@ -855,10 +930,16 @@ def guarantee():
     help="A guarantor (保证人, repeatable).",
 )
 @click.option("--waiver", is_flag=True, help="Credit-community waiver (信用社区免担保).")
+@click.option(
+    "--fund",
+    "fund_code",
+    help="The fund that guarantees it (default: the borrower's district's fund if it has "
+    "one, else CITY).",
+)
 @_actor_option
 @click.pass_obj
 def guarantee_approve(obj, id_number, bank_code, amount, term, on, collateral, guarantors,
-                      waiver, actor):  # fmt: skip
+                      waiver, fund_code, actor):  # fmt: skip
     """Approve a guarantee and print the commitment number."""
     specs = guarantors + collateral
     if waiver:
@@ -874,11 +955,12 @@ def guarantee_approve(obj, id_number, bank_code, amount, term, on, collateral, g
             on=on,
             actor=_actor(actor),
             counter_guarantees=specs,
+            fund=fund_code,
         ),
     )
     click.echo(
         f"commitment {row.number} approved: {format_yuan(row.amount)} yuan for "
-        f"{row.term_months} months at {row.bank_code}"
+        f"{row.term_months} months at {row.bank_code}{_of_fund(row.fund_code)}"
     )
 
 
@@ -1415,35 +1497,34 @@ def report():
 
 @report.command("banks")
 @click.option("--as-of", callback=_date, help="Date (default: today).")
+@_fund_filter
 @click.pass_obj
-def report_banks(obj, as_of):
-    """Per bank: placed, exposure and loans outstanding, leverage used on both bases, the
-    cap on the rules' basis and what remains of it, the lending floor's shortfall, the
-    compensation rate and last year's repayment rate at maturity (yuan)."""
+def report_banks(obj, as_of, fund_code):
+    """Per bank and fund: placed, exposure and loans outstanding, leverage used on both
+    bases, the cap on the rules' basis and what remains of it, the lending floor's
+    shortfall, the compensation rate and last year's repayment rate at maturity (yuan);
+    of one fund, or of every fund with the city's total."""
     as_of = as_of or _today()
     last_year = dt.date(as_of.year - 1, 1, 1), dt.date(as_of.year - 1, 12, 31)
     with obj.factory() as s:
-        rules = policy.rules_on(s, as_of)
+        fund = funds.check_fund(s, fund_code)
         rows = [
             [
                 "bank", "placed", "exposure", "outstanding", "used (exp.)", "used (princ.)",
                 "cap", "remaining", "floor short", "compensation", f"repaid {as_of.year - 1}",
             ]
         ]  # fmt: skip
-        caps = [
-            # The cap as the disbursement check computes it (leverage.capacity_as_of).
-            capacity_as_of(s, b.code, as_of, rules)
-            for b in reference.banks(s)
-        ]
+        # The caps as the disbursement check computes them (leverage.capacity_as_of).
+        caps = placements_as_of(s, as_of, fund)
         for cap in caps:
             rows.append(
                 [
-                    cap.bank, format_yuan(cap.special), format_yuan(cap.exposure),
+                    cap.label, format_yuan(cap.special), format_yuan(cap.exposure),
                     format_yuan(cap.outstanding), format_times(cap.exposure_used_ppm),
                     format_times(cap.principal_used_ppm),
                     f"{format_yuan(cap.cap)} ({cap.multiplier}x {cap.basis})",
                     format_yuan(cap.remaining), format_yuan(cap.lending_shortfall),
-                    format_percent(compensation_rate_ppm(s, cap.bank, as_of)),
+                    format_percent(compensation_rate_ppm(s, cap.bank, as_of, cap.fund)),
                     format_percent(cap.repayment_rate_ppm),
                 ]
             )  # fmt: skip
@@ -1460,11 +1541,12 @@ def report_banks(obj, as_of):
                 format_times(total["exposure"] * PPM // placed if placed > 0 else None),
                 format_times(total["outstanding"] * PPM // placed if placed > 0 else None),
                 format_yuan(total["cap"]), format_yuan(total["remaining"]), format_yuan(short),
-                format_percent(compensation_rate_ppm(s, None, as_of)),
-                format_percent(repayment_rate_ppm(s, None, *last_year)),
+                format_percent(compensation_rate_ppm(s, None, as_of, fund)),
+                format_percent(repayment_rate_ppm(s, None, *last_year, fund)),
             ]
         )  # fmt: skip
-    click.echo(f"banks as of {as_of} (yuan)")
+    of = f"fund {fund}" if fund else "every fund"
+    click.echo(f"banks as of {as_of}, {of} (yuan)")
     _echo_table(rows, right=range(1, 11))
 
 
@@ -1506,6 +1588,7 @@ def report_subsidy(obj, bank_code, year, quarter):
 
 GROUPS = (
     district,
+    fund_group,
     bank,
     source,
     user,

@@ -2,8 +2,9 @@
 
 Two years of history from 2024-07-01 (cut short if that would reach within a few days of
 ``today``): reference data and users, capital allocated by the province, the city, three
-districts (one has paid only part of its matching money) and a donor, placements at three
-partner banks, a few hundred borrowers with guarantee approvals, disbursements under all
+districts (one has paid only part of its matching money) and a donor into the city-level
+fund; 城东区's own fund from 2025-01-06 with its own money; placements of both funds at
+three partner banks, a few hundred borrowers with guarantee approvals, disbursements under all
 four repayment methods, repayments following each loan's schedule (most on time, some
 late, some prepaid, about 5% stopping), extensions, cancelled commitments, claims,
 recoveries (one through a counter-guarantee), write-offs, quarterly deposit interest and
@@ -34,7 +35,7 @@ from ledger.accounts import AccountSpec
 from ledger.chain import drain_sealer
 from ledger.clock import business_today
 from ledger.db import run_in_transaction
-from ledger.fund import capital, claims, guarantees, loans, recoveries, reference
+from ledger.fund import capital, claims, funds, guarantees, loans, recoveries, reference
 from ledger.fund.approvals import GuaranteeRequest, approve_guarantees
 from ledger.fund.books import PPM, balance_now, share
 from ledger.fund.borrowers import BorrowerSpec, register_borrowers
@@ -61,6 +62,11 @@ CLOSE_ON = dt.date(2025, 7, 15)
 BATCH = 2_000
 
 DISTRICTS = (("D01", "城东区"), ("D02", "城西区"), ("D03", "新河县"))
+#: 城东区 starts its own fund half a year in; its residents' guarantees approved from then
+#: on draw on it (the city-level fund, CITY, guarantees everyone else).
+DISTRICT_FUND = ("D01", "城东区担保基金", "D01", dt.date(2025, 1, 6))
+#: The district fund's own capital, paid in before each of its placements.
+DISTRICT_FUND_SOURCE = ("D01-own", "城东区区级出资", SourceKind.DISTRICT, "D01")
 BANKS = (
     ("ICBC", "工商银行", "1705020129200088516"),
     ("ABC", "农业银行", "16-702101040012345"),
@@ -677,64 +683,94 @@ def _number(applicants: list[Applicant]) -> None:
 # ----------------------------------------------------------------------------- capital
 
 
+def fund_of(a: Applicant) -> str:
+    """The fund that guarantees the applicant: as ``funds.fund_for`` will choose it."""
+    code, _name, district, established_on = DISTRICT_FUND
+    return code if a.district == district and a.approve_on >= established_on else chart.CITY_FUND
+
+
+def _tranches(fund: str, end: dt.date) -> list[dt.date]:
+    """A fund's placement dates: the city's tranches; a district fund's first placement on
+    the day it is set up, then the city's tranches after it."""
+    if fund == chart.CITY_FUND:
+        return [t for t in TRANCHES if t <= end]
+    established_on = DISTRICT_FUND[3]
+    return [t for t in (established_on, *TRANCHES) if established_on <= t <= end]
+
+
 def _placements(
     applicants: list[Applicant], rules: _Rules, end: dt.date
-) -> list[tuple[dt.date, str, int]]:
-    """Placements per tranche so that the base leverage multiplier × (placed − claims paid)
-    always covers the planned exposure at each bank, with a margin."""
-    events: dict[str, list[tuple[dt.date, int, int, int]]] = defaultdict(list)
+) -> list[tuple[dt.date, str, int, str]]:
+    """(date, bank, fen, fund): placements per tranche so that the base leverage multiplier
+    × (placed − claims paid) always covers the planned exposure of each fund at each bank,
+    with a margin."""
+    events: dict[tuple[str, str], list[tuple[dt.date, int, int, int]]] = defaultdict(list)
     for a in applicants:
         plan = a.loan
         if plan is None:
             continue
+        key = (a.bank, fund_of(a))
         exposure = share(plan.principal, plan.coverage)
-        events[a.bank].append((plan.disburse_on, 0, exposure, 0))
+        events[key].append((plan.disburse_on, 0, exposure, 0))
         outstanding = plan.principal
         for paid_on, principal, *_ in plan.payments:
             outstanding -= principal
             after = share(outstanding, plan.coverage)
-            events[a.bank].append((paid_on, 1, after - exposure, 0))
+            events[key].append((paid_on, 1, after - exposure, 0))
             exposure = after
         if plan.claim is not None:
-            events[a.bank].append((plan.claim.pay_on, 1, -exposure, plan.claim.amount))
-    tranches = [t for t in TRANCHES if t <= end]
+            events[key].append((plan.claim.pay_on, 1, -exposure, plan.claim.amount))
     out = []
-    for bank, _, _ in BANKS:
-        need = [0] * len(tranches)
-        exposure = claims_paid = 0
-        for day, _, delta, claim in sorted(events[bank]):
-            exposure += delta
-            claims_paid += claim
-            k = max((i for i, t in enumerate(tranches) if t <= day), default=0)
-            multiplier = rules(day)["leverage"]["base"]
-            need[k] = max(need[k], -(-exposure // multiplier) + claims_paid)
-        placed = 0
-        for k, day in enumerate(tranches):
-            floor = 100 * WAN if k == 0 else 0
-            target = _ceil_to(max(need[k] * MARGIN_PERMILLE // 1000, floor), 10 * WAN)
-            if target > placed:
-                out.append((day, bank, target - placed))
-                placed = target
+    for fund in (chart.CITY_FUND, DISTRICT_FUND[0]):
+        tranches = _tranches(fund, end)
+        for bank, _, _ in BANKS:
+            if not tranches or (fund != chart.CITY_FUND and not events[(bank, fund)]):
+                continue
+            need = [0] * len(tranches)
+            exposure = claims_paid = 0
+            for day, _, delta, claim in sorted(events[(bank, fund)]):
+                exposure += delta
+                claims_paid += claim
+                k = max((i for i, t in enumerate(tranches) if t <= day), default=0)
+                multiplier = rules(day)["leverage"]["base"]
+                need[k] = max(need[k], -(-exposure // multiplier) + claims_paid)
+            placed = 0
+            for k, day in enumerate(tranches):
+                floor = (100 if fund == chart.CITY_FUND else 20) * WAN if k == 0 else 0
+                target = _ceil_to(max(need[k] * MARGIN_PERMILLE // 1000, floor), 10 * WAN)
+                if target > placed:
+                    out.append((day, bank, target - placed, fund))
+                    placed = target
     return sorted(out)
 
 
 def _allocations(
-    placements: list[tuple[dt.date, str, int]], end: dt.date
+    placements: list[tuple[dt.date, str, int, str]], end: dt.date
 ) -> tuple[list[tuple[dt.date, str, int, str]], dict[str, int]]:
-    """Allocations in fixed shares of a total large enough that every placement finds the
-    money in the treasury (and some lies idle); and what each district committed."""
+    """The city fund's allocations in fixed shares of a total large enough that every
+    placement finds the money in the treasury (and some lies idle); the district fund's
+    own money paid in on the day of each of its placements (a little more than it places);
+    and what each district committed."""
+    city = [p for p in placements if p[3] == chart.CITY_FUND]
     total = 0
-    for day, _, _ in placements:
-        placed = sum(fen for d, _, fen in placements if d <= day)
+    for day, *_ in city:
+        placed = sum(fen for d, _, fen, _ in city if d <= day)
         share_by_then = sum(pm for d, _, pm, _ in ALLOCATIONS if d <= day)
         total = max(total, -(-placed * 1000 // share_by_then))
-    placed_all = sum(fen for _, _, fen in placements)
+    placed_all = sum(fen for _, _, fen, _ in city)
     total = max(total, placed_all * 105 // 100, 500 * WAN)
     allocations = [
         (day, source, _ceil_to(total * pm // 1000, WAN), ref)
         for day, source, pm, ref in ALLOCATIONS
         if day <= end
     ]
+    own: dict[dt.date, int] = defaultdict(int)
+    for day, _bank, fen, fund in placements:
+        if fund != chart.CITY_FUND:
+            own[day] += fen
+    for n, (day, fen) in enumerate(sorted(own.items()), start=1):
+        ref = f"东财〔{day.year}〕{40 + n}号"
+        allocations.append((day, DISTRICT_FUND_SOURCE[0], _ceil_to(fen * 105 // 100, WAN), ref))
     committed = {s: _ceil_to(total * pm // 1000, WAN) for s, pm in DISTRICT_COMMITTED.items()}
     return allocations, committed
 
@@ -748,12 +784,16 @@ def _setup(s: Session, committed: dict[str, int]) -> None:
         reference.add_district(s, code, name, actor=ADMIN)
     for code, name, account_no in BANKS:
         reference.add_bank(s, code, name, account_no, actor=ADMIN)
+    fund, fund_name, fund_district, established_on = DISTRICT_FUND
+    funds.add_fund(s, fund, fund_name, fund_district, established_on, actor=ADMIN)
     for code, name, kind, district in SOURCES:
         due = MATCHING_DUE if code in committed else None
         reference.add_capital_source(
             s, code, name, kind, district=district, committed=committed.get(code), due_on=due,
             actor=ADMIN,
         )  # fmt: skip
+    code, name, kind, district = DISTRICT_FUND_SOURCE
+    reference.add_capital_source(s, code, name, kind, district=district, fund=fund, actor=ADMIN)
     for username, name, roles, bank in USERS:
         reference.add_user(s, username, name, roles, bank=bank, actor=ADMIN)
 
@@ -765,11 +805,11 @@ def _allocate(s: Session, source: str, fen: int, on: dt.date, ref: str, n: int) 
     capital.approve_allocation(s, row.id, actor=APPROVERS[n % 2])
 
 
-def _deposit_interest(s: Session, bank: str, on: dt.date, ref: str) -> None:
-    balance = balance_now(s, chart.special_account(bank))
+def _deposit_interest(s: Session, bank: str, on: dt.date, ref: str, fund: str) -> None:
+    balance = balance_now(s, chart.special_account(bank, fund))
     fen = balance * DEPOSIT_RATE_PPM * 91 // (360 * PPM)
     if fen > 0:
-        capital.record_deposit_interest(s, bank, fen, on, ref, actor=BANK_USERS[bank])
+        capital.record_deposit_interest(s, bank, fen, on, ref, actor=BANK_USERS[bank], fund=fund)
 
 
 class _Player:
@@ -950,7 +990,7 @@ def _steps(events, player: _Player) -> list[tuple[int, Callable[[Session], objec
 
 def _events(
     applicants: list[Applicant],
-    placements: list[tuple[dt.date, str, int]],
+    placements: list[tuple[dt.date, str, int, str]],
     allocations: list[tuple[dt.date, str, int, str]],
     player: _Player,
     end: dt.date,
@@ -963,15 +1003,18 @@ def _events(
 
     for n, (day, source, fen, ref) in enumerate(allocations):
         add(day, 1, partial(_allocate, source=source, fen=fen, on=day, ref=ref, n=n))
-    for n, (day, bank, fen) in enumerate(placements):
+    for n, (day, bank, fen, fund) in enumerate(placements):
         add(day, 2, partial(capital.place_capital, bank=bank, amount=fen, on=day,
-                            actor=CLERKS[n % 2]))  # fmt: skip
+                            actor=CLERKS[n % 2], fund=fund))  # fmt: skip
+    placed_at = {(bank, fund) for _, bank, _, fund in placements}
     quarter_end = dt.date(START.year, 9, 21)
     while quarter_end <= end:
         q = (quarter_end.month - 1) // 3 + 1
-        for bank, _, _ in BANKS:
-            ref = f"INT-{bank}-{quarter_end.year}Q{q}"
-            add(quarter_end, 3, partial(_deposit_interest, bank=bank, on=quarter_end, ref=ref))
+        for bank, fund in sorted(placed_at):
+            key = bank if fund == chart.CITY_FUND else f"{bank}-{fund}"
+            ref = f"INT-{key}-{quarter_end.year}Q{q}"
+            add(quarter_end, 3, partial(_deposit_interest, bank=bank, on=quarter_end, ref=ref,
+                                        fund=fund))  # fmt: skip
         quarter_end = add_months(quarter_end, 3)
     for a in applicants:
         add(a.approve_on, 4, _Item("register", None, a))
@@ -1013,8 +1056,12 @@ def city_chart() -> list[AccountSpec]:
     specs = list(chart.STANDARD_CHART)
     for code, name, _kind, _district in SOURCES:
         specs += chart.source_accounts(code, name)
+    fund, fund_name, _district, _established_on = DISTRICT_FUND
+    specs += chart.fund_accounts(fund, fund_name)
+    specs += chart.source_accounts(DISTRICT_FUND_SOURCE[0], DISTRICT_FUND_SOURCE[1], fund)
     for code, name, _account_no in BANKS:
         specs += chart.bank_accounts(code, name)
+        specs += chart.bank_accounts(code, name, fund, fund_name)
     return specs
 
 

@@ -42,6 +42,7 @@ from ledger.fund.errors import (
     RepeatLoanError,
     RowsRejectedError,
 )
+from ledger.fund.funds import FundView, funds, pick_fund
 from ledger.fund.guarantees import check_counter_guarantees
 from ledger.fund.identity import normalize_id_number, parse_resident_id
 from ledger.fund.leverage import compensation_totals
@@ -51,7 +52,7 @@ from ledger.fund.reference import Role, refuse_future, require_role
 from ledger.money import format_percent, format_yuan
 from ledger.rows import chunks, insert_rows
 
-COLUMNS = ("id_number", "bank", "amount", "term_months", "on", "counter_guarantees")
+COLUMNS = ("id_number", "bank", "amount", "term_months", "on", "counter_guarantees", "fund")
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,9 @@ class GuaranteeRequest:
     on: dt.date
     counter_guarantees: tuple = ()
     row: int = 0
+    #: The fund that guarantees it; None: the borrower's district's fund when it had one
+    #: on ``on``, else the city-level fund (:func:`ledger.fund.funds.fund_for`).
+    fund: str | None = None
 
 
 class Approved(NamedTuple):
@@ -118,8 +122,10 @@ class _Run:
         self.credentials: dict[int, list[CredentialView]] = {}
         #: Per guarantor (resident ID): the commitments they guarantee that are still held.
         self.guaranteeing: dict[str, list[str]] = defaultdict(list)
+        self.funds: dict[str, FundView] = {}
 
     def load(self, requests: Sequence[GuaranteeRequest]) -> None:
+        self.funds = {f.code: f for f in funds(self.session)}
         codes = sorted({r.bank for r in requests})
         # The bank rows, locked in code order: numbering is per bank.
         for bank in self.session.scalars(
@@ -172,7 +178,9 @@ class _Run:
             for borrower_id, *loan in rows:
                 self.history[borrower_id].loans.append(tuple(loan))
 
-    def check(self, request: GuaranteeRequest) -> tuple[GuaranteeRequest, Borrower, RuleSet, str]:
+    def check(
+        self, request: GuaranteeRequest
+    ) -> tuple[GuaranteeRequest, Borrower, RuleSet, str, str]:
         try:
             refuse_future(request.on, self.today, "approval date", "审批日期", LimitError)
         except LimitError as exc:
@@ -186,6 +194,10 @@ class _Run:
                 ),
             )
         borrower = self._borrower(request)
+        try:
+            fund = pick_fund(self.funds, borrower.district_code, request.on, request.fund).code
+        except FundError as exc:
+            raise Refused("fund", exc) from None
         rules = self._rules(request.on)
         if not bank.active:
             raise Refused(
@@ -234,7 +246,7 @@ class _Run:
         self.history[borrower.id].unused.append(number)
         for guarantor in guarantors:
             self.guaranteeing[guarantor].append(number)
-        return request, borrower, rules, number
+        return request, borrower, rules, number, fund
 
     def _check_guarantors(
         self, rules: RuleSet, borrower: Borrower, request: GuaranteeRequest
@@ -321,6 +333,7 @@ class _Run:
                 "number": number,
                 "borrower_id": borrower.id,
                 "bank_code": request.bank,
+                "fund_code": fund,
                 "amount": request.amount,
                 "term_months": request.term_months,
                 "approved_on": request.on,
@@ -332,22 +345,26 @@ class _Run:
                 "rule_set_id": stored[request.on],
                 "created_at": now,
             }
-            for request, borrower, _, number in accepted
+            for request, borrower, _, number, fund in accepted
         ]
         ids = insert_rows(self.session, Commitment.__table__, rows)
-        self._counter_guarantees(actor, [(r, i) for (r, *_), i in zip(accepted, ids, strict=True)])
+        self._counter_guarantees(
+            actor, [(r, fund, i) for (r, *_, fund), i in zip(accepted, ids, strict=True)]
+        )
         return [Approved(i, a[3]) for a, i in zip(accepted, ids, strict=True)]
 
-    def _counter_guarantees(self, actor: str, approved: list[tuple[GuaranteeRequest, int]]):
-        by_key: dict[tuple[str, dt.date], int] = defaultdict(int)
-        for request, _ in approved:
+    def _counter_guarantees(
+        self, actor: str, approved: list[tuple[GuaranteeRequest, str, int]]
+    ) -> None:
+        by_key: dict[tuple[str, str, dt.date], int] = defaultdict(int)
+        for request, fund, _ in approved:
             for spec in request.counter_guarantees:
-                by_key[(request.bank, request.on)] += spec.value
+                by_key[(request.bank, fund, request.on)] += spec.value
         keys = [key for key, value in sorted(by_key.items()) if value > 0]
         drafts = []
-        for bank, on in keys:
-            account, contra = counter_guarantee_accounts(bank)
-            value = by_key[(bank, on)]
+        for bank, fund, on in keys:
+            account, contra = counter_guarantee_accounts(bank, fund)
+            value = by_key[(bank, fund, on)]
             drafts.append(
                 EntryDraft(
                     on,
@@ -374,9 +391,11 @@ class _Run:
                 "status": "held",
                 "recorded_by": actor,
                 "recorded_on": request.on,
-                "entry_id": entry_of.get((request.bank, request.on)) if spec.value > 0 else None,
+                "entry_id": (
+                    entry_of.get((request.bank, fund, request.on)) if spec.value > 0 else None
+                ),
             }
-            for request, commitment_id in approved
+            for request, fund, commitment_id in approved
             for spec in request.counter_guarantees
         ]
         if rows:

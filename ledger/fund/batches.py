@@ -57,26 +57,33 @@ def post_exposure_moves(
     moves: Mapping[dt.date, Mapping[int, int]],
     describe: Callable[[dt.date, list[int]], str],
     actor: str,
+    funds: Mapping[int, str] | None = None,
 ) -> tuple[dict[tuple[dt.date, int], int], tuple[int, ...]]:
     """Post each date's changes of loans' exposure (``moves[date][loan id]``, + up, − down)
-    against the bank's contra account: one entry per date, or several when a date moves
+    against the contra account of each loan's fund at the bank (``funds[loan id]``, the
+    city-level fund when not given): one entry per date and fund, or several when they move
     more loans than an entry has room for. Returns the entry of each (date, loan) and all
     the entries' ids, in date order."""
-    contra = chart.exposure_contra_account(bank)
+    funds = funds or {}
     drafts, members = [], []
     for on, changes in sorted(moves.items()):
-        loan_ids = sorted(loan_id for loan_id, change in changes.items() if change)
-        for start in range(0, len(loan_ids), MAX_LEGS - 1):
-            part = loan_ids[start : start + MAX_LEGS - 1]
-            legs = []
-            for loan_id in part:
-                account, change = loan_exposure_account(bank, loan_id), changes[loan_id]
-                legs.append(debit(account, change) if change > 0 else credit(account, -change))
-            total = sum(changes[loan_id] for loan_id in part)
-            if total:
-                legs.append(credit(contra, total) if total > 0 else debit(contra, -total))
-            drafts.append(EntryDraft(on, kind, tuple(legs), describe(on, part)))
-            members.append((on, part))
+        by_fund: dict[str, list[int]] = {}
+        for loan_id in sorted(loan_id for loan_id, change in changes.items() if change):
+            by_fund.setdefault(funds.get(loan_id, chart.CITY_FUND), []).append(loan_id)
+        for fund, loan_ids in sorted(by_fund.items()):
+            contra = chart.exposure_contra_account(bank, fund)
+            for start in range(0, len(loan_ids), MAX_LEGS - 1):
+                part = loan_ids[start : start + MAX_LEGS - 1]
+                legs = []
+                for loan_id in part:
+                    account = loan_exposure_account(bank, loan_id, fund)
+                    change = changes[loan_id]
+                    legs.append(debit(account, change) if change > 0 else credit(account, -change))
+                total = sum(changes[loan_id] for loan_id in part)
+                if total:
+                    legs.append(credit(contra, total) if total > 0 else debit(contra, -total))
+                drafts.append(EntryDraft(on, kind, tuple(legs), describe(on, part)))
+                members.append((on, part))
     posted = post_entries(session, drafts, actor=actor)
     entry_of = {}
     for (on, part), result in zip(members, posted, strict=True):

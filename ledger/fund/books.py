@@ -23,35 +23,34 @@ def loan_key(loan_id: int) -> str:
     return f"L{loan_id}"
 
 
-def loan_exposure_account(bank: str, loan_id: int) -> str:
-    return f"{chart.exposure_account(bank)}:{loan_key(loan_id)}"
+def loan_exposure_account(bank: str, loan_id: int, fund: str = chart.CITY_FUND) -> str:
+    return f"{chart.exposure_account(bank, fund)}:{loan_key(loan_id)}"
 
 
 def receivable_account(loan_id: int) -> str:
     return f"{chart.RECEIVABLE}:{loan_key(loan_id)}"
 
 
-def claims_payable_account(bank: str) -> str:
-    return f"{chart.CLAIMS_PAYABLE}:{bank}"
+claims_payable_account = chart.claims_payable_account
+counter_guarantee_accounts = chart.counter_guarantee_accounts
 
 
-def counter_guarantee_accounts(bank: str) -> tuple[str, str]:
-    return f"{chart.COUNTER_GUARANTEES}:{bank}", f"{chart.COUNTER_GUARANTEES_CONTRA}:{bank}"
+def loan_accounts(
+    bank: str, loan_id: int, contract_no: str, fund: str = chart.CITY_FUND
+) -> list[AccountSpec]:
+    """A loan's own accounts: its exposure, under its fund's exposure at the bank, and the
+    compensation receivable once a claim is paid."""
+    dims = {"bank": bank, "loan": loan_key(loan_id), "fund": fund}
+    return [
+        AccountSpec(loan_exposure_account(bank, loan_id, fund), f"在保-{contract_no}", **dims),
+        AccountSpec(receivable_account(loan_id), f"代偿应收-{contract_no}", **dims),
+    ]
 
 
-def open_loan_accounts(session: Session, bank: str, loan_id: int, contract_no: str) -> None:
-    key = loan_key(loan_id)
-    ensure_accounts(
-        session,
-        [
-            AccountSpec(
-                loan_exposure_account(bank, loan_id), f"在保-{contract_no}", bank=bank, loan=key
-            ),
-            AccountSpec(
-                receivable_account(loan_id), f"代偿应收-{contract_no}", bank=bank, loan=key
-            ),
-        ],
-    )
+def open_loan_accounts(
+    session: Session, bank: str, loan_id: int, contract_no: str, fund: str = chart.CITY_FUND
+) -> None:
+    ensure_accounts(session, loan_accounts(bank, loan_id, contract_no, fund))
 
 
 def share(amount: int, ppm: int) -> int:

@@ -20,8 +20,15 @@ from ledger.clock import utcnow
 from ledger.entries import credit, debit
 from ledger.fund.books import balance_now, balances_as_of, post, pro_rata
 from ledger.fund.errors import DuplicateReferenceError, FundError, StateError
+from ledger.fund.funds import FundView, get_fund
 from ledger.fund.leverage import check_withdrawal
-from ledger.fund.models import AllocationStatus, CapitalAllocation, DepositInterest, set_status
+from ledger.fund.models import (
+    CITY_FUND,
+    AllocationStatus,
+    CapitalAllocation,
+    DepositInterest,
+    set_status,
+)
 from ledger.fund.reference import (
     Role,
     all_sources,
@@ -81,7 +88,7 @@ def approve_allocation(
         allocation.received_on,
         "capital.allocation",
         [
-            debit(chart.TREASURY, allocation.amount),
+            debit(chart.treasury_account(source.fund_code), allocation.amount),
             credit(chart.capital_account(source.code), allocation.amount),
         ],
         f"{source.name}到位 {allocation.reference}".strip(),
@@ -119,26 +126,31 @@ def place_capital(
     *,
     actor: str,
     today: dt.date | None = None,
+    fund: str = CITY_FUND,
 ) -> int:
-    """Move treasury money into the bank's special account; returns the entry id."""
+    """Move a fund's treasury money into its special account at the bank; returns the
+    entry id."""
     require_role(session, actor, Role.CLERK, Role.APPROVER)
     refuse_future(on, today, "placement date", "存入日期", FundError)
     bank_row = get_bank(session, bank)
+    owner = get_fund(session, fund)
     _positive(amount, "placement")
-    available = balance_now(session, chart.TREASURY)
+    treasury = chart.treasury_account(fund)
+    available = balance_now(session, treasury)
     if amount > available:
+        of, of_zh = _of(owner)
         raise FundError(
-            f"the treasury holds {format_yuan(available)} yuan; cannot place "
+            f"the treasury{of} holds {format_yuan(available)} yuan; cannot place "
             f"{format_yuan(amount)} yuan at {bank}",
-            zh=f"财政待拨付资金余额 {format_yuan(available)} 元，不足以存入 {bank} "
+            zh=f"{of_zh}财政待拨付资金余额 {format_yuan(available)} 元，不足以存入 {bank} "
             f"{format_yuan(amount)} 元",
         )
     return post(
         session,
         on,
         "capital.placement",
-        [debit(chart.special_account(bank), amount), credit(chart.TREASURY, amount)],
-        f"存入{bank_row.name}担保基金专户",
+        [debit(chart.special_account(bank, fund), amount), credit(treasury, amount)],
+        f"{_of(owner)[1]}存入{bank_row.name}担保基金专户",
         actor=actor,
     )
 
@@ -151,8 +163,9 @@ def withdraw_capital(
     *,
     actor: str,
     today: dt.date | None = None,
+    fund: str = CITY_FUND,
 ) -> int:
-    """Move money from the bank's special account back to the treasury.
+    """Move money from a fund's special account at the bank back to its treasury.
 
     Refused when the special account does not hold it or when what stays would no longer
     carry the bank's guarantee exposure under the leverage cap, now or (when later
@@ -161,14 +174,18 @@ def withdraw_capital(
     require_role(session, actor, Role.CLERK, Role.APPROVER)
     refuse_future(on, today, "withdrawal date", "调回日期", FundError)
     bank_row = get_bank(session, bank, for_update=True)
+    owner = get_fund(session, fund)
     _positive(amount, "withdrawal")
-    check_withdrawal(session, bank, amount, on)
+    check_withdrawal(session, bank, amount, on, fund)
     return post(
         session,
         on,
         "capital.withdrawal",
-        [debit(chart.TREASURY, amount), credit(chart.special_account(bank), amount)],
-        f"从{bank_row.name}担保基金专户调回",
+        [
+            debit(chart.treasury_account(fund), amount),
+            credit(chart.special_account(bank, fund), amount),
+        ],
+        f"{_of(owner)[1]}从{bank_row.name}担保基金专户调回",
         actor=actor,
     )
 
@@ -182,11 +199,14 @@ def record_deposit_interest(
     *,
     actor: str,
     today: dt.date | None = None,
+    fund: str = CITY_FUND,
 ) -> DepositInterest:
-    """Interest credited to the special account; income attributed to the sources."""
+    """Interest credited to a fund's special account at the bank; income attributed to
+    that fund's sources."""
     require_bank_access(session, actor, bank, Role.CLERK, Role.APPROVER, Role.BANK)
     refuse_future(credited_on, today, "interest date", "结息日期", FundError)
     bank_row = get_bank(session, bank)
+    owner = get_fund(session, fund)
     _positive(amount, "deposit interest")
     bank_ref = bank_ref.strip()
     if not bank_ref:
@@ -199,7 +219,11 @@ def record_deposit_interest(
         )
     )
     if earlier is not None:
-        if (earlier.amount, earlier.credited_on) == (amount, credited_on):
+        if (earlier.amount, earlier.credited_on, earlier.fund_code) == (
+            amount,
+            credited_on,
+            fund,
+        ):
             return earlier
         raise DuplicateReferenceError(
             f"bank reference {bank_ref} of {bank} was already recorded as interest of "
@@ -207,20 +231,21 @@ def record_deposit_interest(
             zh=f"{bank} 流水号 {bank_ref} 已登记为 {earlier.credited_on} 利息 "
             f"{format_yuan(earlier.amount)} 元",
         )
-    allocation = attribute_pro_rata(session, amount, credited_on)
-    legs = [debit(chart.special_account(bank), amount)]
+    allocation = attribute_pro_rata(session, amount, credited_on, fund)
+    legs = [debit(chart.special_account(bank, fund), amount)]
     legs += [credit(chart.interest_income_account(src), fen) for src, fen in allocation.items()]
     entry_id = post(
         session,
         credited_on,
         "interest.deposit",
         legs,
-        f"{bank_row.name}专户结息 {bank_ref}",
+        f"{_of(owner)[1]}{bank_row.name}专户结息 {bank_ref}",
         actor=actor,
         key=f"interest:{bank}:{bank_ref}",
     )
     row = DepositInterest(
         bank_code=bank,
+        fund_code=fund,
         credited_on=credited_on,
         amount=amount,
         bank_ref=bank_ref,
@@ -234,9 +259,10 @@ def record_deposit_interest(
     return row
 
 
-def contributed_as_of(session: Session, on: dt.date) -> dict[str, int]:
-    """Capital contributed by each source up to ``on`` (effective date), in fen."""
-    sources = [s.code for s in all_sources(session)]
+def contributed_as_of(session: Session, on: dt.date, fund: str | None = None) -> dict[str, int]:
+    """Capital contributed by each source of ``fund`` (every fund's when None) up to
+    ``on`` (effective date), in fen."""
+    sources = [s.code for s in all_sources(session, fund)]
     by_account = balances_as_of(session, [chart.capital_account(s) for s in sources], on)
     return {s: by_account[chart.capital_account(s)] for s in sources}
 
@@ -260,6 +286,8 @@ class SourceCapital:
     district: str | None = None
     #: The date the figures are as of.
     as_of: dt.date | None = None
+    #: The fund the source contributes to.
+    fund: str = CITY_FUND
 
     @property
     def net(self) -> int:
@@ -283,8 +311,11 @@ class SourceCapital:
         return (self.as_of - self.due_on).days if self.overdue else 0
 
 
-def capital_by_source(session: Session, as_of: dt.date) -> list[SourceCapital]:
-    sources = all_sources(session)
+def capital_by_source(
+    session: Session, as_of: dt.date, fund: str | None = None
+) -> list[SourceCapital]:
+    """Each source's capital on ``as_of``: of ``fund``, or of every fund when None."""
+    sources = all_sources(session, fund)
     codes = []
     for s in sources:
         codes += [
@@ -305,6 +336,7 @@ def capital_by_source(session: Session, as_of: dt.date) -> list[SourceCapital]:
             s.committed_due_on,
             s.district_code,
             as_of,
+            s.fund_code,
         )
         for s in sources
     ]
@@ -346,28 +378,42 @@ def matching_by_district(session: Session, as_of: dt.date) -> list[DistrictMatch
     return sorted(rows, key=lambda r: (r.overdue == 0, r.district))
 
 
-def net_capital_as_of(session: Session, on: dt.date) -> dict[str, int]:
+def net_capital_as_of(session: Session, on: dt.date, fund: str | None = None) -> dict[str, int]:
     """Contributed + attributed income − attributed losses of each source up to ``on``."""
-    return {s.code: s.net for s in capital_by_source(session, on)}
+    return {s.code: s.net for s in capital_by_source(session, on, fund)}
 
 
-def attribute_pro_rata(session: Session, amount: int, on: dt.date) -> dict[str, int]:
-    """Split ``amount`` over the sources in proportion to their contributed capital."""
-    allocation = pro_rata(amount, contributed_as_of(session, on))
+def attribute_pro_rata(
+    session: Session, amount: int, on: dt.date, fund: str = CITY_FUND
+) -> dict[str, int]:
+    """Split ``amount`` over ``fund``'s sources in proportion to their contributed
+    capital."""
+    allocation = pro_rata(amount, contributed_as_of(session, on, fund))
     if not allocation:
-        raise FundError(
-            f"no capital has been contributed by {on}: nothing to attribute to",
-            zh=f"截至 {on} 尚无到位资本金，无法分摊",
-        )
+        raise _nothing_contributed(on, fund)
     return allocation
 
 
+def _nothing_contributed(on: dt.date, fund: str) -> FundError:
+    of, of_zh = ("", "") if fund == CITY_FUND else (f" to fund {fund}", f"担保基金 {fund} ")
+    return FundError(
+        f"no capital has been contributed{of} by {on}: nothing to attribute to",
+        zh=f"截至 {on} {of_zh}尚无到位资本金，无法分摊",
+    )
+
+
+def _of(fund: FundView) -> tuple[str, str]:
+    """How a message names a district's fund (" of fund D01", "鼓楼区担保基金"); the
+    city-level fund goes unnamed, as it did when it was the only one."""
+    return ("", "") if fund.is_city else (f" of fund {fund.code}", fund.name)
+
+
 def attribute_first_loss(
-    session: Session, amount: int, on: dt.date, order: list[str]
+    session: Session, amount: int, on: dt.date, order: list[str], fund: str = CITY_FUND
 ) -> dict[str, int]:
-    """Losses borne by sources in ``order`` of kind (e.g. city first), each up to its net
-    capital; whatever is left falls on the last source that has any capital."""
-    by_source = capital_by_source(session, on)
+    """Losses borne by ``fund``'s sources in ``order`` of kind (e.g. city first), each up
+    to its net capital; whatever is left falls on the last source that has any capital."""
+    by_source = capital_by_source(session, on, fund)
     net = {s.code: s.net for s in by_source}
     contributed = {s.code: s.contributed for s in by_source}
     kinds = {s.code: s.kind for s in by_source}
@@ -377,10 +423,7 @@ def attribute_first_loss(
         key=lambda s: (rank.get(kinds[s], len(rank)), s),
     )
     if not ranked:
-        raise FundError(
-            f"no capital has been contributed by {on}: nothing to attribute to",
-            zh=f"截至 {on} 尚无到位资本金，无法分摊",
-        )
+        raise _nothing_contributed(on, fund)
     left, allocation = amount, {}
     for code in ranked:
         take = min(left, max(net[code], 0))
@@ -393,13 +436,15 @@ def attribute_first_loss(
 
 
 def attribute(
-    session: Session, amount: int, on: dt.date, rule: Mapping
+    session: Session, amount: int, on: dt.date, rule: Mapping, fund: str = CITY_FUND
 ) -> tuple[str, dict[str, int]]:
-    """Attribute a loss under the ``loss_attribution`` rule; returns (rule name, parts)."""
+    """Attribute a loss of ``fund`` to its sources under the ``loss_attribution`` rule;
+    returns (rule name, parts)."""
     name = rule.get("rule", "pro_rata")
     if name == "first_loss":
-        return name, attribute_first_loss(session, amount, on, list(rule["first_loss_order"]))
-    return "pro_rata", attribute_pro_rata(session, amount, on)
+        order = list(rule["first_loss_order"])
+        return name, attribute_first_loss(session, amount, on, order, fund)
+    return "pro_rata", attribute_pro_rata(session, amount, on, fund)
 
 
 def _pending(session: Session, allocation_id: int) -> CapitalAllocation:

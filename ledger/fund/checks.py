@@ -25,12 +25,15 @@ from ledger.fund.books import (
 )
 from ledger.fund.leverage import effective_repayments
 from ledger.fund.models import (
+    CITY_FUND,
     Bank,
     CapitalAllocation,
     CapitalSource,
     Claim,
     Commitment,
     CounterGuarantee,
+    DepositInterest,
+    Fund,
     Loan,
     Recovery,
     Repayment,
@@ -47,6 +50,37 @@ def check_fund(session: Session, problem: Callable[[str], None]) -> None:
     _check_receivables(session, balance, problem)
     _check_capital(session, balance, problem)
     _check_counter_guarantees(session, balance, problem)
+    _check_funds(session, problem)
+
+
+def _placements(session: Session) -> list[tuple[str, str, str]]:
+    """(bank, fund, label) for every fund at every bank: ``ICBC`` or ``ICBC/D01``."""
+    funds = [CITY_FUND, *session.scalars(select(Fund.code).order_by(Fund.code))]
+    return [
+        (bank, fund, bank if fund == CITY_FUND else f"{bank}/{fund}")
+        for bank in session.scalars(select(Bank.code).order_by(Bank.code))
+        for fund in funds
+    ]
+
+
+def _check_funds(session: Session, problem) -> None:
+    """Every record names a fund that exists, and a loan draws on its commitment's."""
+    known = {CITY_FUND, *session.scalars(select(Fund.code))}
+    for table in (CapitalSource, Commitment, Loan, DepositInterest):
+        for code in session.scalars(select(table.fund_code).distinct()):
+            if code not in known:
+                problem(f"{table.__tablename__}: fund {code} does not exist")
+    mismatched = session.execute(
+        select(Loan.bank_code, Loan.contract_no, Loan.fund_code, Commitment.fund_code)
+        .join(Commitment, Commitment.id == Loan.commitment_id)
+        .where(Loan.fund_code != Commitment.fund_code)
+        .order_by(Loan.id)
+    )
+    for bank, contract, loan_fund, commitment_fund in mismatched:
+        problem(
+            f"loan {bank}/{contract}: draws on fund {loan_fund} but its commitment is "
+            f"of fund {commitment_fund}"
+        )
 
 
 def _check_exposure(session: Session, balance: dict, problem) -> None:
@@ -58,13 +92,13 @@ def _check_exposure(session: Session, balance: dict, problem) -> None:
             .group_by(Repayment.loan_id)
         )
     }
-    for bank in session.scalars(select(Bank.code).order_by(Bank.code)):
-        prefix = chart.exposure_account(bank) + ":"
+    for bank, fund, label in _placements(session):
+        prefix = chart.exposure_account(bank, fund) + ":"
         loans = sum(v for code, v in balance.items() if code.startswith(prefix))
-        contra = balance.get(chart.exposure_contra_account(bank), 0)
+        contra = balance.get(chart.exposure_contra_account(bank, fund), 0)
         if loans != contra:
             problem(
-                f"bank {bank}: its loans' exposure adds up to {format_yuan(loans)} yuan but its "
+                f"bank {label}: its loans' exposure adds up to {format_yuan(loans)} yuan but its "
                 f"exposure contra account holds {format_yuan(contra)} yuan"
             )
     for loan in session.scalars(select(Loan).order_by(Loan.id)):
@@ -78,7 +112,7 @@ def _check_exposure(session: Session, balance: dict, problem) -> None:
             )
         live = loan.status in ("active", "repaid")
         expected = share(outstanding, loan.coverage_ppm) if live else 0
-        actual = balance.get(loan_exposure_account(loan.bank_code, loan.id), 0)
+        actual = balance.get(loan_exposure_account(loan.bank_code, loan.id, loan.fund_code), 0)
         if outstanding < 0:
             problem(f"loan {loan.bank_code}/{loan.contract_no}: repaid more than its principal")
         if actual != expected:
@@ -142,20 +176,19 @@ def _check_capital(session: Session, balance: dict, problem) -> None:
 
 
 def _check_counter_guarantees(session: Session, balance: dict, problem) -> None:
-    held = dict(
-        session.execute(
-            select(Commitment.bank_code, func.sum(CounterGuarantee.value))
-            .join(Commitment, Commitment.id == CounterGuarantee.commitment_id)
-            .where(CounterGuarantee.status == "held")
-            .group_by(Commitment.bank_code)
-        ).all()
-    )
-    for bank in session.scalars(select(Bank.code).order_by(Bank.code)):
-        account, _contra = counter_guarantee_accounts(bank)
+    held_rows = session.execute(
+        select(Commitment.bank_code, Commitment.fund_code, func.sum(CounterGuarantee.value))
+        .join(Commitment, Commitment.id == CounterGuarantee.commitment_id)
+        .where(CounterGuarantee.status == "held")
+        .group_by(Commitment.bank_code, Commitment.fund_code)
+    ).all()
+    held = {(bank, fund): value for bank, fund, value in held_rows}
+    for bank, fund, label in _placements(session):
+        account, _contra = counter_guarantee_accounts(bank, fund)
         actual = balance.get(account, 0)
-        expected = int(held.get(bank, 0))
+        expected = int(held.get((bank, fund), 0))
         if actual != expected:
             problem(
-                f"bank {bank}: counter-guarantees registered {format_yuan(actual)} yuan, held "
+                f"bank {label}: counter-guarantees registered {format_yuan(actual)} yuan, held "
                 f"{format_yuan(expected)} yuan"
             )

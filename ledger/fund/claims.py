@@ -111,7 +111,7 @@ def approve_claim(
         "claim.approval",
         [
             debit(receivable_account(loan.id), claim.amount),
-            credit(claims_payable_account(loan.bank_code), claim.amount),
+            credit(claims_payable_account(loan.bank_code, loan.fund_code), claim.amount),
         ],
         f"代偿审核 {claim.number}：{loan.bank_code} 贷款 {loan.contract_no}",
         actor=actor,
@@ -159,7 +159,7 @@ def pay_claim(
     _not_before(on, claim.decided_on, claim.number, "approved")
     loan = session.scalar(select(Loan).where(Loan.id == claim.loan_id).with_for_update())
     get_bank(session, loan.bank_code, for_update=True)
-    special = chart.special_account(loan.bank_code)
+    special = chart.special_account(loan.bank_code, loan.fund_code)
     available = balance_now(session, special)
     if claim.amount > available:
         raise ClaimError(
@@ -168,15 +168,16 @@ def pay_claim(
             zh=f"{loan.bank_code} 专户余额 {format_yuan(available)} 元，不足以支付代偿 "
             f"{claim.number} 的 {format_yuan(claim.amount)} 元，请先补充存入资金",
         )
-    exposure = balance_now(session, loan_exposure_account(loan.bank_code, loan.id))
+    exposure_account = loan_exposure_account(loan.bank_code, loan.id, loan.fund_code)
+    exposure = balance_now(session, exposure_account)
     legs = [
-        debit(claims_payable_account(loan.bank_code), claim.amount),
+        debit(claims_payable_account(loan.bank_code, loan.fund_code), claim.amount),
         credit(special, claim.amount),
     ]
     if exposure > 0:
         legs += [
-            debit(chart.exposure_contra_account(loan.bank_code), exposure),
-            credit(loan_exposure_account(loan.bank_code, loan.id), exposure),
+            debit(chart.exposure_contra_account(loan.bank_code, loan.fund_code), exposure),
+            credit(exposure_account, exposure),
         ]
     claim.pay_entry_id = post(
         session,

@@ -19,10 +19,10 @@ from dataclasses import dataclass, replace
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ledger.accounts import AccountSpec, open_accounts
+from ledger.accounts import open_accounts
 from ledger.clock import business_today, utcnow
 from ledger.fund.batches import Refused, post_exposure_moves
-from ledger.fund.books import loan_exposure_account, loan_key, receivable_account, share
+from ledger.fund.books import loan_accounts, share
 from ledger.fund.errors import (
     CommitmentError,
     DuplicateReferenceError,
@@ -169,6 +169,8 @@ class _Commitment:
     borrower_id: int
     id_number: str
     borrower_name: str
+    #: The fund that guarantees it, and so the loan.
+    fund_code: str
     #: The contract of the loan that used it (in the books or earlier in this batch).
     used_by: str | None = None
 
@@ -203,17 +205,16 @@ class _Run:
         #: contract → (content, loan id or the outcome that will create it)
         self.loans: dict[str, tuple[tuple, object]] = {}
         self.rules: dict[dt.date, RuleSet] = {}
-        self.capacities: dict[dt.date, tuple[Capacity, ...]] = {}
-        #: (date, exposure) of the lines accepted so far.
-        #: (date, exposure, principal) of each line accepted so far.
-        self.added: list[tuple[dt.date, int, int]] = []
+        self.capacities: dict[tuple[dt.date, str], tuple[Capacity, ...]] = {}
+        #: (fund, date, exposure, principal) of each line accepted so far.
+        self.added: list[tuple[str, dt.date, int, int]] = []
 
     def load(self, lines: Sequence[DisbursementLine]) -> None:
         numbers = sorted({(line.guarantee_no or "").strip() for line in lines} - {""})
         columns = (
             Commitment.id, Commitment.number, Commitment.bank_code, Commitment.status,
             Commitment.amount, Commitment.term_months, Commitment.approved_on,
-            Commitment.borrower_id, Borrower.id_number, Borrower.name,
+            Commitment.borrower_id, Borrower.id_number, Borrower.name, Commitment.fund_code,
         )  # fmt: skip
         for chunk in chunks(numbers):
             query = (
@@ -305,8 +306,9 @@ class _Run:
             raise Refused("maturity_on", error) from None
         outcome.rules = rules
         outcome.exposure = share(line.principal, rules["coverage_ppm"])
-        self._check_leverage(line, outcome.exposure)
-        self.added.append((line.disbursed_on, outcome.exposure, line.principal))
+        fund = commitment.fund_code
+        self._check_leverage(line, outcome.exposure, fund)
+        self.added.append((fund, line.disbursed_on, outcome.exposure, line.principal))
         commitment.status = COMMITMENT_LIFECYCLE.move(
             commitment.number, commitment.status, CommitmentStatus.USED
         )
@@ -397,19 +399,22 @@ class _Run:
             self.rules[on] = rules_on(self.session, on)
         return self.rules[on]
 
-    def _check_leverage(self, line: DisbursementLine, exposure: int) -> None:
-        """The cap now and, for a backdated line, on its date; each counting the lines
-        accepted before this one (on that date or before, for the second)."""
+    def _check_leverage(self, line: DisbursementLine, exposure: int, fund: str) -> None:
+        """The cap of the loan's fund at the bank now and, for a backdated line, on its
+        date; each counting the lines accepted before this one (on that date or before,
+        for the second)."""
         on = line.disbursed_on
-        if on not in self.capacities:
-            self.capacities[on] = capacities(self.session, self.bank, on, self._rules(on))
-        for cap in self.capacities[on]:
+        if (on, fund) not in self.capacities:
+            self.capacities[(on, fund)] = capacities(
+                self.session, self.bank, on, self._rules(on), fund
+            )
+        for cap in self.capacities[(on, fund)]:
             # The cap counts exposure or principal, as the rules' leverage.basis says.
             by_principal = cap.basis == "principal"
             added = sum(
                 p if by_principal else e
-                for d, e, p in self.added
-                if cap.as_of is None or d <= cap.as_of
+                for f, d, e, p in self.added
+                if f == fund and (cap.as_of is None or d <= cap.as_of)
             )
             grown = (
                 replace(cap, outstanding=cap.outstanding + added)
@@ -440,6 +445,7 @@ class _Run:
                 "contract_no": o.contract_no,
                 "commitment_id": o.commitment.id,
                 "borrower_id": o.commitment.borrower_id,
+                "fund_code": o.commitment.fund_code,
                 "principal": o.line.principal,
                 "annual_rate_ppm": o.line.annual_rate_ppm,
                 "method": o.method.value,
@@ -459,23 +465,7 @@ class _Run:
             outcome.loan_id = loan_id
         specs = []
         for o in new:
-            key = loan_key(o.loan_id)
-            specs.append(
-                AccountSpec(
-                    loan_exposure_account(self.bank, o.loan_id),
-                    f"在保-{o.contract_no}",
-                    bank=self.bank,
-                    loan=key,
-                )
-            )
-            specs.append(
-                AccountSpec(
-                    receivable_account(o.loan_id),
-                    f"代偿应收-{o.contract_no}",
-                    bank=self.bank,
-                    loan=key,
-                )
-            )
+            specs += loan_accounts(self.bank, o.loan_id, o.contract_no, o.commitment.fund_code)
         open_accounts(self.session, specs)
         for chunk in chunks([o.commitment.id for o in new]):
             self.session.execute(
@@ -510,9 +500,10 @@ class _Run:
                 f"本金 {format_yuan(total)} 元"
             )
 
+        funds = {o.loan_id: o.commitment.fund_code for o in new}
         entry_of, entry_ids = post_exposure_moves(
             self.session, bank=self.bank, kind="loan.disbursement", moves=moves,
-            describe=describe, actor=actor,
+            describe=describe, actor=actor, funds=funds,
         )  # fmt: skip
         update_rows(
             self.session,

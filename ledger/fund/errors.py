@@ -53,6 +53,12 @@ class PolicyError(FundError):
     code = "policy"
 
 
+class FundJurisdictionError(FundError):
+    """A fund asked to guarantee a loan outside its jurisdiction or before it existed."""
+
+    code = "fund-jurisdiction"
+
+
 class ReferenceDataError(FundError):
     """Unknown or duplicate district, bank, capital source, user or borrower."""
 

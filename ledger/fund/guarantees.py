@@ -67,12 +67,16 @@ def approve_guarantee(
     actor: str,
     counter_guarantees: tuple[CounterGuaranteeSpec, ...] = (),
     today: dt.date | None = None,
+    fund: str | None = None,
 ) -> Commitment:
     """Approve a guarantee for a registered borrower at a bank and number the commitment:
-    a one-request list of :func:`ledger.fund.approvals.approve_guarantees`."""
+    a one-request list of :func:`ledger.fund.approvals.approve_guarantees`. ``fund``: the
+    fund that guarantees it (default: the borrower's district's, else the city's)."""
     from ledger.fund.approvals import GuaranteeRequest, approve_guarantees
 
-    request = GuaranteeRequest(id_number, bank, amount, term_months, on, tuple(counter_guarantees))
+    request = GuaranteeRequest(
+        id_number, bank, amount, term_months, on, tuple(counter_guarantees), fund=fund
+    )
     try:
         (approved,) = approve_guarantees(session, [request], actor=actor, today=today)
     except RowsRejectedError as rejected:
@@ -165,7 +169,7 @@ def close_counter_guarantee(
         )
     on = max(on, held_on)
     if item.value > 0:
-        account, contra = counter_guarantee_accounts(commitment.bank_code)
+        account, contra = counter_guarantee_accounts(commitment.bank_code, commitment.fund_code)
         item.close_entry_id = post(
             session,
             on,
@@ -199,7 +203,7 @@ def register_counter_guarantee(
     session.add(item)
     session.flush()
     if spec.value > 0:
-        account, contra = counter_guarantee_accounts(commitment.bank_code)
+        account, contra = counter_guarantee_accounts(commitment.bank_code, commitment.fund_code)
         item.entry_id = post(
             session,
             on,

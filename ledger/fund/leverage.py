@@ -1,6 +1,7 @@
 """The leverage cap (放大倍数) and the bank-level rates it and suspension depend on.
 
-A bank's guarantee liability may not exceed multiplier × its special account balance.
+A fund's guarantee liability at a bank may not exceed multiplier × its special account
+balance there: the cap holds per fund and bank (each district's fund has its own).
 What counts as the liability is the policy's ``leverage.basis``: the fund's guarantee
 exposure (its covered share of each loan) or the whole principal the bank has outstanding
 on guaranteed loans. Both figures, and "leverage used" on each, are in every
@@ -24,7 +25,7 @@ from sqlalchemy.orm import Session, aliased
 from ledger import chart
 from ledger.fund.books import PPM, balance_now, balances_as_of
 from ledger.fund.errors import LeverageCapError
-from ledger.fund.models import Claim, Loan, Repayment
+from ledger.fund.models import CITY_FUND, Claim, Loan, Repayment
 from ledger.fund.policy import RuleSet, rules_on
 from ledger.models import Account, Posting
 from ledger.money import format_yuan
@@ -48,6 +49,13 @@ class Capacity:
     basis: str = "exposure"
     #: Banks are to lend at least this multiple of the special account (0: no floor).
     min_lending_multiple: int = 0
+    #: The fund whose special account and exposure these are.
+    fund: str = CITY_FUND
+
+    @property
+    def label(self) -> str:
+        """The bank, and the fund when it is a district's: ``ICBC`` or ``ICBC/D01``."""
+        return self.bank if self.fund == CITY_FUND else f"{self.bank}/{self.fund}"
 
     @property
     def liability(self) -> int:
@@ -84,25 +92,39 @@ class Capacity:
         return max(self.min_lending - self.outstanding, 0)
 
 
-def capacity(session: Session, bank: str, on: dt.date, rules: RuleSet | None = None) -> Capacity:
-    """Exposure, cap and what the bank can still guarantee now, under the rules in force on
-    ``on``."""
+def capacity(
+    session: Session,
+    bank: str,
+    on: dt.date,
+    rules: RuleSet | None = None,
+    fund: str = CITY_FUND,
+) -> Capacity:
+    """Exposure, cap and what ``fund`` can still guarantee at the bank now, under the rules
+    in force on ``on``."""
     rules = rules or rules_on(session, on)
-    return _capacity(session, bank, _terms(session, bank, on, rules))
+    return _capacity(session, bank, _terms(session, bank, on, rules), fund)
 
 
 def capacity_as_of(
-    session: Session, bank: str, on: dt.date, rules: RuleSet | None = None
+    session: Session,
+    bank: str,
+    on: dt.date,
+    rules: RuleSet | None = None,
+    fund: str = CITY_FUND,
 ) -> Capacity:
     """The capacity as it stood on ``on``: the balances as of that date (postings dated
     then or before) under the multiplier of the rules in force then. The one function a
     report or a page asks for a bank's cap, with the disbursement check's arithmetic."""
     rules = rules or rules_on(session, on)
-    return _capacity_as_of(session, bank, on, _terms(session, bank, on, rules))
+    return _capacity_as_of(session, bank, on, _terms(session, bank, on, rules), fund)
 
 
 def capacities(
-    session: Session, bank: str, on: dt.date, rules: RuleSet | None = None
+    session: Session,
+    bank: str,
+    on: dt.date,
+    rules: RuleSet | None = None,
+    fund: str = CITY_FUND,
 ) -> tuple[Capacity, ...]:
     """What the cap must hold on for an operation dated ``on``: now and, when the bank's
     special account or exposure has postings dated after ``on``, on ``on`` itself too.
@@ -111,10 +133,34 @@ def capacities(
     """
     rules = rules or rules_on(session, on)
     terms = _terms(session, bank, on, rules)
-    now = _capacity(session, bank, terms)
-    if not _dated_after(session, bank, on):
+    now = _capacity(session, bank, terms, fund)
+    if not _dated_after(session, bank, on, fund):
         return (now,)
-    return now, _capacity_as_of(session, bank, on, terms)
+    return now, _capacity_as_of(session, bank, on, terms, fund)
+
+
+def placements_as_of(
+    session: Session, on: dt.date, fund: str | None = None, rules: RuleSet | None = None
+) -> tuple[Capacity, ...]:
+    """:func:`capacity_as_of` of ``fund`` at every partner bank, or, when None, of every
+    fund at every bank: the city-level fund's always, a district fund's where it has
+    money, exposure or loans. By fund, then bank."""
+    from ledger.fund.funds import fund_codes
+    from ledger.fund.reference import banks
+
+    rules = rules or rules_on(session, on)
+    result = []
+    for f in [fund] if fund is not None else fund_codes(session):
+        for bank in banks(session):
+            cap = capacity_as_of(session, bank.code, on, rules, f)
+            if (
+                fund is None
+                and f != CITY_FUND
+                and not (cap.special or cap.exposure or cap.outstanding)
+            ):
+                continue
+            result.append(cap)
+    return tuple(result)
 
 
 @dataclass(frozen=True)
@@ -134,25 +180,27 @@ def _terms(session: Session, bank: str, on: dt.date, rules: RuleSet) -> _Terms:
     )
 
 
-def _capacity(session: Session, bank: str, terms: _Terms) -> Capacity:
+def _capacity(session: Session, bank: str, terms: _Terms, fund: str) -> Capacity:
     return Capacity(
         bank=bank,
         # Every exposure posting (disbursement, repayment and its reversal, claim payment)
-        # pairs with the bank's contra account, so its one balance is the bank's exposure
-        # (verify checks it against the sum over the loans).
-        exposure=balance_now(session, chart.exposure_contra_account(bank)),
-        special=balance_now(session, chart.special_account(bank)),
+        # pairs with the fund's contra account at the bank, so its one balance is the
+        # exposure (verify checks it against the sum over the loans).
+        exposure=balance_now(session, chart.exposure_contra_account(bank, fund)),
+        special=balance_now(session, chart.special_account(bank, fund)),
         multiplier=terms.multiplier,
         repayment_rate_ppm=terms.rate,
-        outstanding=principal_outstanding(session, bank),
+        outstanding=principal_outstanding(session, bank, fund=fund),
         basis=terms.basis,
         min_lending_multiple=terms.min_lending_multiple,
+        fund=fund,
     )
 
 
-def _capacity_as_of(session: Session, bank: str, on: dt.date, terms: _Terms) -> Capacity:
+def _capacity_as_of(session: Session, bank: str, on: dt.date, terms: _Terms, fund: str) -> Capacity:
     """The capacity with the balances as of ``on`` (postings dated ``on`` or before)."""
-    special, contra = chart.special_account(bank), chart.exposure_contra_account(bank)
+    special = chart.special_account(bank, fund)
+    contra = chart.exposure_contra_account(bank, fund)
     balance = balances_as_of(session, [special, contra], on)
     return Capacity(
         bank=bank,
@@ -161,20 +209,25 @@ def _capacity_as_of(session: Session, bank: str, on: dt.date, terms: _Terms) -> 
         multiplier=terms.multiplier,
         repayment_rate_ppm=terms.rate,
         as_of=on,
-        outstanding=principal_outstanding(session, bank, on),
+        outstanding=principal_outstanding(session, bank, on, fund),
         basis=terms.basis,
         min_lending_multiple=terms.min_lending_multiple,
+        fund=fund,
     )
 
 
-def principal_outstanding(session: Session, bank: str, as_of: dt.date | None = None) -> int:
-    """Principal ``bank`` lent on guaranteed loans and not repaid, now or as of ``as_of``
-    (fen). Loans the fund has compensated are its receivables instead, and do not count."""
+def principal_outstanding(
+    session: Session, bank: str, as_of: dt.date | None = None, fund: str | None = CITY_FUND
+) -> int:
+    """Principal ``bank`` lent on loans ``fund`` guarantees (every fund's when None) and
+    not repaid, now or as of ``as_of`` (fen). Loans the fund has compensated are its
+    receivables instead, and do not count."""
+    of_fund = [] if fund is None else [Loan.fund_code == fund]
     if as_of is None:
         return int(
             session.scalar(
                 select(func.coalesce(func.sum(Loan.principal - Loan.repaid_principal), 0)).where(
-                    Loan.bank_code == bank, Loan.status == "active"
+                    Loan.bank_code == bank, Loan.status == "active", *of_fund
                 )
             )
         )
@@ -183,6 +236,7 @@ def principal_outstanding(session: Session, bank: str, as_of: dt.date | None = N
         Loan.bank_code == bank,
         Loan.disbursed_on <= as_of,
         Loan.id.not_in(compensated),
+        *of_fund,
     )
     principal = session.scalar(select(func.coalesce(func.sum(lent.subquery().c.principal), 0)))
     loans = lent.subquery()
@@ -194,9 +248,10 @@ def principal_outstanding(session: Session, bank: str, as_of: dt.date | None = N
     return int(principal) - int(repaid)
 
 
-def _dated_after(session: Session, bank: str, on: dt.date) -> bool:
-    """Whether the bank's special account or exposure has a posting dated after ``on``."""
-    codes = [chart.special_account(bank), chart.exposure_contra_account(bank)]
+def _dated_after(session: Session, bank: str, on: dt.date, fund: str) -> bool:
+    """Whether the fund's special account or exposure at the bank has a posting dated
+    after ``on``."""
+    codes = [chart.special_account(bank, fund), chart.exposure_contra_account(bank, fund)]
     later = (
         select(Posting.id)
         .join(Account, Account.id == Posting.account_id)
@@ -210,7 +265,7 @@ def exposure_error(cap: Capacity, amount: int) -> LeverageCapError | None:
     """The refusal of ``amount`` more exposure under ``cap``, or None when the cap allows it."""
     if cap.liability + amount <= cap.cap:
         return None
-    bank, shortfall, now = cap.bank, cap.liability + amount - cap.cap, cap.liability
+    bank, shortfall, now = cap.label, cap.liability + amount - cap.cap, cap.liability
     at, when = ("", "now") if cap.as_of is None else (f" on {cap.as_of}", "then")
     at_zh, when_zh = ("", "现") if cap.as_of is None else (f" {cap.as_of}", "当日")
     what, short, what_zh = LIABILITY_NAMES[cap.basis]
@@ -236,13 +291,15 @@ LIABILITY_NAMES = {
 }
 
 
-def check_new_exposure(session: Session, bank: str, amount: int, on: dt.date) -> Capacity:
-    """Refuse ``amount`` more exposure at ``bank`` if it would break the cap now or, for a
-    backdated operation, on ``on``; returns the capacity now.
+def check_new_exposure(
+    session: Session, bank: str, amount: int, on: dt.date, fund: str = CITY_FUND
+) -> Capacity:
+    """Refuse ``amount`` more of ``fund``'s exposure at ``bank`` if it would break the cap
+    now or, for a backdated operation, on ``on``; returns the capacity now.
 
     The caller must hold the bank's row lock (``get_bank(…, for_update=True)``).
     """
-    caps = capacities(session, bank, on)
+    caps = capacities(session, bank, on, fund=fund)
     for cap in caps:
         error = exposure_error(cap, amount)
         if error is not None:
@@ -250,19 +307,22 @@ def check_new_exposure(session: Session, bank: str, amount: int, on: dt.date) ->
     return caps[0]
 
 
-def check_withdrawal(session: Session, bank: str, amount: int, on: dt.date) -> None:
+def check_withdrawal(
+    session: Session, bank: str, amount: int, on: dt.date, fund: str = CITY_FUND
+) -> None:
     """Refuse a withdrawal the special account does not hold or the cap cannot bear, now
     or, for a backdated withdrawal, on ``on``.
 
     The caller must hold the bank's row lock (``get_bank(…, for_update=True)``).
     """
-    for cap in capacities(session, bank, on):
+    for cap in capacities(session, bank, on, fund=fund):
+        label = cap.label
         at, at_zh = ("", "") if cap.as_of is None else (f" on {cap.as_of}", f" {cap.as_of}")
         if amount > cap.special:
             raise LeverageCapError(
-                f"bank {bank}: the special account {'holds' if cap.as_of is None else 'held'} "
+                f"bank {label}: the special account {'holds' if cap.as_of is None else 'held'} "
                 f"{format_yuan(cap.special)} yuan{at}; cannot withdraw {format_yuan(amount)} yuan",
-                zh=f"{bank}{at_zh} 专户余额 {format_yuan(cap.special)} 元，"
+                zh=f"{label}{at_zh} 专户余额 {format_yuan(cap.special)} 元，"
                 f"不足以调回 {format_yuan(amount)} 元",
                 cap=cap.cap,
                 exposure=cap.exposure,
@@ -274,10 +334,10 @@ def check_withdrawal(session: Session, bank: str, amount: int, on: dt.date) -> N
             then, then_zh = ("", "") if cap.as_of is None else (" then", "当日")
             what, _short, what_zh = LIABILITY_NAMES[cap.basis]
             raise LeverageCapError(
-                f"bank {bank}: after withdrawing {format_yuan(amount)} yuan the leverage cap "
+                f"bank {label}: after withdrawing {format_yuan(amount)} yuan the leverage cap "
                 f"would be {format_yuan(new_cap)} yuan{at}, below the {what}{then} "
                 f"of {format_yuan(cap.liability)} yuan; short by {format_yuan(shortfall)} yuan",
-                zh=f"{bank}{at_zh} 调回 {format_yuan(amount)} 元后放大倍数上限为 "
+                zh=f"{label}{at_zh} 调回 {format_yuan(amount)} 元后放大倍数上限为 "
                 f"{format_yuan(new_cap)} 元，低于{then_zh}{what_zh} {format_yuan(cap.liability)} "
                 f"元，缺口 {format_yuan(shortfall)} 元",
                 cap=new_cap,
@@ -304,9 +364,11 @@ def effective_repayments():
 
 
 def repayment_rate_ppm(
-    session: Session, bank: str | None, start: dt.date, end: dt.date
+    session: Session, bank: str | None, start: dt.date, end: dt.date, fund: str | None = None
 ) -> int | None:
-    """Share of principal falling due in [start, end] (final maturity) repaid by then.
+    """Share of principal falling due in [start, end] (final maturity) repaid by then, on
+    the loans of ``bank`` and ``fund`` (None: every bank, every fund). The leverage
+    multiplier reads a bank's rate over all the funds it lends for.
 
     ``None`` when no loan matured in the period. Rounded down: a bank reaches 90% only
     when it really did.
@@ -315,6 +377,8 @@ def repayment_rate_ppm(
     matured = [final.between(start, end)]
     if bank is not None:
         matured.append(Loan.bank_code == bank)
+    if fund is not None:
+        matured.append(Loan.fund_code == fund)
     # A loan whose last repayment came by its maturity repaid its running total by then;
     # only the others need their repayments read.
     on_time = or_(Loan.last_paid_on.is_(None), Loan.last_paid_on <= final)
@@ -340,8 +404,11 @@ def repayment_rate_ppm(
     return int(repaid) * PPM // int(due)
 
 
-def compensation_totals(session: Session, bank: str | None, on: dt.date) -> tuple[int, int]:
-    """(claims paid, principal guaranteed) up to ``on``, in fen: the compensation rate's parts."""
+def compensation_totals(
+    session: Session, bank: str | None, on: dt.date, fund: str | None = None
+) -> tuple[int, int]:
+    """(claims paid, principal guaranteed) up to ``on`` on the loans of ``bank`` and
+    ``fund`` (None: all), in fen: the compensation rate's parts."""
     guaranteed = select(func.coalesce(func.sum(Loan.principal), 0)).where(Loan.disbursed_on <= on)
     paid = (
         select(func.coalesce(func.sum(Claim.amount), 0))
@@ -351,10 +418,15 @@ def compensation_totals(session: Session, bank: str | None, on: dt.date) -> tupl
     if bank is not None:
         guaranteed = guaranteed.where(Loan.bank_code == bank)
         paid = paid.where(Loan.bank_code == bank)
+    if fund is not None:
+        guaranteed = guaranteed.where(Loan.fund_code == fund)
+        paid = paid.where(Loan.fund_code == fund)
     return int(session.scalar(paid)), int(session.scalar(guaranteed))
 
 
-def compensation_rate_ppm(session: Session, bank: str | None, on: dt.date) -> int | None:
+def compensation_rate_ppm(
+    session: Session, bank: str | None, on: dt.date, fund: str | None = None
+) -> int | None:
     """Claims paid ÷ principal guaranteed, up to ``on``; None when nothing was guaranteed."""
-    paid, guaranteed = compensation_totals(session, bank, on)
+    paid, guaranteed = compensation_totals(session, bank, on, fund)
     return paid * PPM // guaranteed if guaranteed else None

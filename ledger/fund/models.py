@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ledger.chart import CITY_FUND
 from ledger.db import register_race_constraints
 from ledger.fund.lifecycle import Lifecycle, set_status  # noqa: F401 (re-exported)
 from ledger.models import ENTRY_FK, Base, BigId, JsonText
@@ -77,6 +78,30 @@ class Bank(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
+#: The city-level fund (市本级) is not a row of ``funds``: every city has it, under
+#: :data:`CITY_FUND`. How it is named to people:
+CITY_FUND_NAME = "市本级担保基金"
+
+
+class Fund(Base):
+    """A district's or county's own guarantee fund (区县担保基金), beside the city-level
+    fund (:data:`CITY_FUND`): its own capital sources, treasury, special accounts at the
+    partner banks, leverage cap and statements."""
+
+    __tablename__ = "funds"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    #: Short code, e.g. ``D01``; appears in its accounts' codes (``asset:special:ICBC-D01``).
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    #: The district or county whose government set it up: one fund per jurisdiction.
+    district_code: Mapped[str] = mapped_column(ForeignKey("districts.code"), unique=True)
+    #: The day it was set up; it guarantees loans applied for from then on.
+    established_on: Mapped[dt.date] = mapped_column(Date)
+    created_by: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
 class CapitalSource(Base):
     __tablename__ = "capital_sources"
     __table_args__ = (
@@ -96,6 +121,8 @@ class CapitalSource(Base):
     committed: Mapped[int | None] = mapped_column(BigInteger)
     #: The date the committed money is due by; None when no date was set.
     committed_due_on: Mapped[dt.date | None] = mapped_column(Date)
+    #: The fund the money is contributed to (:data:`CITY_FUND` or a ``funds`` code).
+    fund_code: Mapped[str] = mapped_column(String(20), default=CITY_FUND, server_default=CITY_FUND)
     created_by: Mapped[str] = mapped_column(String(60))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
@@ -304,6 +331,8 @@ class Commitment(Base):
     number: Mapped[str] = mapped_column(String(40), unique=True)
     borrower_id: Mapped[int] = mapped_column(ForeignKey("borrowers.id"), index=True)
     bank_code: Mapped[str] = mapped_column(ForeignKey("banks.code"), index=True)
+    #: The fund that guarantees it: the city's, or that of the borrower's district.
+    fund_code: Mapped[str] = mapped_column(String(20), default=CITY_FUND, server_default=CITY_FUND)
     amount: Mapped[int] = mapped_column(BigInteger)
     term_months: Mapped[int] = mapped_column(Integer)
     approved_on: Mapped[dt.date] = mapped_column(Date)
@@ -376,6 +405,10 @@ class Loan(Base):
     contract_no: Mapped[str] = mapped_column(String(60))
     commitment_id: Mapped[int] = mapped_column(ForeignKey("commitments.id"), unique=True)
     borrower_id: Mapped[int] = mapped_column(ForeignKey("borrowers.id"), index=True)
+    #: The fund the loan draws on: its commitment's.
+    fund_code: Mapped[str] = mapped_column(
+        String(20), default=CITY_FUND, server_default=CITY_FUND, index=True
+    )
     principal: Mapped[int] = mapped_column(BigInteger)
     #: Annual interest rate in parts per million (3.85% = 38500).
     annual_rate_ppm: Mapped[int] = mapped_column(Integer)
@@ -662,6 +695,8 @@ class DepositInterest(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     bank_code: Mapped[str] = mapped_column(ForeignKey("banks.code"), index=True)
+    #: The fund whose special account at the bank earned it.
+    fund_code: Mapped[str] = mapped_column(String(20), default=CITY_FUND, server_default=CITY_FUND)
     credited_on: Mapped[dt.date] = mapped_column(Date)
     amount: Mapped[int] = mapped_column(BigInteger)
     #: The statement line's reference.
@@ -690,6 +725,7 @@ FUND_TABLES = (
     "policy_overrides",
     "users",
     "capital_sources",
+    "funds",
     "banks",
     "districts",
 )

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from ledger import chart
 from ledger.fund.books import balances_as_of, loan_exposure_account
 from ledger.fund.capital import SourceCapital, capital_by_source  # noqa: F401 (re-exported)
+from ledger.fund.funds import fund_codes
 from ledger.fund.leverage import (
     Capacity,
     capacity,
@@ -46,27 +47,31 @@ class BankPosition:
     outstanding: int
 
 
-def banks_as_of(session: Session, as_of: dt.date) -> list[BankPosition]:
-    """Capital placed, exposure and principal outstanding per bank on ``as_of``."""
+def banks_as_of(session: Session, as_of: dt.date, fund: str | None = None) -> list[BankPosition]:
+    """Capital placed, exposure and principal outstanding per bank on ``as_of``: of
+    ``fund``, or of every fund together when None."""
     banks = list(session.scalars(select(Bank).order_by(Bank.code)))
+    funds = [fund] if fund is not None else fund_codes(session)
     result = []
     for bank in banks:
-        exposure_codes = list(
-            session.scalars(
-                select(Loan.id).where(Loan.bank_code == bank.code, Loan.disbursed_on <= as_of)
-            )
+        query = select(Loan.id, Loan.fund_code).where(
+            Loan.bank_code == bank.code, Loan.disbursed_on <= as_of
         )
-        accounts = [chart.special_account(bank.code)] + [
-            loan_exposure_account(bank.code, loan_id) for loan_id in exposure_codes
+        if fund is not None:
+            query = query.where(Loan.fund_code == fund)
+        specials = [chart.special_account(bank.code, f) for f in funds]
+        exposures = [
+            loan_exposure_account(bank.code, loan_id, loan_fund)
+            for loan_id, loan_fund in session.execute(query)
         ]
-        b = balances_as_of(session, accounts, as_of)
+        b = balances_as_of(session, specials + exposures, as_of)
         result.append(
             BankPosition(
                 bank.code,
                 bank.name,
-                b[chart.special_account(bank.code)],
-                sum(b[a] for a in accounts[1:]),
-                principal_outstanding(session, bank.code, as_of),
+                sum(b[a] for a in specials),
+                sum(b[a] for a in exposures),
+                principal_outstanding(session, bank.code, as_of, fund),
             )
         )
     return result

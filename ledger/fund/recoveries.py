@@ -105,7 +105,7 @@ def record_recovery(
     if fund > 0 and written_off is not None:
         parts = recovery.allocation = _losses_recovered(session, written_off, fund)
         session.flush()
-        legs = [debit(chart.special_account(bank), fund)]
+        legs = [debit(chart.special_account(bank, loan.fund_code), fund)]
         legs += [credit(chart.loss_account(src), fen) for src, fen in sorted(parts.items()) if fen]
         recovery.entry_id = post(
             session,
@@ -123,7 +123,7 @@ def record_recovery(
             on,
             "recovery",
             [
-                debit(chart.special_account(bank), fund),
+                debit(chart.special_account(bank, loan.fund_code), fund),
                 credit(receivable_account(loan.id), fund),
             ],
             f"追偿 {loan.contract_no}：共 {format_yuan(amount)} 元，"
@@ -272,7 +272,7 @@ def approve_write_off(
         split_on = session.scalar(
             select(Commitment.approved_on).where(Commitment.id == loan.commitment_id)
         )
-    rule, allocation = attribute(session, left, split_on, rule)
+    rule, allocation = attribute(session, left, split_on, rule, loan.fund_code)
     legs = [debit(chart.loss_account(src), fen) for src, fen in sorted(allocation.items())]
     legs.append(credit(receivable_account(loan.id), left))
     row.entry_id = post(

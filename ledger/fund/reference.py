@@ -24,7 +24,7 @@ from ledger.fund.errors import (
     PermissionDeniedError,
     ReferenceDataError,
 )
-from ledger.fund.models import Bank, CapitalSource, District, User
+from ledger.fund.models import CITY_FUND, Bank, CapitalSource, District, Fund, User
 from ledger.principal import SYSTEM, Principal
 
 _CODE = re.compile(r"^[A-Z][A-Z0-9]{1,19}$")
@@ -56,10 +56,10 @@ def ensure_standard_chart(session: Session) -> None:
 
 def add_district(session: Session, code: str, name: str, *, actor: str) -> District:
     require_role(session, actor, Role.ADMIN)
-    _check_code(code, "district")
+    check_code(code, "district")
     if session.scalar(select(District.id).where(District.code == code)) is not None:
         raise ReferenceDataError(f"district {code} already exists", zh=f"区县 {code} 已存在")
-    district = District(code=code, name=_name(name), created_by=actor, created_at=utcnow())
+    district = District(code=code, name=check_name(name), created_by=actor, created_at=utcnow())
     session.add(district)
     session.flush()
     return district
@@ -68,9 +68,10 @@ def add_district(session: Session, code: str, name: str, *, actor: str) -> Distr
 def add_bank(
     session: Session, code: str, name: str, special_account_no: str, *, actor: str
 ) -> Bank:
-    """Register a partner bank and open its special account and memorandum accounts."""
+    """Register a partner bank and open every fund's special account and memorandum
+    accounts at it."""
     require_role(session, actor, Role.ADMIN)
-    _check_code(code, "bank")
+    check_code(code, "bank")
     if session.scalar(select(Bank.id).where(Bank.code == code)) is not None:
         raise ReferenceDataError(f"bank {code} already exists", zh=f"经办银行 {code} 已存在")
     if not special_account_no.strip():
@@ -79,7 +80,7 @@ def add_bank(
         )
     bank = Bank(
         code=code,
-        name=_name(name),
+        name=check_name(name),
         special_account_no=special_account_no.strip(),
         active=True,
         created_by=actor,
@@ -87,7 +88,10 @@ def add_bank(
     )
     session.add(bank)
     ensure_standard_chart(session)
-    ensure_accounts(session, chart.bank_accounts(code, bank.name))
+    specs = chart.bank_accounts(code, bank.name)
+    for fund in session.scalars(select(Fund).order_by(Fund.code)):
+        specs += chart.bank_accounts(code, bank.name, fund.code, fund.name)
+    ensure_accounts(session, specs)
     session.flush()
     return bank
 
@@ -102,9 +106,11 @@ def add_capital_source(
     district: str | None = None,
     committed: int | None = None,
     due_on: dt.date | None = None,
+    fund: str = CITY_FUND,
 ) -> CapitalSource:
     """Register a capital source and open its capital, income and loss accounts.
-    ``committed`` is what it must (or pledged to) contribute, by ``due_on`` if given."""
+    ``committed`` is what it must (or pledged to) contribute, by ``due_on`` if given, to
+    ``fund`` (the city-level fund unless a district's is named)."""
     require_role(session, actor, Role.ADMIN)
     if not _SOURCE_CODE.match(code or ""):
         raise ReferenceDataError(
@@ -126,6 +132,16 @@ def add_capital_source(
         )
     if district is not None:
         get_district(session, district)
+    if fund != CITY_FUND:
+        owner = session.scalar(select(Fund).where(Fund.code == fund))
+        if owner is None:
+            raise ReferenceDataError(f"no fund {fund}", zh=f"担保基金 {fund} 不存在")
+        if kind is SourceKind.DISTRICT and district != owner.district_code:
+            raise ReferenceDataError(
+                f"district {district}'s matching money cannot go to fund {fund} of "
+                f"{owner.district_code}",
+                zh=f"区县 {district} 的配套资金不能计入 {owner.district_code} 的担保基金 {fund}",
+            )
     if committed is not None and committed < 0:
         raise ReferenceDataError("committed amount must not be negative", zh="承诺金额不能为负")
     if due_on is not None and committed is None:
@@ -138,17 +154,18 @@ def add_capital_source(
         )
     source = CapitalSource(
         code=code,
-        name=_name(name),
+        name=check_name(name),
         kind=kind.value,
         district_code=district,
         committed=committed,
         committed_due_on=due_on,
+        fund_code=fund,
         created_by=actor,
         created_at=utcnow(),
     )
     session.add(source)
     ensure_standard_chart(session)
-    ensure_accounts(session, chart.source_accounts(code, source.name))
+    ensure_accounts(session, chart.source_accounts(code, source.name, fund))
     session.flush()
     return source
 
@@ -194,7 +211,7 @@ def add_user(
         raise ReferenceDataError(f"user {username} already exists", zh=f"用户 {username} 已存在")
     user = User(
         username=username,
-        name=_name(name),
+        name=check_name(name),
         roles=",".join(r.value for r in role_set),
         bank_code=bank,
         active=True,
@@ -319,8 +336,12 @@ def get_source(session: Session, code: str) -> CapitalSource:
     return source
 
 
-def all_sources(session: Session) -> list[CapitalSource]:
-    return list(session.scalars(select(CapitalSource).order_by(CapitalSource.code)))
+def all_sources(session: Session, fund: str | None = None) -> list[CapitalSource]:
+    """The capital sources of ``fund``, or of every fund when None, by code."""
+    query = select(CapitalSource).order_by(CapitalSource.code)
+    if fund is not None:
+        query = query.where(CapitalSource.fund_code == fund)
+    return list(session.scalars(query))
 
 
 _ROLE_ZH = {
@@ -337,7 +358,7 @@ def _roles_zh(roles: Iterable[Role]) -> str:
     return "或".join(_ROLE_ZH[r.value] for r in roles)
 
 
-def _check_code(code: str, what: str) -> None:
+def check_code(code: str, what: str) -> None:
     if not _CODE.match(code or ""):
         raise ReferenceDataError(
             f"{what} code {code!r} is not valid: use 2-20 upper-case letters and digits, "
@@ -346,7 +367,7 @@ def _check_code(code: str, what: str) -> None:
         )
 
 
-def _name(name: str) -> str:
+def check_name(name: str) -> str:
     name = (name or "").strip()
     if not name or len(name) > 100:
         raise ReferenceDataError(

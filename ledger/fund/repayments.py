@@ -229,6 +229,7 @@ class _LoanState:
     repaid: int
     last_paid_on: dt.date | None
     repaid_on: dt.date | None
+    fund_code: str
     start: tuple = ()
     #: The date a reversal re-opened the loan after it was repaid in full.
     reopened_on: dt.date | None = None
@@ -289,7 +290,7 @@ class _Run:
         columns = (
             Loan.id, Loan.contract_no, Loan.principal, Loan.coverage_ppm, Loan.status,
             Loan.disbursed_on, Borrower.id_number, Loan.commitment_id, Loan.repaid_principal,
-            Loan.last_paid_on, Loan.repaid_on,
+            Loan.last_paid_on, Loan.repaid_on, Loan.fund_code,
         )  # fmt: skip
         for chunk in chunks(sorted(contracts)):
             query = (
@@ -681,9 +682,10 @@ class _Run:
             what = f"流水 {first}" if count == 1 else f"{count} 笔，流水 {first} 等"
             return f"{self.bank} 还款 {on}（{what}）"
 
+        funds = {o.loan.id: o.loan.fund_code for o in new}
         entry_of, entry_ids = post_exposure_moves(
             self.session, bank=self.bank, kind="loan.repayment", moves=moves,
-            describe=describe, actor=actor,
+            describe=describe, actor=actor, funds=funds,
         )  # fmt: skip
         for outcome in new:
             outcome.entry_id = entry_of.get((outcome.line.paid_on, outcome.loan.id))

@@ -10,12 +10,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from ledger import chart
 from ledger.accounts import subtree_filter
-from ledger.fund.models import Bank, CapitalSource
+from ledger.fund.funds import fund_codes
+from ledger.fund.models import Bank
+from ledger.fund.reference import all_sources
 from ledger.models import Account, JournalEntry, Posting
 
 
@@ -53,6 +55,8 @@ class FundStatement:
     exposure: AssetLine
     #: Fen moved in the period per entry kind (debit side of each entry).
     movements: dict[str, int]
+    #: The fund it is of; None: every fund, consolidated for the city.
+    fund: str | None = None
 
     @property
     def opening(self) -> int:
@@ -63,16 +67,21 @@ class FundStatement:
         return sum(s.closing for s in self.sources)
 
 
-def fund_statement(session: Session, start: dt.date, end: dt.date) -> FundStatement:
+def fund_statement(
+    session: Session, start: dt.date, end: dt.date, fund: str | None = None
+) -> FundStatement:
+    """The statement of ``fund`` for [start, end], or of every fund consolidated for the
+    city when None (each line then sums the funds' accounts of its kind)."""
     if end < start:
         raise ValueError(f"the period ends ({end}) before it starts ({start})")
     before = start - dt.timedelta(days=1)
-    sources = list(session.scalars(select(CapitalSource).order_by(CapitalSource.code)))
+    scope = [fund] if fund is not None else fund_codes(session)
+    sources = all_sources(session, fund)
     lines = []
     for s in sources:
-        cap = _pair(session, chart.capital_account(s.code), before, end)
-        inc = _pair(session, chart.interest_income_account(s.code), before, end)
-        loss = _pair(session, chart.loss_account(s.code), before, end)
+        cap = _pair(session, [chart.capital_account(s.code)], before, end)
+        inc = _pair(session, [chart.interest_income_account(s.code)], before, end)
+        loss = _pair(session, [chart.loss_account(s.code)], before, end)
         lines.append(
             SourceLine(
                 s.code,
@@ -83,45 +92,57 @@ def fund_statement(session: Session, start: dt.date, end: dt.date) -> FundStatem
                 loss[1] - loss[0],
             )
         )
-    assets = [
-        AssetLine(chart.TREASURY, "财政待拨付资金", *_pair(session, chart.TREASURY, before, end))
-    ]
+    treasuries = [chart.treasury_account(f) for f in scope]
+    assets = [AssetLine(chart.TREASURY, "财政待拨付资金", *_pair(session, treasuries, before, end))]
     for bank in session.scalars(select(Bank).order_by(Bank.code)):
-        code = chart.special_account(bank.code)
-        assets.append(AssetLine(code, f"专户-{bank.name}", *_pair(session, code, before, end)))
+        codes = [chart.special_account(bank.code, f) for f in scope]
+        pair = _pair(session, codes, before, end)
+        assets.append(AssetLine(codes[0], f"专户-{bank.name}", *pair))
     assets.append(
-        AssetLine(chart.RECEIVABLE, "代偿应收款", *_pair(session, chart.RECEIVABLE, before, end))
+        AssetLine(
+            chart.RECEIVABLE, "代偿应收款", *_pair(session, [chart.RECEIVABLE], before, end, fund)
+        )
     )
     payable = AssetLine(
-        chart.CLAIMS_PAYABLE, "应付代偿款", *_pair(session, chart.CLAIMS_PAYABLE, before, end)
+        chart.CLAIMS_PAYABLE,
+        "应付代偿款",
+        *_pair(session, [chart.CLAIMS_PAYABLE], before, end, fund),
     )
     exposure = AssetLine(
-        chart.EXPOSURE, "在保责任余额", *_pair(session, chart.EXPOSURE, before, end)
+        chart.EXPOSURE, "在保责任余额", *_pair(session, [chart.EXPOSURE], before, end, fund)
     )
     return FundStatement(
-        start, end, lines, assets, payable, exposure, _movements(session, start, end)
+        start, end, lines, assets, payable, exposure, _movements(session, start, end, fund), fund
     )
 
 
-def _pair(session: Session, code: str, before: dt.date, end: dt.date) -> tuple[int, int]:
-    """Balance of ``code``'s subtree at the end of ``before`` and of ``end``."""
-    normal = session.scalar(select(Account.normal_side).where(Account.code == code))
+def _pair(
+    session: Session, codes: list[str], before: dt.date, end: dt.date, fund: str | None = None
+) -> tuple[int, int]:
+    """Balance of ``codes``' subtrees (their accounts of ``fund`` only, when given) at the
+    end of ``before`` and of ``end``."""
+    normal = session.scalar(select(Account.normal_side).where(Account.code == codes[0]))
     if normal is None:
         return 0, 0
     signed = case((Posting.side == normal, Posting.amount), else_=-Posting.amount)
-    row = session.execute(
+    query = (
         select(
             func.coalesce(func.sum(case((Posting.effective_date <= before, signed), else_=0)), 0),
             func.coalesce(func.sum(signed), 0),
         )
         .join(Account, Account.id == Posting.account_id)
-        .where(subtree_filter(code), Posting.effective_date <= end)
-    ).one()
+        .where(or_(*(subtree_filter(code) for code in codes)), Posting.effective_date <= end)
+    )
+    if fund is not None:
+        query = query.where(Account.fund == fund)
+    row = session.execute(query).one()
     return int(row[0]), int(row[1])
 
 
-def _movements(session: Session, start: dt.date, end: dt.date) -> dict[str, int]:
-    rows = session.execute(
+def _movements(
+    session: Session, start: dt.date, end: dt.date, fund: str | None = None
+) -> dict[str, int]:
+    query = (
         select(JournalEntry.kind, func.sum(Posting.amount))
         .join(Posting, Posting.entry_id == JournalEntry.id)
         .join(Account, Account.id == Posting.account_id)
@@ -133,4 +154,7 @@ def _movements(session: Session, start: dt.date, end: dt.date) -> dict[str, int]
         .group_by(JournalEntry.kind)
         .order_by(JournalEntry.kind)
     )
+    if fund is not None:
+        query = query.where(Account.fund == fund)
+    rows = session.execute(query)
     return {kind: int(total) for kind, total in rows}

@@ -220,7 +220,7 @@ def test_loan_life_through_the_cli(fund, run):
     assert "  1  2026-12-05  100,000.00  7,733.33" in after
 
     assert ok("report", "banks", "--as-of", "2025-12-31").splitlines() == [
-        "banks as of 2025-12-31 (yuan)",
+        "banks as of 2025-12-31, every fund (yuan)",
         "bank         placed   exposure  outstanding  used (exp.)  used (princ.)  "
         "                        cap     remaining   floor short  compensation  repaid 2024",
         "ABC            0.00       0.00         0.00          n/a            n/a  "
@@ -241,16 +241,16 @@ def test_loan_life_through_the_cli(fund, run):
     ]  # fmt: skip
     assert ok("capital", "show", "--as-of", "2025-12-31").splitlines() == [
         "capital by source as of 2025-12-31 (yuan)",
-        "source        kind         contributed  income  losses           net     committed"
-        "      unpaid  due            overdue",
-        "city          city        2,000,000.50    0.00    0.00  2,000,000.50             -"
-        "           -  -                    -",
-        "district-D01  district      600,000.00    0.00    0.00    600,000.00  1,000,000.00"
-        "  400,000.00  2025-06-30  400,000.00",
-        "provincial    provincial  5,000,000.00    0.00    0.00  5,000,000.00             -"
-        "           -  -                    -",
-        "total                     7,600,000.50    0.00    0.00  7,600,000.50  1,000,000.00"
-        "  400,000.00              400,000.00",
+        "source        fund  kind         contributed  income  losses           net"
+        "     committed      unpaid  due            overdue",
+        "city          CITY  city        2,000,000.50    0.00    0.00  2,000,000.50"
+        "             -           -  -                    -",
+        "district-D01  CITY  district      600,000.00    0.00    0.00    600,000.00"
+        "  1,000,000.00  400,000.00  2025-06-30  400,000.00",
+        "provincial    CITY  provincial  5,000,000.00    0.00    0.00  5,000,000.00"
+        "             -           -  -                    -",
+        "total                           7,600,000.50    0.00    0.00  7,600,000.50"
+        "  1,000,000.00  400,000.00              400,000.00",
     ]
     # Q3 2025: 100,000 for 67 days and 80,000 for 25 days at 4.35% − (LPR 3.10% − 1.50%).
     assert ok("report", "subsidy", "--bank", "ICBC", "--year", "2025", "--quarter", "3") == (

@@ -15,10 +15,19 @@ from ledger.balances import balances, trial_balance
 from ledger.chain import drain_sealer
 from ledger.db import make_engine, session_factory
 from ledger.demo.city import CLOSE_THROUGH, END, build_fund_demo
-from ledger.fund import queries
+from ledger.fund import funds, queries
 from ledger.fund.books import balance_now, loan_exposure_account
 from ledger.fund.loans import repaid_principal
-from ledger.fund.models import Borrower, Claim, Extension, Loan, Recovery, Repayment, WriteOff
+from ledger.fund.models import (
+    Borrower,
+    Claim,
+    Commitment,
+    Extension,
+    Loan,
+    Recovery,
+    Repayment,
+    WriteOff,
+)
 from ledger.fund.schedule import PPM, round_half_up
 from ledger.models import JournalEntry
 from ledger.periods import closed_through
@@ -117,13 +126,30 @@ def test_demo_books(factory, engine):
 
         # Every loan's exposure is coverage × outstanding principal; none after a claim.
         for loan in s.scalars(select(Loan)):
-            exposure = balance_now(s, loan_exposure_account(loan.bank_code, loan.id))
+            exposure = balance_now(
+                s, loan_exposure_account(loan.bank_code, loan.id, loan.fund_code)
+            )
             if loan.status in ("active", "repaid"):
                 outstanding = loan.principal - repaid_principal(s, loan.id)
                 expected = round_half_up(Fraction(loan.coverage_ppm * outstanding, PPM))
                 assert exposure == expected, loan.contract_no
             else:
                 assert exposure == 0, loan.contract_no
+
+        # Two funds: the city's, and 城东区's own from 2025-01-06, each guaranteeing loans;
+        # every 城东区 loan applied for since then draws on 城东区's fund, no other does.
+        assert [f.code for f in funds.funds(s)] == ["CITY", "D01"]
+        rows = s.execute(
+            select(Loan.fund_code, Borrower.district_code, Commitment.approved_on)
+            .join(Borrower, Borrower.id == Loan.borrower_id)
+            .join(Commitment, Commitment.id == Loan.commitment_id)
+        ).all()
+        assert {fund for fund, *_ in rows} == {"CITY", "D01"}
+        for fund, district, approved_on in rows:
+            own = district == "D01" and approved_on >= dt.date(2025, 1, 6)
+            assert fund == ("D01" if own else "CITY")
+        d01 = [x for x in queries.capital_by_source(s, END, "D01")]
+        assert [(x.code, x.fund) for x in d01] == [("D01-own", "D01")]
 
 
 def test_no_journal_entry_carries_a_borrowers_name_or_id_number(factory):

@@ -23,7 +23,7 @@ def run(db_url):
 #: What ``init --demo --loans 12`` builds (the fund demo, ledger.demo.city).
 DEMO_LINE = (
     "demo city built: 13 borrowers, 12 loans, 67 repayments, 3 claims, 3 recoveries, "
-    "1 write-offs, 98 entries"
+    "1 write-offs, 106 entries"
 )
 
 
@@ -39,7 +39,7 @@ def test_init_demo_then_verify(demo):
     result = demo("verify")
     assert result.exit_code == 0
     assert result.stdout == (
-        "ok: 98 entries (98 sealed, 0 awaiting seal), 313 postings, 76 accounts\n"
+        "ok: 106 entries (106 sealed, 0 awaiting seal), 329 postings, 98 accounts\n"
     )
 
 
@@ -51,11 +51,12 @@ def test_init_is_idempotent(run):
 
 def test_balances_and_as_of(demo):
     out = demo("balances", "--under", "capital").stdout.splitlines()
-    assert out[0].split() == ["capital", "6,490,000.00", "基金资本"]
+    assert out[0].split() == ["capital", "6,700,000.00", "基金资本"]
     assert ["capital:district-D03", "140,000.00", "新河县配套"] in [x.split() for x in out]
     early = demo("balances", "--under", "capital", "--as-of", "2025-01-31").stdout.splitlines()
     assert [line.split()[:2] for line in early] == [
-        ["capital", "5,180,000.00"],
+        ["capital", "5,390,000.00"],
+        ["capital:D01-own", "210,000.00"],
         ["capital:city", "1,000,000.00"],
         ["capital:district-D01", "470,000.00"],
         ["capital:district-D02", "170,000.00"],
@@ -71,7 +72,7 @@ def test_trial_balance_nets_zero(demo):
     assert lines[-1] == "net 0.00"
     totals = [line.split() for line in lines if line.startswith("total")]
     assert totals == [
-        ["total", "6,530,989.47", "6,530,989.47"],
+        ["total", "6,742,815.68", "6,742,815.68"],
         ["total", "494,494.07", "494,494.07"],
     ]
 
@@ -87,11 +88,11 @@ def test_post_reverse_and_idempotent_retry(demo):
         "--debit", "expense:bank-charges=100.50", "--credit", "asset:treasury=100.50",
         "--key", "charge-1", "--actor", "admin",
     )  # fmt: skip
-    assert demo(*args).stdout == "entry 99 posted\n"
-    assert demo(*args).stdout == "entry 99 already posted\n"
-    assert demo("reverse", "99", "--actor", "admin").stdout == "entry 100 reverses entry 99\n"
+    assert demo(*args).stdout == "entry 107 posted\n"
+    assert demo(*args).stdout == "entry 107 already posted\n"
+    assert demo("reverse", "107", "--actor", "admin").stdout == "entry 108 reverses entry 107\n"
     shown = demo("entries", "--limit", "1").stdout.splitlines()
-    assert shown[0].startswith("#100 2025-07-02 reversal reverses 99 by admin (seq 100)")
+    assert shown[0].startswith("#108 2025-07-02 reversal reverses 107 by admin (seq 108)")
     assert demo("verify").exit_code == 0
 
 
@@ -201,7 +202,7 @@ def test_verify_fails_with_exit_1_on_tampering(demo, engine):
         "FAIL entry 7: content does not match its content hash — the entry or its postings "
         "were changed after posting"
     )
-    assert result.stderr.splitlines()[-1].startswith("error: 7 problem(s) in 98 entries")
+    assert result.stderr.splitlines()[-1].startswith("error: 7 problem(s) in 106 entries")
 
 
 def test_console_script_reports_unreachable_database(tmp_path):
@@ -231,7 +232,7 @@ def test_balances_depth_and_trial_balance_totals(demo):
     lines = [line.split() for line in result.stdout.splitlines()]
     assert lines == [
         ["--", "balance", "sheet", "and", "results"],
-        ["total", "6,544,546.48", "6,544,546.48"],
+        ["total", "6,757,292.03", "6,757,292.03"],
         ["--", "memorandum"],
         ["total", "674,803.03", "674,803.03"],
         ["net", "0.00"],

@@ -19,7 +19,13 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ledger.fund.capital import SourceCapital, capital_by_source
-from ledger.fund.leverage import Capacity, capacity_as_of, compensation_totals, effective_repayments
+from ledger.fund.funds import check_fund
+from ledger.fund.leverage import (
+    Capacity,
+    compensation_totals,
+    effective_repayments,
+    placements_as_of,
+)
 from ledger.fund.loans import loan_schedule
 from ledger.fund.models import (
     AllocationStatus,
@@ -55,12 +61,17 @@ class LoanTally:
 class BankLine:
     code: str
     name: str
-    #: The bank's capacity on the date (:func:`~ledger.fund.leverage.capacity_as_of`).
+    #: The capacity of the line's fund at the bank on the date
+    #: (:func:`~ledger.fund.leverage.capacity_as_of`); ``capacity.fund`` is the fund.
     capacity: Capacity
     #: Loans the bank lent and still holds on the date (compensated ones are the fund's).
     outstanding: LoanTally
     #: Those of them overdue on the date.
     overdue: LoanTally
+
+    @property
+    def fund(self) -> str:
+        return self.capacity.fund
 
     @property
     def placed(self) -> int:
@@ -101,6 +112,9 @@ class Dashboard:
     recovered: int
     recovered_fund_share: int
     awaiting: Awaiting
+    #: The fund it shows; None: every fund, consolidated for the city (a line per fund
+    #: at each bank where that fund has money, exposure or loans).
+    fund: str | None = None
 
     @property
     def placed(self) -> int:
@@ -119,39 +133,48 @@ class Dashboard:
         return sum((b.overdue for b in self.banks), LoanTally())
 
 
-def dashboard(session: Session, on: dt.date) -> Dashboard:
-    """The fund as of ``on`` (the postings and records dated then or before); what awaits
-    approval is counted as it stands now."""
+def dashboard(session: Session, on: dt.date, fund: str | None = None) -> Dashboard:
+    """``fund`` as of ``on`` (the postings and records dated then or before), or every
+    fund consolidated when None; what awaits approval is counted as it stands now."""
+    fund = check_fund(session, fund)
     rules = rules_on(session, on)
-    outstanding, overdue = _loans(session, on)
-    recovered, fund_share = session.execute(
-        select(
-            func.coalesce(func.sum(Recovery.total), 0),
-            func.coalesce(func.sum(Recovery.fund_share), 0),
-        ).where(Recovery.recovered_on <= on)
-    ).one()
+    outstanding, overdue = _loans(session, on, fund)
+    recovered_query = select(
+        func.coalesce(func.sum(Recovery.total), 0),
+        func.coalesce(func.sum(Recovery.fund_share), 0),
+    ).where(Recovery.recovered_on <= on)
+    if fund is not None:
+        recovered_query = recovered_query.join(Loan, Loan.id == Recovery.loan_id).where(
+            Loan.fund_code == fund
+        )
+    recovered, fund_share = session.execute(recovered_query).one()
+    names = {b.code: b.name for b in banks(session)}
+    lines = [
+        BankLine(
+            code=cap.bank,
+            name=names[cap.bank],
+            capacity=cap,
+            outstanding=outstanding.get((cap.bank, cap.fund), LoanTally()),
+            overdue=overdue.get((cap.bank, cap.fund), LoanTally()),
+        )
+        for cap in placements_as_of(session, on, fund, rules)
+    ]
     return Dashboard(
         on=on,
-        capital=tuple(capital_by_source(session, on)),
-        banks=tuple(
-            BankLine(
-                code=b.code,
-                name=b.name,
-                capacity=capacity_as_of(session, b.code, on, rules),
-                outstanding=outstanding.get(b.code, LoanTally()),
-                overdue=overdue.get(b.code, LoanTally()),
-            )
-            for b in banks(session)
-        ),
-        claims_paid=compensation_totals(session, None, on)[0],
+        capital=tuple(capital_by_source(session, on, fund)),
+        banks=tuple(lines),
+        claims_paid=compensation_totals(session, None, on, fund)[0],
         recovered=int(recovered),
         recovered_fund_share=int(fund_share),
         awaiting=_awaiting(session),
+        fund=fund,
     )
 
 
-def _loans(session: Session, on: dt.date) -> tuple[dict[str, LoanTally], dict[str, LoanTally]]:
-    """Per bank, the loans outstanding on ``on`` and those of them overdue then.
+def _loans(
+    session: Session, on: dt.date, fund: str | None
+) -> tuple[dict[tuple[str, str], LoanTally], dict[tuple[str, str], LoanTally]]:
+    """Per (bank, fund), the loans outstanding on ``on`` and those of them overdue then.
 
     A loan is outstanding when it was disbursed by then, not compensated by then and not
     repaid in full by then; the same loans and principal as the banks' report
@@ -160,13 +183,14 @@ def _loans(session: Session, on: dt.date) -> tuple[dict[str, LoanTally], dict[st
     """
     compensated = select(Claim.loan_id).where(Claim.status == ClaimStatus.PAID, Claim.paid_on <= on)
     not_repaid_by_then = or_(Loan.repaid_principal < Loan.principal, Loan.last_paid_on > on)
-    candidates = session.scalars(
-        select(Loan)
-        .where(Loan.disbursed_on <= on, Loan.id.not_in(compensated), not_repaid_by_then)
-        .order_by(Loan.id)
-    ).all()
-    outstanding: dict[str, LoanTally] = defaultdict(LoanTally)
-    overdue: dict[str, LoanTally] = defaultdict(LoanTally)
+    query = select(Loan).where(
+        Loan.disbursed_on <= on, Loan.id.not_in(compensated), not_repaid_by_then
+    )
+    if fund is not None:
+        query = query.where(Loan.fund_code == fund)
+    candidates = session.scalars(query.order_by(Loan.id)).all()
+    outstanding: dict[tuple[str, str], LoanTally] = defaultdict(LoanTally)
+    overdue: dict[tuple[str, str], LoanTally] = defaultdict(LoanTally)
     for chunk in chunks(candidates):
         payments: dict[int, list[Payment]] = defaultdict(list)
         for loan_id, paid_on, principal, interest in session.execute(
@@ -180,9 +204,10 @@ def _loans(session: Session, on: dt.date) -> tuple[dict[str, LoanTally], dict[st
             if pos.principal_outstanding <= 0:
                 continue
             one = LoanTally(1, pos.principal_outstanding)
-            outstanding[loan.bank_code] += one
+            key = (loan.bank_code, loan.fund_code)
+            outstanding[key] += one
             if pos.overdue:
-                overdue[loan.bank_code] += one
+                overdue[key] += one
     return outstanding, overdue
 
 

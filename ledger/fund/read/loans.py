@@ -227,7 +227,8 @@ class LoanDetail:
 def loan_detail(session: Session, bank: str, contract_no: str, as_of: dt.date) -> LoanDetail:
     """Bank ``bank``'s loan ``contract_no`` as of ``as_of``; StateError if there is none."""
     loan = get_loan(session, bank, contract_no)
-    exposure, receivable = loan_exposure_account(bank, loan.id), receivable_account(loan.id)
+    exposure = loan_exposure_account(bank, loan.id, loan.fund_code)
+    receivable = receivable_account(loan.id)
     balance = balances_as_of(session, [exposure, receivable], as_of)
     repayments = session.scalars(
         select(Repayment).where(Repayment.loan_id == loan.id).order_by(Repayment.id)
