@@ -27,10 +27,13 @@ from ledger.fund import (
     borrowers,
     capital,
     claims,
+    corrections,
     credentials,
+    erasure,
     funds,
     guarantees,
     loans,
+    personal,
     policy,
     queries,
     recoveries,
@@ -49,7 +52,7 @@ from ledger.fund.errors import FundError
 from ledger.fund.leverage import compensation_rate_ppm, placements_as_of, repayment_rate_ppm
 from ledger.fund.models import CITY_FUND, AllocationStatus, ClaimStatus, LoanStatus
 from ledger.fund.read.allocations import allocations_page
-from ledger.fund.read.borrowers import DECLARED, borrower_detail, borrowers_page
+from ledger.fund.read.borrowers import DECLARED, borrower_detail, borrowers_page, erasable_page
 from ledger.fund.read.claims import claims_page
 from ledger.fund.read.loans import CounterGuaranteeView, loan_detail, loans_page
 from ledger.fund.schedule import METHOD_NAMES_ZH, Method, parse_method
@@ -175,6 +178,46 @@ def _guarantors(_ctx, _param, values):
 
 def _actor_option(f):
     return click.option("--actor", help="The user who acts (default: $FUNDLEDGER_ACTOR).")(f)
+
+
+def _unmasked_option(f):
+    """``--unmasked`` (and ``--actor`` to say who asks): names and ID numbers are shown
+    masked unless a user allowed to see them whole asks for it."""
+    f = click.option("--actor", help="Who asks, for --unmasked (default: $FUNDLEDGER_ACTOR).")(f)
+    return click.option(
+        "--unmasked",
+        is_flag=True,
+        help="Names and ID numbers whole (a clerk, an approver or an admin).",
+    )(f)
+
+
+def _shown(session: Session, value: T, unmasked: bool, actor: str | None) -> T:
+    """``value`` as its reader may see it: masked, or whole when they may and asked to."""
+    if unmasked:
+        personal.check_whole_view(session, _actor(actor))
+        return value
+    return value.masked()
+
+
+def _shown_page(session: Session, page: Page, unmasked: bool, actor: str | None) -> Page:
+    """A page of values as its reader may see them (:func:`_shown`)."""
+    if unmasked:
+        personal.check_whole_view(session, _actor(actor))
+        return page
+    return Page(tuple(item.masked() for item in page.items), page.next_before)
+
+
+_BORROWER_KEY = re.compile(r"^#?(\d{1,12})$")
+
+
+def _borrower_key(_ctx, _param, value):
+    """A borrower named by id (``#12`` or ``12``) or by resident ID number."""
+    found = _BORROWER_KEY.match(value.strip())
+    return int(found.group(1)) if found else value
+
+
+def _borrower_id(session: Session, key: int | str) -> int:
+    return key if isinstance(key, int) else borrowers.get_borrower(session, key).id
 
 
 def _on_option(help_text: str = "Effective date."):
@@ -465,25 +508,43 @@ def borrower_add(obj, id_number, name, district_code, borrower_type, heads, cate
 
 
 @borrower.command("show")
-@click.argument("id_number")
+@click.argument("key", metavar="BORROWER", callback=_borrower_key)
 @click.option("--on", "on", callback=_date, help="Date the categories apply on (default today).")
+@_unmasked_option
 @click.pass_obj
-def borrower_show(obj, id_number, on):
-    """A borrower, their categories and their commitments and loans."""
+def borrower_show(obj, key, on, unmasked, actor):
+    """A borrower (an ID number, or #id), their categories, commitments, loans,
+    certificates and corrections; names and numbers masked unless --unmasked."""
     on = on or _today()
-    detail = _read(obj, lambda s: borrower_detail(s, id_number))
+
+    def read(s):
+        whole = borrower_detail(s, key)
+        cats = None if whole.borrower.erased else whole.borrower.categories_on(on)
+        return _shown(s, whole, unmasked, actor), cats
+
+    detail, cats = _read(obj, read)
     b = detail.borrower
-    cats = b.categories_on(on)
     given = f" (given as the first-generation {b.id_number_given})" if b.id_number_given else ""
-    _kv("borrower", f"{b.name} {b.id_number}{given}")
-    _kv("born", f"{b.birth_date}, {'male' if b.sex == 'M' else 'female'}")
+    _kv("borrower", f"#{b.id} {b.name} {b.id_number}{given}")
+    if b.erased:
+        _kv("erased", f"by {b.erased_by} at {b.erased_at:%Y-%m-%d %H:%M} UTC")
+    born = b.birth_date.year if b.birth_year_only else b.birth_date
+    _kv("born", f"{born}, {'male' if b.sex == 'M' else 'female'}")
     _kv("district", b.district)
     heads = f", {b.head_count} partners" if b.borrower_type == "partnership" else ""
     _kv("type", f"{b.borrower_type} ({BORROWER_TYPE_NAMES_ZH[b.borrower_type]}){heads}")
     _kv("declared", ", ".join(b.categories) or "none")
-    shown = ", ".join(f"{c.value} ({CATEGORY_NAMES_ZH[c]})" for c in Category if c in cats)
-    _kv("categories", f"{shown or 'none'} (on {on})")
+    if cats is not None:
+        shown = ", ".join(f"{c.value} ({CATEGORY_NAMES_ZH[c]})" for c in Category if c in cats)
+        _kv("categories", f"{shown or 'none'} (on {on})")
     _kv("registered", f"by {b.registered_by} at {b.registered_at:%Y-%m-%d %H:%M} UTC")
+    for c in detail.corrections:
+        values = f": {c.old_value} → {c.new_value}" if c.old_value is not None else ""
+        _kv(
+            "corrected",
+            f"{c.field}{values} by {c.corrected_by} at {c.corrected_at:%Y-%m-%d %H:%M} UTC "
+            f"({c.reason})",
+        )
     for c in detail.credentials:
         revoked = f", revoked {c.revoked_on} ({c.revoke_reason})" if c.revoked_on else ""
         _kv("certificate", f"{c.kind} {c.number}, {c.issued_by}, issued {c.issued_on}{revoked}")
@@ -547,14 +608,31 @@ def certificate_revoke(obj, number, on, reason, kind, actor):
 @borrower.command("list")
 @click.option("--district", "district_code", help="Borrowers of this district.")
 @click.option("--category", help="Who declared this category. " + _values(DECLARED))
+@click.option(
+    "--erasable",
+    is_flag=True,
+    help="Only those whose personal data may be erased today (retention period ended).",
+)
 @_paging_options
+@_unmasked_option
 @click.pass_obj
-def borrower_list(obj, district_code, category, before, limit):
-    """Borrowers, the most recently registered first."""
+def borrower_list(obj, district_code, category, erasable, before, limit, unmasked, actor):
+    """Borrowers, the most recently registered first; names and ID numbers masked unless
+    --unmasked."""
+    if erasable:
+        if district_code or category:
+            raise click.UsageError("--erasable lists every district and category")
+        _erasable_list(obj, before, limit, unmasked, actor)
+        return
     page = _read(
         obj,
-        lambda s: borrowers_page(
-            s, district=district_code, category=category, before=before, limit=limit
+        lambda s: _shown_page(
+            s,
+            borrowers_page(
+                s, district=district_code, category=category, before=before, limit=limit
+            ),
+            unmasked,
+            actor,
         ),
     )
     _echo_page(
@@ -566,6 +644,58 @@ def borrower_list(obj, district_code, category, before, limit):
         ],
         right=(0,),
     )  # fmt: skip
+
+
+def _erasable_list(obj, before, limit, unmasked, actor):
+    page = _read(
+        obj,
+        lambda s: _shown_page(
+            s, erasable_page(s, today=_today(), before=before, limit=limit), unmasked, actor
+        ),
+    )
+    _echo_page(
+        page,
+        ["id", "ID number", "name", "district", "closed", "erasable from"],
+        lambda r: [
+            str(r.borrower.id), r.borrower.id_number, r.borrower.name, r.borrower.district,
+            f"{r.closed_on}{' (registered)' if r.from_registration else ''}",
+            str(r.erasable_from),
+        ],
+        right=(0,),
+    )  # fmt: skip
+
+
+@borrower.command("correct")
+@click.argument("key", metavar="BORROWER", callback=_borrower_key)
+@click.option("--name", help="The name as it should read.")
+@click.option("--id-number", help="The resident ID number as it should read.")
+@click.option("--reason", required=True, help="Why (kept with the correction).")
+@_actor_option
+@click.pass_obj
+def borrower_correct(obj, key, name, id_number, reason, actor):
+    """Correct the name or ID number of BORROWER (an ID number, or #id) (a clerk's)."""
+    row = _write(
+        obj,
+        lambda s: corrections.correct_borrower(
+            s, _borrower_id(s, key), name=name, id_number=id_number, reason=reason,
+            actor=_actor(actor),
+        ),
+    )  # fmt: skip
+    click.echo(f"borrower #{row.id} corrected: {row.name} {row.id_number}")
+
+
+@borrower.command("erase")
+@click.argument("key", metavar="BORROWER", callback=_borrower_key)
+@_actor_option
+@click.pass_obj
+def borrower_erase(obj, key, actor):
+    """Erase the personal data of BORROWER (an ID number, or #id) once its retention
+    period has ended (an admin's); the books keep only ids."""
+    row = _write(
+        obj,
+        lambda s: erasure.erase_personal_data(s, _borrower_id(s, key), actor=_actor(actor)),
+    )
+    click.echo(f"borrower #{row.id}: personal data erased ({row.id_number})")
 
 
 # --------------------------------------------------------------------------- policy
@@ -1138,11 +1268,15 @@ def loan_extend(obj, bank_code, contract, to, on, actor):
 @loan.command("show")
 @_loan_options
 @click.option("--as-of", callback=_date, help="Date (default: today).")
+@_unmasked_option
 @click.pass_obj
-def loan_show(obj, bank_code, contract, as_of):
-    """A loan's state, position, exposure, schedule and history as of a date."""
+def loan_show(obj, bank_code, contract, as_of, unmasked, actor):
+    """A loan's state, position, exposure, schedule and history as of a date; names and
+    ID numbers masked unless --unmasked."""
     as_of = as_of or _today()
-    st = _read(obj, lambda s: loan_detail(s, bank_code, contract, as_of))
+    st = _read(
+        obj, lambda s: _shown(s, loan_detail(s, bank_code, contract, as_of), unmasked, actor)
+    )
     ln, pos, c = st.loan, st.position, st.commitment
     click.echo(f"loan {ln.contract_no} at {ln.bank_code} as of {as_of}: {ln.status} "
                f"({loans.STATUS_ZH[ln.status]})")  # fmt: skip
@@ -1260,16 +1394,23 @@ def _counter_guarantee_line(cg: CounterGuaranteeView) -> str:
 @click.option("--disbursed-from", callback=_date, help="Disbursed on or after this date.")
 @click.option("--disbursed-to", callback=_date, help="Disbursed on or before this date.")
 @_paging_options
+@_unmasked_option
 @click.pass_obj
 def loan_list(obj, bank_code, district_code, status, disbursed_from, disbursed_to, before,
-              limit):  # fmt: skip
-    """Loans, the most recently recorded first; principal and outstanding in yuan."""
+              limit, unmasked, actor):  # fmt: skip
+    """Loans, the most recently recorded first; principal and outstanding in yuan;
+    borrowers' names and ID numbers masked unless --unmasked."""
     page = _read(
         obj,
-        lambda s: loans_page(
-            s, bank=bank_code, district=district_code, status=status,
-            disbursed_from=disbursed_from, disbursed_to=disbursed_to, before=before,
-            limit=limit,
+        lambda s: _shown_page(
+            s,
+            loans_page(
+                s, bank=bank_code, district=district_code, status=status,
+                disbursed_from=disbursed_from, disbursed_to=disbursed_to, before=before,
+                limit=limit,
+            ),
+            unmasked,
+            actor,
         ),
     )  # fmt: skip
     _echo_page(
@@ -1353,14 +1494,21 @@ def claim_pay(obj, number, on, actor):
 @click.option("--filed-from", callback=_date, help="Filed on or after this date.")
 @click.option("--filed-to", callback=_date, help="Filed on or before this date.")
 @_paging_options
+@_unmasked_option
 @click.pass_obj
-def claim_list(obj, bank_code, status, filed_from, filed_to, before, limit):
-    """Claims, the most recently filed first; amounts in yuan."""
+def claim_list(obj, bank_code, status, filed_from, filed_to, before, limit, unmasked, actor):
+    """Claims, the most recently filed first; amounts in yuan; borrowers' names masked
+    unless --unmasked."""
     page = _read(
         obj,
-        lambda s: claims_page(
-            s, bank=bank_code, status=status, filed_from=filed_from, filed_to=filed_to,
-            before=before, limit=limit,
+        lambda s: _shown_page(
+            s,
+            claims_page(
+                s, bank=bank_code, status=status, filed_from=filed_from, filed_to=filed_to,
+                before=before, limit=limit,
+            ),
+            unmasked,
+            actor,
         ),
     )  # fmt: skip
     _echo_page(

@@ -24,7 +24,7 @@ from ledger.clock import business_today, utcnow
 from ledger.entries import EntryDraft, credit, debit, post_entries
 from ledger.fund.batches import Refused
 from ledger.fund.books import PPM, counter_guarantee_accounts
-from ledger.fund.borrowers import borrower_categories
+from ledger.fund.borrowers import borrower_categories, erased_error
 from ledger.fund.credentials import CredentialView, check_credential, credentials_of
 from ledger.fund.eligibility import (
     BORROWER_TYPE_NAMES_ZH,
@@ -108,6 +108,37 @@ def approve_guarantees(
         errors.sort(key=lambda e: (e.row, COLUMNS.index(e.column)))
         raise RowsRejectedError(errors)
     return run.write(actor, accepted)
+
+
+def check_borrower_eligible(
+    rules: RuleSet, borrower: Borrower, held: Sequence[CredentialView], on: dt.date
+) -> None:
+    """Refuse (:class:`EligibilityError`) a borrower the rules in force on ``on`` do not
+    allow a guarantee: the certificate they require, one of the eligible categories on
+    that date (a valid certificate is one), the age range by sex. ``borrower`` is the row,
+    or anything with its ``borrower_type``, ``categories``, ``sex`` and ``birth_date``
+    (a correction checks the corrected ones)."""
+    check_credential(rules, borrower.borrower_type, held, on)
+    categories = borrower_categories(borrower, on)
+    if any(c.kind == "reemployment_certificate" and c.valid_on(on) for c in held):
+        # Holding a valid certificate is itself a category, whatever was declared.
+        categories |= {Category.reemployment_certificate}
+    if not categories & frozenset(rules["eligible_categories"]):
+        # A lapsed 4050 registration is named as the reason, not "no category".
+        check_4050_lapse(
+            [c for c in borrower.categories.split(",") if c],
+            borrower.sex,
+            borrower.birth_date,
+            on,
+        )
+    check_eligible(
+        categories=categories,
+        eligible=rules["eligible_categories"],
+        birth_date=borrower.birth_date,
+        on=on,
+        min_age=rules["min_age"],
+        max_age=rules.max_age_for(borrower.sex),
+    )
 
 
 class _Run:
@@ -208,28 +239,7 @@ class _Run:
                 ),
             )
         try:
-            held = self.credentials[borrower.id]
-            check_credential(rules, borrower.borrower_type, held, request.on)
-            categories = borrower_categories(borrower, request.on)
-            if any(c.kind == "reemployment_certificate" and c.valid_on(request.on) for c in held):
-                # Holding a valid certificate is itself a category, whatever was declared.
-                categories |= {Category.reemployment_certificate}
-            if not categories & frozenset(rules["eligible_categories"]):
-                # A lapsed 4050 registration is named as the reason, not "no category".
-                check_4050_lapse(
-                    [c for c in borrower.categories.split(",") if c],
-                    borrower.sex,
-                    borrower.birth_date,
-                    request.on,
-                )
-            check_eligible(
-                categories=categories,
-                eligible=rules["eligible_categories"],
-                birth_date=borrower.birth_date,
-                on=request.on,
-                min_age=rules["min_age"],
-                max_age=rules.max_age_for(borrower.sex),
-            )
+            check_borrower_eligible(rules, borrower, self.credentials[borrower.id], request.on)
         except EligibilityError as exc:
             raise Refused("id_number", exc) from None
         _check_limits(rules, borrower, request)
@@ -288,6 +298,8 @@ class _Run:
                     zh=f"身份证号 {number} 的借款人未登记",
                 ),
             )
+        if borrower.erased_at is not None:
+            raise Refused("id_number", erased_error(borrower))
         return borrower
 
     def _rules(self, on: dt.date) -> RuleSet:

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger.clock import utcnow
+from ledger.clock import CHINA_OFFSET, utcnow
 from ledger.fund.batches import Refused
 from ledger.fund.eligibility import BorrowerType, Category, categories_on, category_of
 from ledger.fund.errors import (
     EligibilityError,
+    ErasedBorrowerError,
     InvalidIdNumberError,
     ReferenceDataError,
     RowsRejectedError,
@@ -171,7 +172,10 @@ def _checked(spec: BorrowerSpec, districts, known, seen, actor, now, today) -> d
     }
 
 
-def get_borrower(session: Session, id_number: str) -> Borrower:
+def get_borrower(session: Session, id_number: str, *, erased: bool = False) -> Borrower:
+    """The borrower registered with ``id_number``. One whose personal data was erased is
+    found by its stand-in (``ERASED…``) and refused with :class:`ErasedBorrowerError`
+    unless ``erased`` (a read of what is left of it)."""
     number = normalize_id_number(id_number)
     borrower = session.scalar(select(Borrower).where(Borrower.id_number == number))
     if borrower is None:
@@ -179,7 +183,20 @@ def get_borrower(session: Session, id_number: str) -> Borrower:
             f"no borrower with ID number {number} is registered",
             zh=f"身份证号 {number} 的借款人未登记",
         )
+    if borrower.erased_at is not None and not erased:
+        raise erased_error(borrower)
     return borrower
+
+
+def erased_error(borrower: Borrower) -> ErasedBorrowerError:
+    """The refusal of anything more for a borrower whose personal data was erased."""
+    on = (borrower.erased_at + CHINA_OFFSET).date()
+    return ErasedBorrowerError(
+        f"borrower #{borrower.id}'s personal data was erased on {on} by {borrower.erased_by}; "
+        "nothing more is recorded for this record (register the person anew)",
+        zh=f"借款人 #{borrower.id} 的个人信息已于 {on} 由 {borrower.erased_by} 删除，"
+        "该记录不再办理业务（如需办理请重新登记）",
+    )
 
 
 def borrower_categories(borrower: Borrower, on: dt.date) -> frozenset[Category]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,6 +29,7 @@ from ledger.fund.errors import (
 )
 from ledger.fund.lifecycle import set_status
 from ledger.fund.models import Credential, CredentialStatus
+from ledger.fund.personal import mask_number
 from ledger.fund.policy import CREDENTIAL_KINDS, RuleSet
 from ledger.fund.reference import Role, refuse_future, require_role
 from ledger.rows import chunks
@@ -52,6 +53,10 @@ class CredentialView:
         """Issued by ``on`` and not revoked by then."""
         revoked = self.revoked_on is not None and self.revoked_on <= on
         return self.issued_on <= on and not revoked
+
+    def masked(self) -> CredentialView:
+        """The certificate with its number masked (it names one person)."""
+        return replace(self, number=mask_number(self.number))
 
 
 def register_credential(

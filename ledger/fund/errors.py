@@ -65,6 +65,54 @@ class ReferenceDataError(FundError):
     code = "reference-data"
 
 
+class DuplicateBorrowerError(ReferenceDataError):
+    """A resident ID number already registered to another borrower."""
+
+    code = "borrower-duplicate"
+
+
+class PersonalDataError(FundError):
+    """A correction or erasure of a borrower's personal data that cannot be made."""
+
+    code = "personal-data"
+
+
+class CorrectionError(PersonalDataError):
+    """A correction with nothing to correct, without a reason, or with which the borrower
+    would not have been eligible for a guarantee they hold."""
+
+    code = "correction"
+
+
+class ErasedBorrowerError(PersonalDataError):
+    """A borrower whose personal data was erased: nothing more is recorded for them."""
+
+    code = "borrower-erased"
+
+
+class ErasureError(PersonalDataError):
+    """Personal data that may not be erased yet."""
+
+    code = "erasure"
+
+
+class OpenRecordsError(ErasureError):
+    """The borrower still has a loan or a commitment open."""
+
+    code = "erasure-open"
+
+
+class RetentionPeriodError(ErasureError):
+    """The retention period after the borrower's last record closed has not ended;
+    ``erasable_from`` is the first date the data may be erased."""
+
+    code = "erasure-retention"
+
+    def __init__(self, message: str, *, erasable_from, zh=None):
+        super().__init__(message, zh=zh)
+        self.erasable_from = erasable_from
+
+
 class PermissionDeniedError(FundError):
     """The user lacks the role for an action, or acts for another bank."""
 

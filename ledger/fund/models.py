@@ -168,13 +168,15 @@ class Borrower(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    #: 18-character resident ID (GB 11643), check digit verified; the person's key.
+    #: 18-character resident ID (GB 11643), check digit verified; the person's key. Once
+    #: the personal data is erased, ``ERASED`` and the zero-padded id, which no resident ID
+    #: number can equal (``ledger.fund.personal.erased_id_number``).
     id_number: Mapped[str] = mapped_column(String(18), unique=True)
     #: The 15-digit number of a first-generation card, as given; None when the 18-digit
     #: number was given.
     id_number_given: Mapped[str | None] = mapped_column(String(18))
     name: Mapped[str] = mapped_column(String(100))
-    #: Derived from the ID number.
+    #: Derived from the ID number; once erased, 1 January of the birth year.
     birth_date: Mapped[dt.date] = mapped_column(Date)
     #: ``M`` or ``F``, derived from the ID number.
     sex: Mapped[str] = mapped_column(String(1))
@@ -188,6 +190,30 @@ class Borrower(Base):
     categories: Mapped[str] = mapped_column(String(400))
     registered_by: Mapped[str] = mapped_column(String(60))
     registered_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    #: When (UTC) and by whom the personal data was erased after its retention period;
+    #: None while it is kept.
+    erased_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    erased_by: Mapped[str | None] = mapped_column(String(60))
+
+
+class BorrowerCorrection(Base):
+    """A correction of a borrower's name or ID number (a misspelling, a mistyped digit):
+    who made it, when and why, with the values before and after. The values are personal
+    data too: they are erased with the borrower's."""
+
+    __tablename__ = "borrower_corrections"
+    __table_args__ = (CheckConstraint("field IN ('name','id_number')", name="field"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    borrower_id: Mapped[int] = mapped_column(ForeignKey("borrowers.id"), index=True)
+    #: name or id_number.
+    field: Mapped[str] = mapped_column(String(20))
+    #: The value before and after (an ID number as given); None once erased.
+    old_value: Mapped[str | None] = mapped_column(String(100))
+    new_value: Mapped[str | None] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(String(200))
+    corrected_by: Mapped[str] = mapped_column(String(60))
+    corrected_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
 class CredentialStatus(StrEnum):
@@ -720,6 +746,7 @@ FUND_TABLES = (
     "commitments",
     "capital_allocations",
     "credentials",
+    "borrower_corrections",
     "borrowers",
     "rule_sets",
     "policy_overrides",

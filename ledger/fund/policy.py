@@ -276,6 +276,7 @@ SCHEMA: dict[str, Any] = {
     },
     "min_age": _age,
     "max_age": _age_by_sex,
+    "personal_data": {"retention_years": _positive},
 }
 
 

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from ledger.cli import cli
 from ledger.fund.identity import Sex, make_resident_id
+from ledger.fund.personal import mask_id_number
 
 ZHANG = make_resident_id("110105", dt.date(1990, 5, 17), 1, Sex.MALE)
 WANG = make_resident_id("110105", dt.date(1985, 8, 1), 3, Sex.FEMALE)
@@ -159,7 +160,8 @@ def test_loan_life_through_the_cli(fund, run):
     shown = ok("loan", "show", *LOAN1, "--as-of", "2025-10-01").splitlines()
     assert shown == [
         "loan ICBC-2025-001 at ICBC as of 2025-10-01: active (正常)",
-        f"borrower           张三 {ZHANG}",
+        # Names and ID numbers are masked unless asked for whole (test_personal_data).
+        f"borrower           张* {mask_id_number(ZHANG)}",
         "commitment         G2025-ICBC-00001: 100,000.00 yuan, 24 months, approved 2025-03-01",
         "principal          100,000.00 yuan at 4.35% a year, bullet (到期一次还本付息)",
         "term               2025-03-05 to 2026-03-05",
@@ -182,7 +184,7 @@ def test_loan_life_through_the_cli(fund, run):
         "claims: none",
         "recoveries: none",
         "counter-guarantees:",
-        f"  1 guarantor 0.00 yuan held: 李四 {LI_SI} (civil_servant)",
+        f"  1 guarantor 0.00 yuan held: 李* {mask_id_number(LI_SI)} (civil_servant)",
         "  2 mortgage 300,000.00 yuan held: 房产证 123号",
         # What each entry moved on the loan's own accounts: 80% of 100,000, of 20,000.
         "entries:",
@@ -277,8 +279,8 @@ def test_loan_life_through_the_cli(fund, run):
     ]
 
     assert ok("borrower", "show", ZHANG, "--on", "2025-10-01").splitlines()[:6] == [
-        f"borrower           张三 {ZHANG}",
-        "born               1990-05-17, male",
+        f"borrower           #1 张* {mask_id_number(ZHANG)}",
+        "born               1990, male",
         "district           D01",
         "type               individual (个人)",
         "declared           registered_unemployed",
@@ -547,9 +549,9 @@ def test_lists_page_filter_and_refuse_what_they_cannot_list(portfolio, ok, run):
     assert ok("loan", "list", "--limit", "2").splitlines() == [
         "id  bank  contract  borrower  ID number           district  principal  outstanding"
         "   rate  disbursed   maturity    status",
-        " 6  ABC   ABC-002   孙七      11010519900517061X  D02       60,000.00    60,000.00"
+        " 6  ABC   ABC-002   孙*       1101**********061X  D02       60,000.00    60,000.00"
         "  4.50%  2025-06-01  2026-12-01  active",
-        " 5  ICBC  ICBC-004  赵六      110105197002010515  D03       30,000.00         0.00"
+        " 5  ICBC  ICBC-004  赵*       1101**********0515  D03       30,000.00         0.00"
         "  4.50%  2025-05-01  2025-11-01  repaid",
         "next page: --before 5",
     ]
@@ -566,20 +568,20 @@ def test_lists_page_filter_and_refuse_what_they_cannot_list(portfolio, ok, run):
 
     assert ok("borrower", "list", "--category", "veteran", "--limit", "2").splitlines() == [
         "id  ID number           name  district  type        categories",
-        " 4  110105199005170417  周八  D01       individual  veteran",
-        " 3  110105199005170310  王五  D01       individual  graduate, veteran",
+        " 4  1101**********0417  周*   D01       individual  veteran",
+        " 3  1101**********0310  王*   D01       individual  graduate, veteran",
         "next page: --before 3",
     ]
-    assert ok("borrower", "list", "--district", "D02", "--before", "3").splitlines()[1:] == [
-        " 2  110105199005170214  李四  D02       individual  veteran"
-    ]
+    assert ok(
+        "borrower", "list", "--district", "D02", "--before", "3", "--unmasked", actor="clerk"
+    ).splitlines()[1:] == [" 2  110105199005170214  李四  D02       individual  veteran"]
 
     assert ok("claim", "list", "--bank", "ABC").splitlines() == [
         "id  number           bank  contract  borrower  filed       days       loss     amount"
         "  status    filed by  decided by  paid",
-        " 2  C2025-ABC-00002  ABC   ABC-001   李四      2025-07-12    93  50,000.00  40,000.00"
+        " 2  C2025-ABC-00002  ABC   ABC-001   李*       2025-07-12    93  50,000.00  40,000.00"
         "  paid      abc       approver    2025-07-15",
-        " 1  C2025-ABC-00001  ABC   ABC-001   李四      2025-07-10    91  50,000.00  40,000.00"
+        " 1  C2025-ABC-00001  ABC   ABC-001   李*       2025-07-10    91  50,000.00  40,000.00"
         "  rejected  abc       approver    -",
     ]
     waiting = ok("claim", "list", "--status", "filed", "--filed-from", "2025-08-01")
@@ -634,6 +636,11 @@ def test_a_certificate_is_registered_shown_and_revoked(fund, run):
     )  # fmt: skip
     shown = ok("borrower", "show", ZHANG, "--on", "2025-10-01").splitlines()
     assert (
-        "certificate        reemployment_certificate 0301-004217, 郑州市劳动局, issued "
+        "certificate        reemployment_certificate 0301***4217, 郑州市劳动局, issued "
         "2003-03-10, revoked 2004-01-05 (已就业)"
     ) in shown
+    whole = ok("borrower", "show", ZHANG, "--on", "2025-10-01", "--unmasked", actor="clerk")
+    assert (
+        "certificate        reemployment_certificate 0301-004217, 郑州市劳动局, issued "
+        "2003-03-10, revoked 2004-01-05 (已就业)"
+    ) in whole.splitlines()

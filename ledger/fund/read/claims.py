@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.fund.models import Borrower, Claim, ClaimStatus, Loan
+from ledger.fund.personal import mask_name
 from ledger.fund.read.views import ClaimView, claim_view
 from ledger.paging import Page, check_range, keyset_page, one_of
 
@@ -22,6 +23,10 @@ class ClaimRow(ClaimView):
     bank_code: str
     contract_no: str
     borrower_name: str
+
+    def masked(self) -> ClaimRow:
+        """The line with the borrower's name masked."""
+        return replace(self, borrower_name=mask_name(self.borrower_name))
 
 
 def claims_page(

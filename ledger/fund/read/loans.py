@@ -9,7 +9,7 @@ and extensions, and the journal entries that moved its own accounts.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,6 +27,7 @@ from ledger.fund.models import (
     Recovery,
     Repayment,
 )
+from ledger.fund.personal import mask_id_number, mask_name
 from ledger.fund.read.views import (
     BorrowerView,
     ClaimView,
@@ -183,6 +184,14 @@ class CounterGuaranteeView:
     recorded_on: dt.date
     closed_on: dt.date | None
 
+    def masked(self) -> CounterGuaranteeView:
+        """The counter-guarantee with its guarantor's name and ID number masked."""
+        return replace(
+            self,
+            guarantor_name=mask_name(self.guarantor_name),
+            guarantor_id_number=mask_id_number(self.guarantor_id_number),
+        )
+
 
 @dataclass(frozen=True)
 class ExtensionView:
@@ -216,6 +225,14 @@ class LoanDetail:
     receivable_account: str
     #: The journal entries with a posting on the loan's own accounts, oldest first.
     entries: tuple[EntryView, ...]
+
+    def masked(self) -> LoanDetail:
+        """The loan with its borrower's and guarantors' names and ID numbers masked."""
+        return replace(
+            self,
+            borrower=self.borrower.masked(),
+            counter_guarantees=tuple(cg.masked() for cg in self.counter_guarantees),
+        )
 
     def moved(self, entry: EntryView) -> int:
         """Fen ``entry`` posted to the loan's own accounts (an entry of a bank file or a

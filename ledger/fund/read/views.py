@@ -4,12 +4,13 @@ a loan's line in a list, each built from its row once and never tied to a sessio
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Select, select
 
 from ledger.fund.eligibility import Category, categories_on
 from ledger.fund.models import Borrower, Claim, Commitment, Loan
+from ledger.fund.personal import mask_id_number, mask_name
 
 
 def _split(text: str) -> tuple[str, ...]:
@@ -38,10 +39,37 @@ class BorrowerView:
     registered_at: dt.datetime
     #: The 15-digit number of a first-generation card, as given (None otherwise).
     id_number_given: str | None = None
+    #: When (UTC) and by whom the personal data was erased; None while it is kept. An
+    #: erased borrower's name is （已删除）, the ID number its ``ERASED…`` stand-in.
+    erased_at: dt.datetime | None = None
+    erased_by: str | None = None
+    #: True when only the year of ``birth_date`` is known (its 1 January stands for it):
+    #: in a masked value, and once erased.
+    birth_year_only: bool = False
+
+    @property
+    def erased(self) -> bool:
+        return self.erased_at is not None
 
     def categories_on(self, on: dt.date) -> frozenset[Category]:
-        """The declared categories that hold on ``on`` (4050 only at the qualifying age)."""
+        """The declared categories that hold on ``on`` (4050 only at the qualifying age).
+        Asked of a value that knows only the birth year, ValueError: a 4050 registration
+        depends on the day."""
+        if self.birth_year_only:
+            raise ValueError(f"borrower #{self.id}: only the birth year is known")
         return categories_on(self.categories, self.sex, self.birth_date, on)
+
+    def masked(self) -> BorrowerView:
+        """This borrower as shown to someone who may not see them whole: the name and ID
+        numbers masked (``ledger.fund.personal``), the birth date cut to its year."""
+        return replace(
+            self,
+            name=mask_name(self.name),
+            id_number=mask_id_number(self.id_number),
+            id_number_given=mask_id_number(self.id_number_given),
+            birth_date=self.birth_date.replace(month=1, day=1),
+            birth_year_only=True,
+        )
 
 
 def borrower_view(row: Borrower) -> BorrowerView:
@@ -50,7 +78,8 @@ def borrower_view(row: Borrower) -> BorrowerView:
         sex=row.sex, district=row.district_code, borrower_type=row.borrower_type,
         head_count=row.head_count, categories=_split(row.categories),
         registered_by=row.registered_by, registered_at=row.registered_at,
-        id_number_given=row.id_number_given,
+        id_number_given=row.id_number_given, erased_at=row.erased_at,
+        erased_by=row.erased_by, birth_year_only=row.erased_at is not None,
     )  # fmt: skip
 
 
@@ -105,6 +134,14 @@ class LoanRow:
     #: The final maturity: the extended one if the loan was extended.
     maturity: dt.date
     status: str
+
+    def masked(self) -> LoanRow:
+        """The line with the borrower's name and ID number masked."""
+        return replace(
+            self,
+            borrower_name=mask_name(self.borrower_name),
+            borrower_id_number=mask_id_number(self.borrower_id_number),
+        )
 
 
 def loan_rows() -> Select:
