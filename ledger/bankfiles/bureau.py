@@ -70,12 +70,12 @@ def post_borrowers(run: _Import) -> None:
         for number, r in chunk:
             specs.append(
                 BorrowerSpec(
-                    r["id_number"],
-                    r["borrower_name"],
-                    district(r["district"]),
-                    r["borrower_type"] or "individual",
-                    r["categories"] or (),
-                    1 if r["head_count"] is None else r["head_count"],
+                    id_number=r["id_number"],
+                    name=r["borrower_name"],
+                    district=district(r["district"]),
+                    borrower_type=r["borrower_type"] or "individual",
+                    categories=r["categories"] or (),
+                    head_count=1 if r["head_count"] is None else r["head_count"],
                     row=number,
                 )
             )
@@ -91,14 +91,11 @@ def post_borrowers(run: _Import) -> None:
 def _certificate(run: _Import, number: int, r: dict) -> CredentialSpec | None:
     """The row's certificate, or None: its number, office and date come together."""
     if r["certificate_no"] is None:
-        given = [c for c in ("issued_by", "issued_on") if r[c] is not None]
-        if given:
+        if r["issued_by"] is not None or r["issued_on"] is not None:
             run.problem(
                 number, "certificate_no",
                 CredentialError(
-                    "the certificate number is empty but its "
-                    + " and ".join(given).replace("_", " ")
-                    + " are given",
+                    "a certificate's issuing office or issue date is given without its number",
                     zh="填写了发证机关或发证日期，但再就业优惠证号为空",
                 ),
             )  # fmt: skip
@@ -113,7 +110,11 @@ def _certificate(run: _Import, number: int, r: dict) -> CredentialSpec | None:
         )  # fmt: skip
         return None
     return CredentialSpec(
-        r["id_number"], r["certificate_no"], r["issued_by"] or "", r["issued_on"], row=number
+        id_number=r["id_number"],
+        number=r["certificate_no"],
+        issued_by=r["issued_by"] or "",
+        issued_on=r["issued_on"],
+        row=number,
     )
 
 
@@ -140,12 +141,12 @@ def post_guarantees(run: _Import) -> None:
                 continue
             requests.append(
                 GuaranteeRequest(
-                    r["id_number"],
-                    bank(r["bank"]),
-                    r["amount"],
-                    r["term_months"],
-                    r["approved_on"],
-                    counter_guarantees,
+                    id_number=r["id_number"],
+                    bank=bank(r["bank"]),
+                    amount=r["amount"],
+                    term_months=r["term_months"],
+                    on=r["approved_on"],
+                    counter_guarantees=counter_guarantees,
                     row=number,
                 )
             )

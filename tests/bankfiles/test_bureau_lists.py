@@ -339,6 +339,8 @@ def test_every_bad_guarantee_row_is_named_by_the_list_s_own_column(fund, tmp_pat
         # A term beyond the 36 months the rules allow, and a date in the future.
         f"{p[4].id_18},,ABC,50000,48,2026-11-21,,",
         f"{p[5].id_18},,ABC,50000,24,2026-12-01,,",
+        # A date before any rules were in force.
+        f"{p[6].id_18},,ABC,50000,24,1999-01-01,,",
     ]
     path = tmp_path / "guarantees.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -352,6 +354,7 @@ def test_every_bad_guarantee_row_is_named_by_the_list_s_own_column(fund, tmp_pat
         (7, "id_number", p[0].id_18, "repeat-loan"),
         (8, "term_months", "48", "over-limit"),
         (9, "approved_on", "2026-12-01", "invalid-value"),
+        (10, "approved_on", "1999-01-01", "policy"),
     ]
     assert [zh for *_, zh in errors(fund, receipt)][:4] == [
         f"身份证号 {p[1].id_18} 登记的借款人是李小燕，不是王小二",
