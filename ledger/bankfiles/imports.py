@@ -364,7 +364,7 @@ def _record_rejected(
 
     receipt = run_in_transaction(factory, work)
     log.info(
-        "bank file %s (%s, %s) rejected: %d error(s) in %d row(s)",
+        "file %s (%s, %s) rejected: %d error(s) in %d row(s)",
         head.file_name, head.sender, head.kind, found.count, len(bad_rows),
     )  # fmt: skip
     return receipt
@@ -470,7 +470,7 @@ class _Import:
             )  # fmt: skip
             (import_id,) = insert_rows(self.session, table, [row])
             earlier = earlier.id
-            log.info("bank file %s is a duplicate of import %d", self.head.file_name, earlier)
+            log.info("file %s is a duplicate of import %d", self.head.file_name, earlier)
             return get_receipt(self.session, import_id)
         # Taken first: a concurrent upload of the same bytes waits here for this one.
         (self.import_id,) = insert_rows(self.session, table, [self.head.row("accepted")])
@@ -498,7 +498,7 @@ class _Import:
                 insert, [{"import_id": self.import_id, "entry_id": e} for e in chunk]
             )
         log.info(
-            "bank file %s (%s, %s) accepted: %d rows, %d posted, %d skipped",
+            "file %s (%s, %s) accepted: %d rows, %d posted, %d skipped",
             self.head.file_name, self.head.sender, self.head.kind, self.reading.rows,
             self.posted, self.skipped,
         )  # fmt: skip

@@ -5,13 +5,16 @@ may not import the list); ``imports list|show|report`` read the bureau's receipt
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from click.testing import CliRunner
 
+from ledger.bankfiles import dropfolder
 from ledger.bankfiles.reports import HEADER
 from ledger.cli import cli
 from tests.bankfiles.bureau_lists import PEOPLE, TODAY
-from tests.bankfiles.conftest import fixture_file, state
+from tests.bankfiles.conftest import FILES, fixture_file, state
 from tests.bankfiles.test_import_cli import read_csv_report, receipt_id
 from tests.fund.conftest import setup_fund
 
@@ -166,4 +169,20 @@ def test_a_user_who_may_not_import_the_list_gets_exit_2(fl, tmp_path):
         "error: user clerk may not do this: it needs the approver role",
         "错误：用户 clerk 无权执行此操作：需要审核角色",
     ]
+    assert fl("imports", "list").stdout == ""
+
+
+def test_the_drop_folder_takes_no_bureau_list(fl, tmp_path):
+    inbox = tmp_path / "drop" / "inbox"
+    inbox.mkdir(parents=True)
+    shutil.copyfile(FILES / "bureau_borrowers_200_gbk.csv", inbox / "ICBC_borrowers_20261130_1.csv")
+    done = dropfolder.process(fl.factory, tmp_path / "drop", settle_seconds=0, today=TODAY)
+    assert [(o.name, o.status, o.receipt_id) for o in done] == [
+        ("ICBC_borrowers_20261130_1.csv", "rejected", None)
+    ]
+    report = read_csv_report(
+        tmp_path / "drop" / "rejected" / "ICBC_borrowers_20261130_1.csv.errors.csv"
+    )
+    assert report[1][5] == "file-name"
+    assert report[1][4].endswith("(kind one of disbursement, repayment, balances, statement)")
     assert fl("imports", "list").stdout == ""
