@@ -16,6 +16,10 @@ still being written (changed within the last ``settle_seconds``), a hidden file 
 names an unknown bank is moved to ``rejected/`` with a report saying so. One file never
 holds up the others: a file whose import fails for a reason of the system's (the database,
 the disk) is logged, stays in ``inbox/`` for the next run, and the next file is taken.
+
+Only a bank's kinds of file come this way. The bureau's lists (borrowers, guarantees)
+belong to no bank and are imported by a person who may register or approve, never by
+the scheduler: a name with their kind is rejected like any name that breaks the pattern.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.bankfiles import imports, reports
-from ledger.bankfiles.kinds import KINDS
+from ledger.bankfiles.kinds import BANK_KINDS
 from ledger.errors import LedgerError
 from ledger.fund.reference import SYSTEM
 
@@ -42,7 +46,7 @@ NAME = re.compile(
     r"\.(?P<ext>csv|xlsx)",
     re.IGNORECASE,
 )
-_KIND_ORDER = {name: n for n, name in enumerate(KINDS)}
+_KIND_ORDER = {name: n for n, name in enumerate(BANK_KINDS)}
 
 
 @dataclass(frozen=True)
@@ -128,8 +132,8 @@ def _one(factory, path: Path, processed: Path, rejected: Path, actor, today) -> 
 
 def _name_problem(name: str, match) -> imports.Problem | None:
     pattern = "{BANKCODE}_{kind}_{YYYYMMDD}_{seq}.csv|xlsx"
-    if match is None or match["kind"].lower() not in KINDS:
-        kinds = ", ".join(KINDS)
+    if match is None or match["kind"].lower() not in BANK_KINDS:
+        kinds = ", ".join(BANK_KINDS)
         return imports.Problem(
             None, "", name, "file-name",
             f"file name {name} does not follow {pattern} (kind one of {kinds})",

@@ -1,4 +1,5 @@
-"""Importing a partner bank's file: all of it or nothing, once, with a receipt.
+"""Importing a partner bank's file, or one of the bureau's lists: all of it or nothing, once,
+with a receipt.
 
 :func:`import_file` is the one way in (the CLI, the web upload, the API and the drop
 folder all call it). It
@@ -10,8 +11,9 @@ folder all call it). It
    upload a *duplicate* and post nothing), then streams the rows, reads each cell
    (:mod:`ledger.bankfiles.kinds`) and hands the rows in chunks to the fund's own batch
    operations (:func:`~ledger.fund.disbursements.apply_disbursements`,
-   :func:`~ledger.fund.repayments.apply_repayments`) or stores them (balances,
-   statement lines, with the statement's running balance checked line to line);
+   :func:`~ledger.fund.repayments.apply_repayments`; for the bureau's lists, through
+   :mod:`ledger.bankfiles.bureau`) or stores them (balances, statement lines, with the
+   statement's running balance checked line to line);
 3. commits only when no row anywhere in the file has an error. Otherwise it rolls
    everything back and records a *rejected* receipt with every error: row, column
    (the English header), the value as given and the message in English and Chinese.
@@ -42,6 +44,7 @@ from pathlib import Path
 from sqlalchemy import select, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from ledger.bankfiles import bureau
 from ledger.bankfiles.kinds import Kind, kind_named
 from ledger.bankfiles.models import (
     BankBalanceLine,
@@ -69,7 +72,7 @@ from ledger.fund.errors import (
     RepaymentError,
     RowsRejectedError,
 )
-from ledger.fund.reference import Role, get_bank, require_bank_access
+from ledger.fund.reference import Role, get_bank, require_bank_access, require_role
 from ledger.fund.repayments import RepaymentLine, apply_repayments
 from ledger.money import format_yuan
 from ledger.rows import chunks, insert_rows
@@ -83,6 +86,10 @@ SPILL_ROWS = 200_000
 
 #: The value of an error found after reading, filled in from the file at the end.
 _LATER = "\0"
+
+#: Who may import the bureau's lists: whom the operations they call allow (a borrowers
+#: list also registers certificates, a clerk's; a guarantees list approves).
+BUREAU_ROLES = {"borrowers": (Role.CLERK,), "guarantees": (Role.APPROVER,)}
 
 
 #: Error lines kept and reported in full; past them only their rows are counted (a file
@@ -143,29 +150,37 @@ class _Rejected(Exception):
 def import_file(
     factory: sessionmaker[Session],
     *,
-    bank: str,
     kind: str,
     path: Path | str,
     actor: str,
+    bank: str | None = None,
     file_name: str | None = None,
     today: dt.date | None = None,
 ) -> Receipt:
     """Import the file at ``path`` for ``bank`` as ``kind`` and return its receipt.
 
+    A partner bank's file (disbursement, repayment, balances, statement) names its
+    ``bank``; the bureau's lists (borrowers, guarantees) name none.
+
     The receipt's status says what happened: ``accepted`` (posted or stored),
     ``duplicate`` (the same bytes were accepted before: nothing posted) or ``rejected``
     (nothing posted; :func:`error_lines` lists why). Raises only for what is wrong with
-    the request rather than the file: an unknown kind or bank
+    the request rather than the file: an unknown kind or bank, a bank given for a
+    bureau list or none for a bank's file
     (:class:`~ledger.bankfiles.reading.FileRejected`,
     :class:`~ledger.fund.errors.ReferenceDataError`) or an actor who may not act for
-    the bank (:class:`~ledger.fund.errors.PermissionDeniedError`).
+    the bank or import the list (:class:`~ledger.fund.errors.PermissionDeniedError`).
     """
     path = Path(path)
     spec = kind_named(kind)
+    _check_bank(spec, bank)
     today = today or business_today()
     name = (file_name or path.name)[:255]
 
     def check(session: Session) -> None:
+        if spec.bureau:
+            require_role(session, actor, *BUREAU_ROLES[spec.name])
+            return
         get_bank(session, bank)
         # The scheduler (system) takes in the drop folder's files.
         require_bank_access(session, actor, bank, Role.CLERK, Role.APPROVER, Role.BANK, Role.SYSTEM)
@@ -184,6 +199,20 @@ def import_file(
         )
     except _Rejected as rejected:
         return _record_rejected(factory, head, rejected.problems, rejected.reading)
+
+
+def _check_bank(kind: Kind, bank: str | None) -> None:
+    if kind.bureau and bank is not None:
+        raise FileRejected(
+            f"a {kind.name} list is the bureau's own: it belongs to no bank, so name none "
+            f"(not {bank})",
+            zh=f"{kind.zh}是本局自己的名单，不属于任何经办银行，请勿指定银行（{bank}）",
+        )
+    if not kind.bureau and not bank:
+        raise FileRejected(
+            f"a {kind.name} file comes from a partner bank: name the bank",
+            zh=f"{kind.zh}由经办银行报送，请指定银行",
+        )
 
 
 _gc_lock = threading.Lock()
@@ -222,7 +251,8 @@ def gc_paused() -> Iterator[None]:
 
 @dataclass
 class _Head:
-    bank: str
+    #: None for the bureau's lists.
+    bank: str | None
     kind: str
     file_name: str
     actor: str
@@ -234,6 +264,11 @@ class _Head:
     def sniffed(self, sniffed: Sniffed) -> None:
         self.sha256, self.size = sniffed.sha256, sniffed.size
         self.format, self.encoding = sniffed.format, sniffed.encoding
+
+    @property
+    def sender(self) -> str:
+        """Whose file it is, for the log."""
+        return self.bank or "bureau"
 
     def row(self, status: str, **more) -> dict:
         return {
@@ -329,8 +364,8 @@ def _record_rejected(
 
     receipt = run_in_transaction(factory, work)
     log.info(
-        "bank file %s (%s, %s) rejected: %d error(s) in %d row(s)",
-        head.file_name, head.bank, head.kind, found.count, len(bad_rows),
+        "file %s (%s, %s) rejected: %d error(s) in %d row(s)",
+        head.file_name, head.sender, head.kind, found.count, len(bad_rows),
     )  # fmt: skip
     return receipt
 
@@ -435,7 +470,7 @@ class _Import:
             )  # fmt: skip
             (import_id,) = insert_rows(self.session, table, [row])
             earlier = earlier.id
-            log.info("bank file %s is a duplicate of import %d", self.head.file_name, earlier)
+            log.info("file %s is a duplicate of import %d", self.head.file_name, earlier)
             return get_receipt(self.session, import_id)
         # Taken first: a concurrent upload of the same bytes waits here for this one.
         (self.import_id,) = insert_rows(self.session, table, [self.head.row("accepted")])
@@ -463,8 +498,8 @@ class _Import:
                 insert, [{"import_id": self.import_id, "entry_id": e} for e in chunk]
             )
         log.info(
-            "bank file %s (%s, %s) accepted: %d rows, %d posted, %d skipped",
-            self.head.file_name, self.head.bank, self.head.kind, self.reading.rows,
+            "file %s (%s, %s) accepted: %d rows, %d posted, %d skipped",
+            self.head.file_name, self.head.sender, self.head.kind, self.reading.rows,
             self.posted, self.skipped,
         )  # fmt: skip
         return get_receipt(self.session, self.import_id)
@@ -482,10 +517,17 @@ class _Import:
 
     # -- posting through the fund's batch operations
 
-    def _apply(self, operation: Callable[[list], object], lines: list) -> None:
+    def apply(
+        self,
+        operation: Callable[[list], object],
+        lines: list,
+        columns: dict[str, str] | None = None,
+    ) -> None:
         """Post ``lines``; refused lines become problems and the rest is posted anyway
         (in this transaction, which is then rolled back), so that every later line is
-        checked against the state the good lines before it leave."""
+        checked against the state the good lines before it leave. ``columns`` names the
+        file's column for an operation's name of it, where they differ."""
+        columns = columns or {}
         while lines:
             try:
                 batch = operation(lines)
@@ -493,7 +535,14 @@ class _Import:
                 refused = {e.row for e in rejected.errors}
                 self.problems.extend(
                     # The value as given is filled in from the file at the end.
-                    Problem(e.row, e.column, _LATER, e.error.code, e.message, e.zh)
+                    Problem(
+                        e.row,
+                        columns.get(e.column, e.column),
+                        _LATER,
+                        e.error.code,
+                        e.message,
+                        e.zh,
+                    )
                     for e in rejected.errors
                 )
                 lines = [line for line in lines if line.row not in refused]
@@ -528,7 +577,7 @@ class _Import:
                 )
                 for number, r in chunk
             ]
-            self._apply(post, lines)
+            self.apply(post, lines)
 
     def _repayment(self) -> None:
         def post(lines):
@@ -569,7 +618,15 @@ class _Import:
                         reversal_of,
                     ) in group
                 ]
-                self._apply(post, lines)
+                self.apply(post, lines)
+
+    # -- the bureau's lists
+
+    def _borrowers(self) -> None:
+        bureau.post_borrowers(self)
+
+    def _guarantees(self) -> None:
+        bureau.post_guarantees(self)
 
     # -- stored for reconciliation
 
@@ -648,7 +705,7 @@ class _Import:
         if r["balance"] == expected:
             return True
         moved = "minus" if sign < 0 else "plus"
-        self._problem(
+        self.problem(
             number, "balance",
             RepaymentError(
                 f"running balance {format_yuan(r['balance'])} does not follow from row {row}: "
@@ -688,7 +745,7 @@ class _Import:
         if earlier[0] == content:
             self.skipped += 1
             return True
-        self._problem(number, column, clash(self.head.bank, key, earlier, self.import_id))
+        self.problem(number, column, clash(self.head.bank, key, earlier, self.import_id))
         return True
 
     def _store(self, table, new: list[dict]) -> None:
@@ -697,7 +754,7 @@ class _Import:
         insert_rows(self.session, table, new)
         self.posted += len(new)
 
-    def _problem(self, number: int, column: str, error: FundError) -> None:
+    def problem(self, number: int, column: str, error: FundError) -> None:
         self.problems.append(
             Problem(number, column, _LATER, error.code, str(error), error.zh or str(error))
         )

@@ -1,4 +1,5 @@
-"""The four file kinds of the bank interface (v1): their columns and how a row reads.
+"""The file kinds: the four of the bank interface (v1) and the bureau's two lists (borrowers
+to register, guarantees to approve); their columns and how a row reads.
 
 A :class:`Kind` lists its columns (field, Chinese header, English header, required,
 parser). :meth:`Kind.header` maps a header row to column positions (Chinese or English,
@@ -21,6 +22,8 @@ KINDS_ZH = {
     "repayment": "还款明细",
     "balances": "贷款余额表",
     "statement": "专户对账单",
+    "borrowers": "借款人名单",
+    "guarantees": "承诺担保名单",
 }
 
 
@@ -67,9 +70,15 @@ def _id(value, today):
     return values.id_number(value, today)
 
 
+def _id_as_given(value, today):
+    return values.id_number_as_given(value, today)
+
+
 class Kind:
-    def __init__(self, name: str, columns: tuple[Column, ...]):
+    def __init__(self, name: str, columns: tuple[Column, ...], *, bureau: bool = False):
         self.name, self.columns = name, columns
+        #: The bureau's own list, not a partner bank's file: it has no bank.
+        self.bureau = bureau
         self.zh = KINDS_ZH[name]
         self.money = tuple(c.field for c in columns if c.money)
         self.fields = tuple(c.field for c in columns)
@@ -192,6 +201,11 @@ def _c(field, zh, en, required, parse, money=False, no_future=False) -> Column:
     return Column(field, zh, en, required, parse, money, no_future)
 
 
+def _f(field, zh, required, parse, money=False, no_future=False) -> Column:
+    """A column whose English header is its field's name."""
+    return Column(field, zh, field, required, parse, money, no_future)
+
+
 REF = _text(60)
 
 KINDS: dict[str, Kind] = {
@@ -256,8 +270,46 @@ KINDS: dict[str, Kind] = {
                 _c("memo", "摘要", "memo", False, _text(200)),
             ),
         ),
+        Kind(
+            "borrowers",
+            (
+                _f("borrower_name", "借款人姓名", True, _text(100)),
+                replace(_f("id_number", "身份证号", True, _id_as_given), cached=False),
+                _f("district", "区县", True, _text(100)),
+                _f("borrower_type", "借款人类型", False, _plain(values.borrower_type)),
+                _f("head_count", "合伙人数", False, _plain(values.count)),
+                _f("categories", "人员类别", False, _plain(values.categories)),
+                _f("certificate_no", "再就业优惠证号", False, _text(40)),
+                _f("issued_by", "发证机关", False, _text(100)),
+                _f("issued_on", "发证日期", False, _DATE, no_future=True),
+            ),
+            bureau=True,
+        ),
+        Kind(
+            "guarantees",
+            (
+                _f("id_number", "身份证号", True, _id),
+                _f("borrower_name", "借款人姓名", False, _text(100)),
+                _f("bank", "经办银行", True, _text(100)),
+                _f("amount", "担保金额", True, _AMOUNT, money=True),
+                _f("term_months", "担保期限（月）", True, _plain(values.count)),
+                _f("approved_on", "审批日期", True, _DATE, no_future=True),
+                _f("counter_guarantee", "反担保方式", False, _plain(values.counter_guarantee_kind)),
+                _f("counter_guarantee_value", "反担保价值", False, _AMOUNT, money=True),
+                _f("guarantor_name", "保证人姓名", False, _text(100)),
+                _f("guarantor_id_number", "保证人身份证号", False, _id),
+                _f(
+                    "guarantor_employer_type", "保证人单位性质", False, _plain(values.employer_type)
+                ),
+                _f("counter_guarantee_description", "反担保说明", False, _text(200)),
+            ),
+            bureau=True,
+        ),
     )
 }
+#: A partner bank's files, and the bureau's lists.
+BANK_KINDS = {name: kind for name, kind in KINDS.items() if not kind.bureau}
+BUREAU_KINDS = {name: kind for name, kind in KINDS.items() if kind.bureau}
 
 
 def kind_named(name: str) -> Kind:

@@ -1,6 +1,6 @@
-"""Tables of the partner banks' files: the receipt of every upload, the journal entries an
-accepted file posted, a rejected file's error lines, and the balance and statement lines
-stored for reconciliation. Written by ``ledger.bankfiles.imports`` only.
+"""Tables of the partner banks' and the bureau's files: the receipt of every upload, the
+journal entries an accepted file posted, a rejected file's error lines, and the balance and
+statement lines stored for reconciliation. Written by ``ledger.bankfiles.imports`` only.
 """
 
 from __future__ import annotations
@@ -28,10 +28,11 @@ from ledger.db import register_race_constraints
 from ledger.fund.lifecycle import Lifecycle
 from ledger.models import ENTRY_FK, Base, BigId, JsonText
 
-# A bank's accepted file (by SHA-256) and its stored balance and statement lines: two
-# uploads of the same file, or of overlapping ones, may race for them.
+# A bank's (or the bureau's) accepted file (by SHA-256) and a bank's stored balance and
+# statement lines: two uploads of the same file, or of overlapping ones, may race for them.
 register_race_constraints(
     "uq_bank_file_imports_accepted",
+    "uq_bank_file_imports_bureau_accepted",
     "uq_bank_balance_lines_bank_code_as_of_contract_no",
     "uq_bank_statement_lines_bank_code_bank_ref",
 )
@@ -51,13 +52,19 @@ IMPORT_LIFECYCLE = Lifecycle(
 )  # fmt: skip
 
 
-class BankFileImport(Base):
-    """The receipt of one bank file upload: what came, from whom, and what became of it.
+#: The bureau's own lists (borrowers to register, guarantees to approve): no bank's files.
+BUREAU_KINDS_SQL = "kind IN ('borrowers','guarantees')"
 
-    ``status`` is accepted (posted or stored), rejected (nothing posted; the error rows
-    are in ``bank_file_errors``) or duplicate (the same bytes were accepted before as the same
-    kind, see ``duplicate_of_id``). A bank's accepted files of a kind are unique by
-    SHA-256, so two uploads of the same bytes at the same moment post once.
+
+class BankFileImport(Base):
+    """The receipt of one file upload: what came, from whom, and what became of it.
+
+    A partner bank's file names its bank; a bureau list (``borrowers``, ``guarantees``)
+    has none. ``status`` is accepted (posted or stored), rejected (nothing posted; the
+    error rows are in ``bank_file_errors``) or duplicate (the same bytes were accepted
+    before as the same kind, see ``duplicate_of_id``). A bank's accepted files of a kind,
+    and the bureau's, are unique by SHA-256, so two uploads of the same bytes at the same
+    moment post once.
     """
 
     __tablename__ = "bank_file_imports"
@@ -69,7 +76,15 @@ class BankFileImport(Base):
 
     __table_args__ = (
         CheckConstraint("status IN ('accepted','rejected','duplicate')", name="status"),
-        CheckConstraint("kind IN ('disbursement','repayment','balances','statement')", name="kind"),
+        CheckConstraint(
+            "kind IN ('disbursement','repayment','balances','statement','borrowers','guarantees')",
+            name="kind",
+        ),
+        CheckConstraint(
+            f"({BUREAU_KINDS_SQL} AND bank_code IS NULL) "
+            f"OR (NOT {BUREAU_KINDS_SQL} AND bank_code IS NOT NULL)",
+            name="bank",
+        ),
         CheckConstraint(
             "rows >= 0 AND posted >= 0 AND skipped >= 0 AND error_rows >= 0", name="counts"
         ),
@@ -82,12 +97,24 @@ class BankFileImport(Base):
             sqlite_where=text("status = 'accepted'"),
             postgresql_where=text("status = 'accepted'"),
         ),
+        # A NULL bank is distinct from every other in the index above: the bureau's files
+        # have their own.
+        Index(
+            "uq_bank_file_imports_bureau_accepted",
+            "kind",
+            "sha256",
+            unique=True,
+            sqlite_where=text("status = 'accepted' AND bank_code IS NULL"),
+            postgresql_where=text("status = 'accepted' AND bank_code IS NULL"),
+        ),
         Index("ix_bank_file_imports_bank_uploaded", "bank_code", "uploaded_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    bank_code: Mapped[str] = mapped_column(ForeignKey("banks.code"))
-    #: disbursement, repayment, balances or statement.
+    #: The partner bank whose file it is; None for the bureau's lists.
+    bank_code: Mapped[str | None] = mapped_column(ForeignKey("banks.code"))
+    #: disbursement, repayment, balances or statement (a bank's); borrowers or
+    #: guarantees (the bureau's).
     kind: Mapped[str] = mapped_column(String(20))
     file_name: Mapped[str] = mapped_column(String(255))
     sha256: Mapped[str] = mapped_column(String(64))

@@ -1,7 +1,7 @@
-"""Reading the receipts of bank-file uploads back: one receipt, a page of them filtered
-by bank, kind, status and upload date, and an import's error lines. Values only; the
-upload itself is ``ledger.bankfiles.imports``. Kept apart from it so that listing
-receipts does not load the posting machinery."""
+"""Reading the receipts of file uploads (a bank's files, the bureau's lists) back: one
+receipt, a page of them filtered by bank, kind, status and upload date, and an import's
+error lines. Values only; the upload itself is ``ledger.bankfiles.imports``. Kept apart
+from it so that listing receipts does not load the posting machinery."""
 
 from __future__ import annotations
 
@@ -35,7 +35,8 @@ class Receipt:
     """What became of one upload (a ``bank_file_imports`` row and its entries)."""
 
     id: int
-    bank: str
+    #: The partner bank whose file it was; None for the bureau's lists.
+    bank: str | None
     kind: str
     file_name: str
     sha256: str

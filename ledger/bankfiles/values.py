@@ -1,4 +1,5 @@
-"""A bank file's cells as the fund's values: amounts in fen, dates, ID numbers, rates.
+"""A file's cells as the fund's values: amounts in fen, dates, ID numbers, rates, and the
+bureau's lists' borrower types, categories and counter-guarantees.
 
 Every parser takes the cell as read (a string from a CSV; a string, int, float, date or
 datetime from an XLSX sheet) and returns the value, or raises :class:`CellError` with an
@@ -12,13 +13,15 @@ reads as the same number, which is the text Excel wrote.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 import unicodedata
 from decimal import Decimal
 
-from ledger.fund.errors import InvalidIdNumberError
-from ledger.fund.identity import valid_id_number
+from ledger.fund.eligibility import BORROWER_TYPE_NAMES_ZH, BorrowerType, parse_categories
+from ledger.fund.errors import EligibilityError, InvalidIdNumberError
+from ledger.fund.identity import cleaned_id_number, valid_id_number
 from ledger.fund.schedule import METHOD_NAMES_ZH, Method
 from ledger.money import MAX_POSTING_FEN
 
@@ -279,3 +282,76 @@ def reference(value, *, limit: int = 60) -> str:
     if not text.isprintable():
         raise CellError(f"{text!r} contains control characters", f"“{text}”含有不可见的控制字符")
     return text
+
+
+# ------------------------------------------------------------------------ the bureau's lists
+
+
+def id_number_as_given(value, today: dt.date) -> str:
+    """A resident ID number checked as :func:`id_number` checks it (a first-generation
+    15-digit number by its 18-digit form), returned as given: the register keeps a
+    first-generation number beside the 18-digit form it matches on."""
+    id_number(value, today)
+    return cleaned_id_number(clean(value))
+
+
+_BORROWER_TYPES = {t.value: t for t in BorrowerType} | {
+    zh: t for t, zh in BORROWER_TYPE_NAMES_ZH.items()
+}
+
+
+def borrower_type(value) -> str:
+    """个人 individual, 合伙创业 partnership or 小微企业 small_enterprise."""
+    text = clean(value)
+    found = _BORROWER_TYPES.get(text) or _BORROWER_TYPES.get(text.lower())
+    if found is None:
+        raise CellError(
+            f"borrower type {text!r} is not one of "
+            + ", ".join(f"{zh} ({t.value})" for t, zh in BORROWER_TYPE_NAMES_ZH.items()),
+            f"借款人类型“{text}”无效，应为：" + "、".join(BORROWER_TYPE_NAMES_ZH.values()),
+        )
+    return found.value
+
+
+def categories(value) -> tuple[str, ...]:
+    """Borrower categories separated by 、, commas or semicolons, each by its Chinese name
+    (登记失业人员) or English code (registered_unemployed)."""
+    try:
+        found = parse_categories(clean(value))
+    except EligibilityError as error:
+        raise CellError(str(error), error.zh or str(error)) from None
+    return tuple(sorted(c.value for c in found))
+
+
+@functools.cache
+def _counter_guarantee_names() -> tuple[dict[str, str], dict[str, str]]:
+    # The fund's guarantees module loads the database layer: only a file that is read
+    # needs it, never ``fundledger import --help``.
+    from ledger.fund.guarantees import EMPLOYER_TYPE_NAMES_ZH, KIND_NAMES_ZH
+
+    return KIND_NAMES_ZH, EMPLOYER_TYPE_NAMES_ZH
+
+
+def _one_of(value, names: dict[str, str], what: str, what_zh: str) -> str:
+    text = clean(value)
+    by_name = {key: key for key in names} | {zh: key for key, zh in names.items()}
+    found = by_name.get(text) or by_name.get(text.lower())
+    if found is None:
+        raise CellError(
+            f"{what} {text!r} is not one of "
+            + ", ".join(f"{zh} ({key})" for key, zh in names.items()),
+            f"{what_zh}“{text}”无效，应为：" + "、".join(names.values()),
+        )
+    return found
+
+
+def counter_guarantee_kind(value) -> str:
+    """保证人 guarantor, 抵押 mortgage, 质押 pledge, 联保小组 joint_group or 信用社区免担保
+    credit_community."""
+    return _one_of(value, _counter_guarantee_names()[0], "counter-guarantee", "反担保方式")
+
+
+def employer_type(value) -> str:
+    """A guarantor's employer: 公务员 civil_servant, 事业单位 public_institution, 国有企业
+    state_enterprise, 企业 enterprise or 其他 other."""
+    return _one_of(value, _counter_guarantee_names()[1], "employer type", "保证人单位性质")

@@ -1,7 +1,8 @@
 """The ``fundledger`` command line.
 
 The commands live in the modules of this package — ``books`` (the books' own),
-``fund`` (the fund's operations and reports), ``bankfiles`` (the banks' files) — and
+``fund`` (the fund's operations and reports), ``bankfiles`` (the banks' files and the
+bureau's lists) — and
 each is imported only when it runs: ``fundledger --help`` lists them from the table
 below without importing SQLAlchemy, the fund or Alembic. Other packages add commands
 through the ``fundledger.commands`` entry-point group (the ledger imports neither
@@ -62,7 +63,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "report": ("fund", "report",
                "Reports: banks' positions and capacity, quarterly interest subsidy."),
     "import": ("bankfiles", "import_command",
-               "Import a partner bank's FILE of KIND and print its receipt."),
+               "Import a partner bank's FILE, or the bureau's list, of KIND and print its "
+               "receipt."),
     "imports": ("bankfiles", "imports_group",
                 "Receipts of bank file uploads, their error reports, and the drop folder."),
 }  # fmt: skip

@@ -1,9 +1,11 @@
-"""``fundledger import KIND FILE --bank CODE`` and ``fundledger imports …``: bank files.
+"""``fundledger import KIND FILE [--bank CODE]`` and ``fundledger imports …``: a partner
+bank's files (``--bank``) and the bureau's own lists (``borrowers``, ``guarantees``: no bank).
 
 ``import`` prints the receipt and exits 0 when the file was accepted or was a
 duplicate of one accepted before, 1 when it was rejected (the error report's path is
 printed; the report lists every bad row), and 2 for a usage or system error (unknown
-kind or bank, a user who may not act for the bank, a missing file, no database).
+kind or bank, ``--bank`` missing for a bank's file or given for a bureau list, a user
+who may not act for the bank or import the list, a missing file, no database).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ledger.bankfiles import reports
-from ledger.bankfiles.kinds import KINDS
+from ledger.bankfiles.kinds import BANK_KINDS, BUREAU_KINDS, KINDS
 from ledger.cli.options import actor_of, parse_date
 from ledger.errors import FilterError, LedgerError
 from ledger.money import format_yuan
@@ -37,7 +39,8 @@ def print_receipt(receipt: Receipt) -> None:
     echo(f"receipt {receipt.id}: {receipt.status} {status_zh}")
     kind_zh = KINDS[receipt.kind].zh
     what = ", ".join(x for x in (receipt.format, receipt.encoding) if x)
-    echo(f"  bank {receipt.bank}, {receipt.kind} {kind_zh}, file {receipt.file_name}")
+    sender = "bureau" if receipt.bank is None else f"bank {receipt.bank}"
+    echo(f"  {sender}, {receipt.kind} {kind_zh}, file {receipt.file_name}")
     echo(f"  {receipt.size:,} bytes{f' ({what})' if what else ''}, sha256 {receipt.sha256}")
     echo(
         f"  rows {receipt.rows:,}, posted {receipt.posted:,}, skipped {receipt.skipped:,}, "
@@ -67,7 +70,14 @@ def _problem_line(problem: Problem) -> str:
 @click.command("import")
 @click.argument("kind", type=click.Choice(sorted(KINDS), case_sensitive=False))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--bank", required=True, help="The partner bank the file comes from.")
+@click.option(
+    "--bank",
+    help="The partner bank the file comes from: required for "
+    + ", ".join(BANK_KINDS)
+    + "; none for the bureau's own lists ("
+    + ", ".join(BUREAU_KINDS)
+    + ").",
+)
 @click.option("--actor", help="The user who uploads (default: $FUNDLEDGER_ACTOR).")
 @click.option(
     "--report",
@@ -77,12 +87,28 @@ def _problem_line(problem: Problem) -> str:
 )
 @click.pass_obj
 def import_command(obj, kind, file, bank, actor, report):
-    """Import a partner bank's FILE of KIND and print its receipt."""
+    """Import a partner bank's FILE, or the bureau's list, of KIND and print its receipt.
+
+    A bank's files (disbursement, repayment, balances, statement) need --bank. The
+    bureau's lists need none: borrowers (借款人名单, registered by a clerk) and
+    guarantees (承诺担保名单, approved by an approver).
+    """
     from sqlalchemy.exc import OperationalError
 
     from ledger.bankfiles import imports
     from ledger.chain import drain_sealer
 
+    kind = kind.lower()
+    if kind in BUREAU_KINDS and bank is not None:
+        raise click.UsageError(
+            f"a {kind} list is the bureau's own and belongs to no bank: leave out --bank "
+            f"({BUREAU_KINDS[kind].zh}不属于任何经办银行，请勿指定 --bank)"
+        )
+    if kind in BANK_KINDS and bank is None:
+        raise click.UsageError(
+            f"a {kind} file comes from a partner bank: --bank CODE is required "
+            f"({BANK_KINDS[kind].zh}须用 --bank 指定经办银行)"
+        )
     try:
         with imports.gc_paused():  # this process does nothing else
             receipt = imports.import_file(
@@ -118,7 +144,7 @@ def imports_group():
 
 
 @imports_group.command("list")
-@click.option("--bank", help="Receipts of this bank's files.")
+@click.option("--bank", help="Receipts of this bank's files (the bureau's lists: --kind).")
 @click.option("--kind", help="Receipts of this kind of file: " + ", ".join(sorted(KINDS)) + ".")
 @click.option("--status", help="Receipts in this status (accepted, rejected, …).")
 @click.option("--uploaded-from", callback=parse_date, help="Uploaded on or after this date.")
@@ -140,7 +166,7 @@ def list_command(obj, bank, kind, status, uploaded_from, uploaded_to, limit, bef
         raise click.UsageError(str(exc)) from None
     for r in page.items:
         click.echo(
-            f"{r.id:>6}  {r.uploaded_at:%Y-%m-%d %H:%M}  {r.bank:<8} {r.kind:<12} "
+            f"{r.id:>6}  {r.uploaded_at:%Y-%m-%d %H:%M}  {r.bank or 'bureau':<8} {r.kind:<12} "
             f"{r.status:<9} rows {r.rows:>9,}  posted {r.posted:>9,}  skipped {r.skipped:>7,}  "
             f"errors {r.error_rows:>7,}  {r.file_name}"
         )

@@ -38,6 +38,7 @@ from ledger.fund.errors import (
     EligibilityError,
     FundError,
     LimitError,
+    PolicyError,
     ReferenceDataError,
     RepeatLoanError,
     RowsRejectedError,
@@ -225,11 +226,23 @@ class _Run:
                 ),
             )
         borrower = self._borrower(request)
+        if request.on < borrower.birth_date:
+            raise Refused(
+                "on",
+                EligibilityError(
+                    f"approval date {request.on} is before the borrower was born "
+                    f"({borrower.birth_date})",
+                    zh=f"审批日期 {request.on} 早于借款人出生日期 {borrower.birth_date}",
+                ),
+            )
         try:
             fund = pick_fund(self.funds, borrower.district_code, request.on, request.fund).code
         except FundError as exc:
             raise Refused("fund", exc) from None
-        rules = self._rules(request.on)
+        try:
+            rules = self._rules(request.on)
+        except PolicyError as exc:  # a date before any rules were in force
+            raise Refused("on", exc) from None
         if not bank.active:
             raise Refused(
                 "bank",

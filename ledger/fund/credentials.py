@@ -13,26 +13,29 @@ refused without a valid one issued by then (:func:`check_credential`).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.clock import business_today, utcnow
-from ledger.fund.borrowers import get_borrower
+from ledger.fund.batches import Refused
 from ledger.fund.errors import (
     CredentialError,
     DuplicateCredentialError,
     MissingCredentialError,
+    ReferenceDataError,
     RevokedCredentialError,
+    RowsRejectedError,
 )
+from ledger.fund.identity import normalize_id_number
 from ledger.fund.lifecycle import set_status
-from ledger.fund.models import Credential, CredentialStatus
+from ledger.fund.models import Borrower, Credential, CredentialStatus
 from ledger.fund.personal import mask_number
 from ledger.fund.policy import CREDENTIAL_KINDS, RuleSet
 from ledger.fund.reference import Role, refuse_future, require_role
-from ledger.rows import chunks
+from ledger.rows import chunks, insert_rows
 
 KIND_NAMES_ZH = {"reemployment_certificate": "再就业优惠证"}
 
@@ -59,6 +62,18 @@ class CredentialView:
         return replace(self, number=mask_number(self.number))
 
 
+@dataclass(frozen=True)
+class CredentialSpec:
+    """A certificate to record (one row of a list the bureau registers at once)."""
+
+    id_number: str
+    number: str
+    issued_by: str
+    issued_on: dt.date
+    kind: str = "reemployment_certificate"
+    row: int = 0
+
+
 def register_credential(
     session: Session,
     id_number: str,
@@ -71,51 +86,165 @@ def register_credential(
     today: dt.date | None = None,
 ) -> Credential:
     """Record that the borrower holds certificate ``number`` of ``kind`` (a clerk's)."""
+    spec = CredentialSpec(id_number, number, issued_by, issued_on, kind)
+    try:
+        (credential_id,) = register_credentials(session, [spec], actor=actor, today=today)
+    except RowsRejectedError as rejected:
+        raise rejected.errors[0].error from None
+    return session.get(Credential, credential_id)
+
+
+def register_credentials(
+    session: Session,
+    specs: Sequence[CredentialSpec],
+    *,
+    actor: str,
+    today: dt.date | None = None,
+) -> list[int]:
+    """Record many certificates, all or none (a clerk's); returns their ids in the order
+    given.
+
+    Each is checked as one is — kind, number, issuing office, issue date, a registered
+    holder born by then, a number nobody holds — and a number may come once in the list;
+    the refused ones are raised together in a :class:`RowsRejectedError`.
+    """
     require_role(session, actor, Role.CLERK)
     today = today or business_today()
+    holders = _registered(session, specs)
+    seen: dict[tuple[str, str], int] = {}
+    rows, errors = [], []
+    now = utcnow()
+    for spec in specs:
+        try:
+            rows.append(_checked(spec, holders, seen, actor, now, today))
+        except Refused as refused:
+            errors.append(refused.at(spec))
+    if errors:
+        raise RowsRejectedError(errors)
+    return insert_rows(session, Credential.__table__, rows)
+
+
+@dataclass
+class _Registered:
+    """What the checks need to know of a list: its holders and the numbers taken."""
+
+    #: ID number (18-digit form) → (borrower id, birth date).
+    borrowers: dict[str, tuple[int, dt.date]]
+    #: (kind, number) → the borrower id holding it.
+    taken: dict[tuple[str, str], int]
+
+
+def _registered(session: Session, specs: Sequence[CredentialSpec]) -> _Registered:
+    numbers = sorted(
+        {normalize_id_number(s.id_number) for s in specs if isinstance(s.id_number, str)}
+    )
+    borrowers = {}
+    for chunk in chunks(numbers):
+        rows = session.execute(
+            select(Borrower.id_number, Borrower.id, Borrower.birth_date).where(
+                Borrower.id_number.in_(chunk)
+            )
+        )
+        borrowers.update({number: (id_, born) for number, id_, born in rows})
+    certificates = sorted({(s.number or "").strip() for s in specs})
+    taken = {}
+    for chunk in chunks(certificates):
+        rows = session.execute(
+            select(Credential.kind, Credential.number, Credential.borrower_id).where(
+                Credential.number.in_(chunk)
+            )
+        )
+        taken.update({(kind, number): holder for kind, number, holder in rows})
+    return _Registered(borrowers, taken)
+
+
+def _checked(spec: CredentialSpec, known: _Registered, seen, actor, now, today) -> dict:
+    kind = spec.kind
     if kind not in CREDENTIAL_KINDS:
-        raise CredentialError(
-            f"unknown kind of certificate {kind!r}: use one of {', '.join(CREDENTIAL_KINDS)}",
-            zh=f"证件类型 {kind!r} 无效",
+        raise Refused(
+            "kind",
+            CredentialError(
+                f"unknown kind of certificate {kind!r}: use one of {', '.join(CREDENTIAL_KINDS)}",
+                zh=f"证件类型 {kind!r} 无效",
+            ),
         )
     name_zh = KIND_NAMES_ZH[kind]
-    number = (number or "").strip()
-    issued_by = (issued_by or "").strip()
+    number = (spec.number or "").strip()
+    issued_by = (spec.issued_by or "").strip()
     if not number or len(number) > 40:
-        raise CredentialError(
-            "a certificate number of 1-40 characters is required",
-            zh=f"{name_zh}编号应为 1-40 个字符",
+        raise Refused(
+            "number",
+            CredentialError(
+                "a certificate number of 1-40 characters is required",
+                zh=f"{name_zh}编号应为 1-40 个字符",
+            ),
         )
     if not issued_by or len(issued_by) > 100:
-        raise CredentialError(
-            "the issuing office (1-100 characters) is required", zh="应填写发证机关（1-100 个字符）"
+        raise Refused(
+            "issued_by",
+            CredentialError(
+                "the issuing office (1-100 characters) is required",
+                zh="应填写发证机关（1-100 个字符）",
+            ),
         )
-    refuse_future(issued_on, today, "issue date", "发证日期", CredentialError)
-    borrower = get_borrower(session, id_number)
-    if issued_on < borrower.birth_date:
-        raise CredentialError(
-            f"certificate {number} is dated {issued_on}, before its holder was born",
-            zh=f"{name_zh} {number} 的发证日期 {issued_on} 早于持证人出生日期",
+    try:
+        refuse_future(spec.issued_on, today, "issue date", "发证日期", CredentialError)
+    except CredentialError as exc:
+        raise Refused("issued_on", exc) from None
+    holder_number = normalize_id_number(spec.id_number or "")
+    if holder_number not in known.borrowers:
+        raise Refused(
+            "id_number",
+            ReferenceDataError(
+                f"no borrower with ID number {holder_number} is registered",
+                zh=f"身份证号 {holder_number} 的借款人未登记",
+            ),
         )
-    holder = session.scalar(
-        select(Credential.borrower_id).where(Credential.kind == kind, Credential.number == number)
-    )
+    borrower_id, born = known.borrowers[holder_number]
+    if spec.issued_on < born:
+        raise Refused(
+            "issued_on",
+            CredentialError(
+                f"certificate {number} is dated {spec.issued_on}, before its holder was born",
+                zh=f"{name_zh} {number} 的发证日期 {spec.issued_on} 早于持证人出生日期",
+            ),
+        )
+    holder = known.taken.get((kind, number))
     if holder is not None:
-        whose = "this borrower" if holder == borrower.id else f"borrower #{holder}"
-        whose_zh = "该借款人" if holder == borrower.id else f"借款人 #{holder}"
-        raise DuplicateCredentialError(
-            f"{kind} {number} is already registered to {whose}; one certificate belongs to "
-            "one person",
-            zh=f"{name_zh} {number} 已登记在{whose_zh}名下，一证只能属于一人",
+        whose = "this borrower" if holder == borrower_id else f"borrower #{holder}"
+        whose_zh = "该借款人" if holder == borrower_id else f"借款人 #{holder}"
+        raise Refused(
+            "number",
+            DuplicateCredentialError(
+                f"{kind} {number} is already registered to {whose}; one certificate belongs "
+                "to one person",
+                zh=f"{name_zh} {number} 已登记在{whose_zh}名下，一证只能属于一人",
+            ),
         )
-    row = Credential(
-        borrower_id=borrower.id, kind=kind, number=number, issued_by=issued_by,
-        issued_on=issued_on, status=CredentialStatus.VALID.value, recorded_by=actor,
-        recorded_at=utcnow(),
-    )  # fmt: skip
-    session.add(row)
-    session.flush()
-    return row
+    if (kind, number) in seen:
+        row = seen[(kind, number)]
+        raise Refused(
+            "number",
+            DuplicateCredentialError(
+                f"{kind} {number} comes twice in this list (row {row} first); one "
+                "certificate belongs to one person",
+                zh=f"{name_zh} {number} 在本名单中出现两次（第 {row} 行已有），一证只能属于一人",
+            ),
+        )
+    seen[(kind, number)] = spec.row
+    return {
+        "borrower_id": borrower_id,
+        "kind": kind,
+        "number": number,
+        "issued_by": issued_by,
+        "issued_on": spec.issued_on,
+        "status": CredentialStatus.VALID.value,
+        "revoked_on": None,
+        "revoked_by": None,
+        "revoke_reason": None,
+        "recorded_by": actor,
+        "recorded_at": now,
+    }
 
 
 def revoke_credential(

@@ -42,6 +42,13 @@ KIND_NAMES_ZH = {
     "credit_community": "信用社区免担保",
 }
 EMPLOYER_TYPES = ("civil_servant", "public_institution", "state_enterprise", "enterprise", "other")
+EMPLOYER_TYPE_NAMES_ZH = {
+    "civil_servant": "公务员",
+    "public_institution": "事业单位",
+    "state_enterprise": "国有企业",
+    "enterprise": "企业",
+    "other": "其他",
+}
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
-"""Fuzzing the bank file import: whatever bytes or cells a bank sends, ``import_file``
-returns a receipt (never an unhandled exception), and a rejected file has at least one
-error line and leaves the books exactly as they were (bank-interface.md: all or nothing)."""
+"""Fuzzing the file import: whatever bytes or cells a bank (or the bureau's list) sends,
+``import_file`` returns a receipt (never an unhandled exception), and a rejected file has
+at least one error line and leaves the books exactly as they were (bank-interface.md: all
+or nothing)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from ledger.bankfiles.imports import error_lines, import_file
 from ledger.bankfiles.kinds import KINDS
 from ledger.bankfiles.models import BankBalanceLine, BankStatementLine
 from ledger.fund import loans
-from ledger.fund.models import Repayment
+from ledger.fund.models import Borrower, Commitment, Repayment
 from ledger.models import JournalEntry, Posting
 from tests.bankfiles.conftest import (
     ONE_LOAN_BORROWER,
@@ -46,7 +47,15 @@ def books(factory) -> tuple[int, ...]:
     with factory() as s:
         return tuple(
             s.scalar(select(func.count()).select_from(table))
-            for table in (JournalEntry, Posting, Repayment, BankBalanceLine, BankStatementLine)
+            for table in (
+                JournalEntry,
+                Posting,
+                Repayment,
+                BankBalanceLine,
+                BankStatementLine,
+                Borrower,
+                Commitment,
+            )
         )
 
 
@@ -71,9 +80,13 @@ class Files:
 def check(factory, path, kind: str, *, data_rows: int | None = None):
     """Import ``path``; assert the receipt is coherent and a rejection changed nothing."""
     before, loan = books(factory), loan_state(factory)
-    receipt = import_file(factory, bank="ICBC", kind=kind, path=path, actor="icbc", today=TODAY)
+    # The bureau's lists belong to no bank: a clerk registers, an approver approves.
+    bank, actor = {"borrowers": (None, "clerk"), "guarantees": (None, "approver")}.get(
+        kind, ("ICBC", "icbc")
+    )
+    receipt = import_file(factory, bank=bank, kind=kind, path=path, actor=actor, today=TODAY)
     assert receipt.status in ("accepted", "rejected", "duplicate")
-    assert (receipt.bank, receipt.kind, receipt.uploaded_by) == ("ICBC", kind, "icbc")
+    assert (receipt.bank, receipt.kind, receipt.uploaded_by) == (bank, kind, actor)
     assert receipt.size == path.stat().st_size
     if data_rows is not None:
         assert receipt.rows <= data_rows

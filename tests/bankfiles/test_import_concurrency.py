@@ -1,6 +1,7 @@
 """Two uploads at the same moment (PostgreSQL: real concurrent sessions). The same file
 twice: exactly one is accepted and the other is its duplicate, and everything is posted
-once. Two different files sharing a row: both accepted, the shared row posted once."""
+once — a bank's file and the bureau's list alike. Two different files sharing a row: both
+accepted, the shared row posted once."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ from sqlalchemy import func, select
 from ledger.bankfiles.imports import import_file
 from ledger.bankfiles.models import BankBalanceLine, BankStatementLine
 from ledger.chain import drain_sealer
-from ledger.fund.models import Loan, Repayment
+from ledger.fund.models import Borrower, Loan, Repayment
 from tests.bankfiles.conftest import FILES, TODAY, verify_ok
+from tests.fund.conftest import setup_fund
 
 
-def at_once(factory, uploads: list[tuple[str, str, str]]) -> list:
+def at_once(factory, uploads: list[tuple[str, str, str]], bank: str | None = "ICBC") -> list:
     """Run the uploads ``(kind, file, actor)`` in threads released together; returns
     their receipts in the order given."""
     barrier = threading.Barrier(len(uploads))
@@ -27,7 +29,7 @@ def at_once(factory, uploads: list[tuple[str, str, str]]) -> list:
         barrier.wait()
         try:
             receipts[n] = import_file(
-                factory, bank="ICBC", kind=kind, path=FILES / name, actor=actor, today=TODAY
+                factory, bank=bank, kind=kind, path=FILES / name, actor=actor, today=TODAY
             )
         except Exception as exc:  # reported below, with the thread's receipt missing
             failures.append(repr(exc))
@@ -95,3 +97,19 @@ def test_two_files_sharing_a_row_at_once_post_it_once(city):
     ]
     assert drain_sealer(city.kw["bind"])
     verify_ok(city)
+
+
+@pytest.mark.postgresql_only
+def test_the_same_bureau_list_twice_at_once_registers_once(factory):
+    # No bank: the bureau's accepted lists have their own unique key (kind, SHA-256).
+    setup_fund(factory)
+    name = "bureau_borrowers_200_gbk.csv"
+    first, second = at_once(
+        factory, [("borrowers", name, "clerk"), ("borrowers", name, "clerk2")], None
+    )
+    accepted, duplicate = sorted((first, second), key=lambda r: r.status)
+    assert (accepted.status, duplicate.status) == ("accepted", "duplicate")
+    assert (accepted.bank, duplicate.bank, duplicate.duplicate_of) == (None, None, accepted.id)
+    assert (accepted.posted, duplicate.posted, duplicate.skipped) == (200, 0, 200)
+    with factory() as s:
+        assert s.scalar(select(func.count()).select_from(Borrower)) == 200

@@ -140,7 +140,8 @@ def test_a_filter_it_cannot_have_is_refused_by_name(city):
         with pytest.raises(FilterError) as info:
             receipts(s, kind="loans")
         assert str(info.value) == (
-            "unknown file kind 'loans'; use one of: disbursement, repayment, balances, statement"
+            "unknown file kind 'loans'; use one of: disbursement, repayment, balances, statement, "
+            "borrowers, guarantees"
         )
         with pytest.raises(FilterError) as info:
             receipts(s, status="posted")

@@ -123,3 +123,28 @@ def test_every_refused_request_is_reported_and_nothing_is_approved(people):
     ]  # fmt: skip
     with people() as s:
         assert s.scalar(select(func.count()).select_from(Commitment)) == 0
+
+
+def test_an_approval_date_no_rules_or_no_borrower_could_have_is_refused_by_its_row(fund):
+    # Before the first rules (2002-10-01), and before the borrower was born: each is the
+    # row's error on its date, never a failure of the whole list.
+    young = borrower_id(40, born=D(2004, 1, 1))
+    specs = [BorrowerSpec(young, "合伙人", "D01", "partnership", ["graduate"], 2),
+             BorrowerSpec(borrower_id(41), "申请人", "D01", categories=["graduate"])]  # fmt: skip
+    run(fund, lambda s: register_borrowers(s, specs, actor="clerk", today=TODAY))
+    requests = [
+        GuaranteeRequest(young, "ICBC", 1_000_000, 12, D(2003, 6, 1), row=2),
+        GuaranteeRequest(borrower_id(41), "ICBC", 1_000_000, 12, D(1999, 1, 1), row=3),
+    ]
+    with pytest.raises(RowsRejectedError) as info:
+        approve(fund, requests)
+    assert [(e.row, e.column, e.error.code, e.message, e.zh) for e in info.value.errors] == [
+        (2, "on", "not-eligible",
+         "approval date 2003-06-01 is before the borrower was born (2004-01-01)",
+         "审批日期 2003-06-01 早于借款人出生日期 2004-01-01"),
+        (3, "on", "policy",
+         "no rules were in force on 1999-01-01: the national rules start on 2002-10-01",
+         "1999-01-01 没有有效的政策规则：全国规则自 2002-10-01 起施行"),
+    ]  # fmt: skip
+    with fund() as s:
+        assert s.scalar(select(func.count()).select_from(Commitment)) == 0
