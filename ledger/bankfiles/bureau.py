@@ -26,6 +26,7 @@ from ledger.fund.approvals import GuaranteeRequest, approve_guarantees
 from ledger.fund.borrowers import BorrowerSpec, register_borrowers
 from ledger.fund.credentials import CredentialSpec, register_credentials
 from ledger.fund.errors import CounterGuaranteeError, CredentialError, ReferenceDataError
+from ledger.fund.funds import funds
 from ledger.fund.guarantees import CounterGuaranteeSpec
 from ledger.fund.models import Bank, Borrower, CounterGuarantee, District
 from ledger.rows import chunks
@@ -125,6 +126,7 @@ def post_guarantees(run: _Import) -> None:
     """Approve the list's guarantees, numbered in its order."""
     session, actor, today = run.session, run.head.actor, run.today
     bank = _codes(session, Bank)
+    fund = _fund_codes(session)
 
     def approve(requests):
         approved = approve_guarantees(session, requests, actor=actor, today=today)
@@ -148,6 +150,7 @@ def post_guarantees(run: _Import) -> None:
                     on=r["approved_on"],
                     counter_guarantees=counter_guarantees,
                     row=number,
+                    fund=fund(r["fund"]) if r["fund"] else None,
                 )
             )
         run.apply(approve, requests, GUARANTEE_COLUMNS)
@@ -218,6 +221,15 @@ def _codes(session, model) -> Callable[[str], str]:
     known |= {code.casefold(): code for code, _ in rows}
     known |= {code: code for code, _ in rows}
     return lambda text: known.get(text) or known.get(text.casefold(), text)
+
+
+def _fund_codes(session) -> Callable[[str], str]:
+    """What a list calls a fund → its code: ``CITY`` or a district fund's code (in any
+    case) or its name; anything else is left as given, for the approval to refuse."""
+    known = {}
+    for f in funds(session):
+        known |= {f.name: f.code, f.code.casefold(): f.code}
+    return lambda text: known.get(text.strip()) or known.get(text.strip().casefold(), text)
 
 
 def _names(session, id_numbers: set[str]) -> dict[str, str]:

@@ -302,6 +302,7 @@ KINDS: dict[str, Kind] = {
                     "guarantor_employer_type", "保证人单位性质", False, _plain(values.employer_type)
                 ),
                 _f("counter_guarantee_description", "反担保说明", False, _text(200)),
+                _f("fund", "担保基金", False, _text(100)),
             ),
             bureau=True,
         ),

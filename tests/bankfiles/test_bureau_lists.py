@@ -401,3 +401,43 @@ def test_a_bureau_list_names_no_bank_and_a_bank_file_names_one(fund):
         "a repayment file comes from a partner bank: name the bank",
         "还款明细由经办银行报送，请指定银行",
     )
+
+
+def test_a_guarantees_list_may_name_the_fund(fund, tmp_path):
+    """Without a fund the borrower's district's own fund guarantees (the city's where the
+    district has none); a list may name the city's fund, never another district's."""
+    from ledger.fund.funds import add_fund
+    from tests.fund.conftest import run
+
+    run(fund, lambda s: add_fund(s, "D02", "城西区担保基金", "D02", D(2025, 1, 1), actor="admin"))
+    with_borrowers(fund)
+    west = [x for x in PEOPLE if x.district == "D02"][:2]
+    east = [x for x in PEOPLE if x.district == "D01"][:2]
+    header = "身份证号,经办银行,担保金额,担保期限（月）,审批日期,担保基金"
+    rows = [
+        f"{west[0].id_18},ICBC,50000,24,2026-11-20,",
+        f"{west[1].id_18},ICBC,50000,24,2026-11-20,市本级担保基金",
+        f"{east[0].id_18},ABC,50000,24,2026-11-20,城西区担保基金",
+        f"{east[1].id_18},ABC,50000,24,2026-11-20,D09",
+    ]
+    path = tmp_path / "guarantees.csv"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    receipt = bureau_import(fund, "guarantees", path.name, "approver", folder=tmp_path)
+    assert receipt.status == "rejected"
+    assert errors(fund, receipt) == [
+        (4, "fund", "城西区担保基金", "fund-jurisdiction",
+         "担保基金 D02 仅为 D02 户籍居民担保，借款人所在区县为 D01"),
+        (5, "fund", "D09", "reference-data", "担保基金 D09 不存在"),
+    ]  # fmt: skip
+    assert count(fund, Commitment) == 0
+    path.write_text("\n".join([header, *rows[:2], rows[2][: -len("城西区担保基金")]]) + "\n",
+                    encoding="utf-8")  # fmt: skip
+    receipt = bureau_import(fund, "guarantees", path.name, "approver", folder=tmp_path)
+    assert receipt.status == "accepted"
+    with fund() as s:
+        made = s.execute(
+            select(Borrower.id_number, Commitment.fund_code)
+            .join(Borrower, Borrower.id == Commitment.borrower_id)
+            .order_by(Commitment.id)
+        ).all()
+    assert made == [(west[0].id_18, "D02"), (west[1].id_18, "CITY"), (east[0].id_18, "CITY")]
