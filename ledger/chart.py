@@ -35,6 +35,7 @@ EXPOSURE = "memo:exposure"
 EXPOSURE_CONTRA = "memo:exposure-contra"
 COUNTER_GUARANTEES = "memo:counter-guarantees"
 COUNTER_GUARANTEES_CONTRA = "memo:counter-guarantees-contra"
+GUARANTEE_FEE_INCOME = "income:guarantee-fee"
 
 STANDARD_CHART: tuple[AccountSpec, ...] = (
     AccountSpec("asset", "资产", ASSET, is_group=True),
@@ -55,6 +56,7 @@ STANDARD_CHART: tuple[AccountSpec, ...] = (
     AccountSpec(
         COUNTER_GUARANTEES_CONTRA, "反担保物对方科目", MEMO, normal_side=Side.CREDIT, is_group=True
     ),
+    AccountSpec(GUARANTEE_FEE_INCOME, "担保费收入", is_group=True),
 )
 
 
@@ -80,6 +82,16 @@ def capital_account(source: str) -> str:
 def interest_income_account(source: str) -> str:
     """Deposit interest attributed to one capital source."""
     return f"{INTEREST_INCOME}:{source}"
+
+
+def guarantee_fee_income_account(source: str) -> str:
+    """Guarantee fees (担保费) received, attributed to one capital source."""
+    return f"{GUARANTEE_FEE_INCOME}:{source}"
+
+
+def source_income_accounts(source: str) -> tuple[str, str]:
+    """Every income account of one capital source: deposit interest, guarantee fees."""
+    return interest_income_account(source), guarantee_fee_income_account(source)
 
 
 def loss_account(source: str) -> str:
@@ -134,10 +146,23 @@ def bank_accounts(
 
 def source_accounts(source: str, name: str, fund: str = CITY_FUND) -> list[AccountSpec]:
     """The accounts every capital source has: contributed capital, and the deposit interest
-    and guarantee losses attributed to it."""
+    and guarantee losses attributed to it. (Its guarantee fee account is opened with the
+    first fee received, where a locality charges one: :func:`guarantee_fee_accounts`.)"""
     dims = {"capital_source": source, "fund": fund}
     return [
         AccountSpec(capital_account(source), name, **dims),
         AccountSpec(interest_income_account(source), f"利息收入-{name}", **dims),
         AccountSpec(loss_account(source), f"代偿损失-{name}", **dims),
+    ]
+
+
+def guarantee_fee_accounts(source: str, name: str, fund: str = CITY_FUND) -> list[AccountSpec]:
+    """A capital source's guarantee fee income account (担保费收入)."""
+    return [
+        AccountSpec(
+            guarantee_fee_income_account(source),
+            f"担保费收入-{name}",
+            capital_source=source,
+            fund=fund,
+        )
     ]

@@ -52,7 +52,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "policy": ("fund", "policy_group",
                "The rules in force: national eras and the locality's overrides."),
     "capital": ("fund", "capital_group",
-                "Capital: allocations, placement at banks, deposit interest, capital by source."),
+                "Capital: allocations, placement at banks, deposit interest, guarantee fees, "
+                "capital by source."),
     "guarantee": ("fund", "guarantee", "Guarantee approvals (承诺担保)."),
     "loan": ("fund", "loan",
              "Loans: disbursement, repayments, reversals, extension, a loan's state."),
@@ -61,7 +62,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "counter-guarantee": ("fund", "counter_guarantee", "Counter-guarantees (反担保)."),
     "write-off": ("fund", "write_off", "Write-offs (核销) of compensation receivables."),
     "report": ("fund", "report",
-               "Reports: banks' positions and capacity, quarterly interest subsidy."),
+               "Reports: banks' positions and capacity, quarterly interest subsidy, "
+               "guarantee fees."),
     "import": ("bankfiles", "import_command",
                "Import a partner bank's FILE, or the bureau's list, of KIND and print its "
                "receipt."),

@@ -30,6 +30,7 @@ from ledger.fund import (
     corrections,
     credentials,
     erasure,
+    fees,
     funds,
     guarantees,
     loans,
@@ -56,6 +57,7 @@ from ledger.fund.read.borrowers import DECLARED, borrower_detail, borrowers_page
 from ledger.fund.read.claims import claims_page
 from ledger.fund.read.loans import CounterGuaranteeView, loan_detail, loans_page
 from ledger.fund.schedule import METHOD_NAMES_ZH, Method, parse_method
+from ledger.fund.trades import PROJECT_KIND_NAMES_ZH, PROJECT_KINDS, trade_name_zh
 from ledger.money import MoneyError, format_percent, format_times, format_yuan, yuan_to_fen
 from ledger.paging import Page
 
@@ -808,7 +810,8 @@ def policy_load(obj, file, backdated, actor):
 
 @click.group("capital")
 def capital_group():
-    """Capital: allocations, placement at banks, deposit interest, capital by source."""
+    """Capital: allocations, placement at banks, deposit interest, guarantee fees, capital by
+    source."""
 
 
 @capital_group.command("allocate")
@@ -921,6 +924,40 @@ def capital_interest(obj, bank_code, amount, on, ref, fund_code, actor):
     click.echo(
         f"interest {format_yuan(row.amount)} yuan at {bank_code} on {row.credited_on} "
         f"(ref {row.bank_ref}, entry {row.entry_id}): {parts}"
+    )
+
+
+@capital_group.command("fee")
+@click.argument("amount", metavar="YUAN", callback=_fen)
+@_on_option("Date the fee was received.")
+@click.option("--ref", required=True, help="The payment's document or bank reference.")
+@click.option(
+    "--from", "period_from", required=True, callback=_date, help="The period's first day."
+)
+@click.option("--to", "period_to", required=True, callback=_date, help="The period's last day.")
+@click.option(
+    "--bank", "bank_code", help="Paid into this bank's special account (default: treasury)."
+)
+@click.option("--note", default="")
+@_fund_option("The fund it is income of (default: the city-level fund, CITY).")
+@_actor_option
+@click.pass_obj
+def capital_fee(obj, amount, on, ref, period_from, period_to, bank_code, note, fund_code, actor):
+    """Record a guarantee fee (担保费) received for a period: income of the fund."""
+    row = _write(
+        obj,
+        lambda s: fees.record_guarantee_fee(
+            s, amount, on, ref, period_from=period_from, period_to=period_to,
+            bank=bank_code, note=note, actor=_actor(actor), fund=fund_code,
+        ),
+    )  # fmt: skip
+    parts = ", ".join(f"{k} {format_yuan(v)}" for k, v in sorted(row.allocation.items()))
+    into = f"at {row.bank_code}" if row.bank_code else "in the treasury"
+    into += _of_fund(row.fund_code)
+    click.echo(
+        f"guarantee fee {format_yuan(row.amount)} yuan {into} on {row.received_on} for "
+        f"{row.period_from} to {row.period_to} (ref {row.reference}, entry {row.entry_id}): "
+        f"{parts}"
     )
 
 
@@ -1066,10 +1103,15 @@ def guarantee():
     help="The fund that guarantees it (default: the borrower's district's fund if it has "
     "one, else CITY).",
 )
+@click.option(
+    "--project", "project_kind", type=click.Choice(PROJECT_KINDS),
+    help="What the loan is for: micro_profit (微利项目) or other.",
+)  # fmt: skip
+@click.option("--trade", help="The project's trade: a code of the policy file's trade catalogue.")
 @_actor_option
 @click.pass_obj
 def guarantee_approve(obj, id_number, bank_code, amount, term, on, collateral, guarantors,
-                      waiver, fund_code, actor):  # fmt: skip
+                      waiver, fund_code, project_kind, trade, actor):  # fmt: skip
     """Approve a guarantee and print the commitment number."""
     specs = guarantors + collateral
     if waiver:
@@ -1086,12 +1128,39 @@ def guarantee_approve(obj, id_number, bank_code, amount, term, on, collateral, g
             actor=_actor(actor),
             counter_guarantees=specs,
             fund=fund_code,
+            project_kind=project_kind,
+            trade=trade,
         ),
     )
     click.echo(
         f"commitment {row.number} approved: {format_yuan(row.amount)} yuan for "
         f"{row.term_months} months at {row.bank_code}{_of_fund(row.fund_code)}"
     )
+
+
+@guarantee.command("project")
+@click.argument("number")
+@click.option(
+    "--project", "project_kind", required=True, type=click.Choice(PROJECT_KINDS),
+    help="micro_profit (微利项目) or other.",
+)  # fmt: skip
+@click.option("--trade", required=True, help="A code of the policy file's trade catalogue.")
+@_actor_option
+@click.pass_obj
+def guarantee_project(obj, number, project_kind, trade, actor):
+    """Record the project and trade of commitment NUMBER approved without them (approver)."""
+    row = _write(
+        obj,
+        lambda s: guarantees.record_project(
+            s, number, project_kind=project_kind, trade=trade, actor=_actor(actor)
+        ),
+    )
+    click.echo(f"commitment {row.number}: {_project(row.project_kind, row.trade)}")
+
+
+def _project(project_kind: str | None, trade: str | None) -> str:
+    kind = f"{project_kind} ({PROJECT_KIND_NAMES_ZH[project_kind]})" if project_kind else "-"
+    return f"{kind}, trade {trade or '-'} ({trade_name_zh(trade)})"
 
 
 @guarantee.command("cancel")
@@ -1286,6 +1355,8 @@ def loan_show(obj, bank_code, contract, as_of, unmasked, actor):
         f"{c.number}: {format_yuan(c.amount)} yuan, {c.term_months} months, "
         f"approved {c.approved_on}",
     )
+    if c.project_kind or c.trade:
+        _kv("project", _project(c.project_kind, c.trade))
     method = Method(ln.method)
     _kv(
         "principal",
@@ -1640,7 +1711,7 @@ def write_off_reject(obj, write_off_id, reason, on, actor):
 
 @click.group()
 def report():
-    """Reports: banks' positions and capacity, quarterly interest subsidy."""
+    """Reports: banks' positions and capacity, quarterly interest subsidy, guarantee fees."""
 
 
 @report.command("banks")
@@ -1709,27 +1780,60 @@ def report_subsidy(obj, bank_code, year, quarter):
         reference.get_bank(s, bank_code)
         result = subsidy.subsidy_claim(queries.subsidy_claim(s, bank_code, year, quarter))
     click.echo(f"interest subsidy {bank_code} {year}Q{quarter}: {result['loans']} loans (yuan)")
-    rows = [["contract", "days", "subsidised", "overdue", "extended", "interest", "subsidy"]]
-    for line in result["lines"]:
-        rows.append(
-            [
-                line["loan"],
-                str(line["days_in_quarter"]),
-                str(line["days_subsidised"]),
-                str(line["days_overdue"]),
-                str(line["days_extended"]),
-                format_yuan(line["interest_base"]),
-                format_yuan(line["subsidy"]),
-            ]
-        )
-    rows.append(
-        [
-            "total", "", "", "", "",
-            format_yuan(sum(x["interest_base"] for x in result["lines"])),
-            format_yuan(result["subsidy"]),
+    lines = result["lines"]
+    # Who pays, and why a loan earns nothing: shown where the loans' rules say so.
+    split = any(x["central"] is not None for x in lines)
+    withheld = any(x["withheld"] is not None for x in lines)
+    header = ["contract", "days", "subsidised", "overdue", "extended", "interest", "subsidy"]
+    header += ["central", "local"] if split else []
+    rows = [header + (["withheld"] if withheld else [])]
+    for line in lines:
+        row = [
+            line["loan"],
+            str(line["days_in_quarter"]),
+            str(line["days_subsidised"]),
+            str(line["days_overdue"]),
+            str(line["days_extended"]),
+            format_yuan(line["interest_base"]),
+            format_yuan(line["subsidy"]),
         ]
-    )  # fmt: skip
-    _echo_table(rows, right=range(1, 7))
+        row += [_yuan(line["central"]), _yuan(line["local"])] if split else []
+        if withheld:
+            reason = line["withheld"]
+            row.append(f"{reason} ({subsidy.WITHHELD_ZH[reason]})" if reason else "")
+        rows.append(row)
+    total = [
+        "total", "", "", "", "",
+        format_yuan(sum(x["interest_base"] for x in lines)),
+        format_yuan(result["subsidy"]),
+    ]  # fmt: skip
+    if split:
+        total += [format_yuan(sum(x[k] or 0 for x in lines)) for k in ("central", "local")]
+    rows.append(total + ([""] if withheld else []))
+    _echo_table(rows, right=range(1, len(header)))
+
+
+@report.command("fees")
+@click.option(
+    "--from", "period_from", required=True, callback=_date, help="The period's first day."
+)
+@click.option("--to", "period_to", required=True, callback=_date, help="The period's last day.")
+@click.option("--bank", "bank_code", help="Loans of this bank only.")
+@click.pass_obj
+def report_fees(obj, period_from, period_to, bank_code):
+    """The guarantee fee (担保费) each loan earned over a period, at its rules' rate."""
+    with obj.factory() as s:
+        if bank_code is not None:
+            reference.get_bank(s, bank_code)
+        due = fees.fees_due(s, period_from, period_to, bank=bank_code)
+    click.echo(f"guarantee fees {period_from} to {period_to}: {len(due)} loans (yuan)")
+    rows = [["bank", "contract", "rate", "days", "fee"]]
+    rows += [
+        [x.bank, x.contract_no, format_percent(x.rate_ppm), str(x.days), format_yuan(x.fee)]
+        for x in due
+    ]
+    rows.append(["total", "", "", "", format_yuan(sum(x.fee for x in due))])
+    _echo_table(rows, right=(2, 3, 4))
 
 
 # --------------------------------------------------------------------------- registration

@@ -50,15 +50,21 @@ from ledger.fund.leverage import compensation_totals
 from ledger.fund.models import Bank, Borrower, Commitment, CounterGuarantee, Loan
 from ledger.fund.policy import RuleSet, rules_on, stored_rule_set_id
 from ledger.fund.reference import Role, refuse_future, require_role
+from ledger.fund.trades import check_project
 from ledger.money import format_percent, format_yuan
 from ledger.rows import chunks, insert_rows
 
-COLUMNS = ("id_number", "bank", "amount", "term_months", "on", "counter_guarantees", "fund")
+COLUMNS = (
+    "id_number", "bank", "amount", "term_months", "on", "counter_guarantees", "project_kind",
+    "trade", "fund",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
 class GuaranteeRequest:
-    """One application to approve: a registered borrower, a bank, an amount and a term."""
+    """One application to approve: a registered borrower, a bank, an amount and a term;
+    the project the loan is for (``micro_profit`` or ``other``) and its trade (a code of
+    the policy file's trade catalogue), each None when not recorded."""
 
     id_number: str
     bank: str
@@ -70,6 +76,8 @@ class GuaranteeRequest:
     #: The fund that guarantees it; None: the borrower's district's fund when it had one
     #: on ``on``, else the city-level fund (:func:`ledger.fund.funds.fund_for`).
     fund: str | None = None
+    project_kind: str | None = None
+    trade: str | None = None
 
 
 class Approved(NamedTuple):
@@ -243,6 +251,7 @@ class _Run:
             rules = self._rules(request.on)
         except PolicyError as exc:  # a date before any rules were in force
             raise Refused("on", exc) from None
+        _check_project(request)
         if not bank.active:
             raise Refused(
                 "bank",
@@ -369,6 +378,8 @@ class _Run:
                 "status": "approved",
                 "rule_set_id": stored[request.on],
                 "created_at": now,
+                "project_kind": request.project_kind,
+                "trade": request.trade,
             }
             for request, borrower, _, number, fund in accepted
         ]
@@ -425,6 +436,17 @@ class _Run:
         ]
         if rows:
             insert_rows(self.session, CounterGuarantee.__table__, rows)
+
+
+def _check_project(request: GuaranteeRequest) -> None:
+    try:
+        check_project(request.project_kind, None)
+    except ReferenceDataError as exc:
+        raise Refused("project_kind", exc) from None
+    try:
+        check_project(None, request.trade)
+    except ReferenceDataError as exc:
+        raise Refused("trade", exc) from None
 
 
 def _check_limits(rules: RuleSet, borrower: Borrower, request: GuaranteeRequest) -> None:

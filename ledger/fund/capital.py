@@ -274,7 +274,7 @@ class SourceCapital:
     kind: str
     #: Capital contributed (allocations approved), fen.
     contributed: int
-    #: Deposit interest attributed to the source, fen.
+    #: Income attributed to the source (deposit interest, guarantee fees), fen.
     income: int
     #: Guarantee losses written off and attributed to the source, fen.
     losses: int
@@ -320,7 +320,7 @@ def capital_by_source(
     for s in sources:
         codes += [
             chart.capital_account(s.code),
-            chart.interest_income_account(s.code),
+            *chart.source_income_accounts(s.code),
             chart.loss_account(s.code),
         ]
     b = balances_as_of(session, codes, as_of)
@@ -330,7 +330,7 @@ def capital_by_source(
             s.name,
             s.kind,
             b[chart.capital_account(s.code)],
-            b[chart.interest_income_account(s.code)],
+            sum(b[code] for code in chart.source_income_accounts(s.code)),
             b[chart.loss_account(s.code)],
             s.committed,
             s.committed_due_on,

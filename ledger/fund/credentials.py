@@ -21,9 +21,11 @@ from sqlalchemy.orm import Session
 
 from ledger.clock import business_today, utcnow
 from ledger.fund.batches import Refused
+from ledger.fund.borrowers import erased_error
 from ledger.fund.errors import (
     CredentialError,
     DuplicateCredentialError,
+    FundError,
     MissingCredentialError,
     ReferenceDataError,
     RevokedCredentialError,
@@ -130,6 +132,8 @@ class _Registered:
 
     #: ID number (18-digit form) → (borrower id, birth date).
     borrowers: dict[str, tuple[int, dt.date]]
+    #: ID number → the refusal of a borrower whose personal data was erased.
+    erased: dict[str, FundError]
     #: (kind, number) → the borrower id holding it.
     taken: dict[tuple[str, str], int]
 
@@ -138,14 +142,12 @@ def _registered(session: Session, specs: Sequence[CredentialSpec]) -> _Registere
     numbers = sorted(
         {normalize_id_number(s.id_number) for s in specs if isinstance(s.id_number, str)}
     )
-    borrowers = {}
+    borrowers, erased = {}, {}
     for chunk in chunks(numbers):
-        rows = session.execute(
-            select(Borrower.id_number, Borrower.id, Borrower.birth_date).where(
-                Borrower.id_number.in_(chunk)
-            )
-        )
-        borrowers.update({number: (id_, born) for number, id_, born in rows})
+        for borrower in session.scalars(select(Borrower).where(Borrower.id_number.in_(chunk))):
+            borrowers[borrower.id_number] = (borrower.id, borrower.birth_date)
+            if borrower.erased_at is not None:
+                erased[borrower.id_number] = erased_error(borrower)
     certificates = sorted({(s.number or "").strip() for s in specs})
     taken = {}
     for chunk in chunks(certificates):
@@ -155,7 +157,7 @@ def _registered(session: Session, specs: Sequence[CredentialSpec]) -> _Registere
             )
         )
         taken.update({(kind, number): holder for kind, number, holder in rows})
-    return _Registered(borrowers, taken)
+    return _Registered(borrowers=borrowers, erased=erased, taken=taken)
 
 
 def _checked(spec: CredentialSpec, known: _Registered, seen, actor, now, today) -> dict:
@@ -200,6 +202,8 @@ def _checked(spec: CredentialSpec, known: _Registered, seen, actor, now, today) 
                 zh=f"身份证号 {holder_number} 的借款人未登记",
             ),
         )
+    if holder_number in known.erased:
+        raise Refused("id_number", known.erased[holder_number])
     borrower_id, born = known.borrowers[holder_number]
     if spec.issued_on < born:
         raise Refused(

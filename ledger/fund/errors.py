@@ -59,6 +59,18 @@ class FundJurisdictionError(FundError):
     code = "fund-jurisdiction"
 
 
+class GuaranteeFeeCapError(PolicyError):
+    """A guarantee fee (担保费) rate above the most the rules allow: 1% a year."""
+
+    code = "guarantee-fee-cap"
+
+
+class GuaranteeFeeError(FundError):
+    """A guarantee fee recorded where the rules charge none, or for a period that is not one."""
+
+    code = "guarantee-fee"
+
+
 class ReferenceDataError(FundError):
     """Unknown or duplicate district, bank, capital source, user or borrower."""
 

@@ -30,6 +30,7 @@ from ledger.fund.models import (
 )
 from ledger.fund.policy import RuleSet, stored_rules
 from ledger.fund.reference import Role, refuse_future, require_role
+from ledger.fund.trades import check_project
 from ledger.models import JournalEntry
 from ledger.money import format_yuan
 
@@ -75,20 +76,62 @@ def approve_guarantee(
     counter_guarantees: tuple[CounterGuaranteeSpec, ...] = (),
     today: dt.date | None = None,
     fund: str | None = None,
+    project_kind: str | None = None,
+    trade: str | None = None,
 ) -> Commitment:
     """Approve a guarantee for a registered borrower at a bank and number the commitment:
-    a one-request list of :func:`ledger.fund.approvals.approve_guarantees`. ``fund``: the
-    fund that guarantees it (default: the borrower's district's, else the city's)."""
+    a one-request list of :func:`ledger.fund.approvals.approve_guarantees`.
+
+    ``fund``: the fund that guarantees it (default: the borrower's district's, else the
+    city's). ``project_kind`` (``micro_profit`` 微利项目 or ``other``) and ``trade`` (a
+    code of the policy file's trade catalogue) record what the loan is for; the interest
+    subsidy of the rules that name them depends on them. None: not recorded.
+    """
     from ledger.fund.approvals import GuaranteeRequest, approve_guarantees
 
     request = GuaranteeRequest(
-        id_number, bank, amount, term_months, on, tuple(counter_guarantees), fund=fund
-    )
+        id_number, bank, amount, term_months, on, tuple(counter_guarantees), fund=fund,
+        project_kind=project_kind, trade=trade,
+    )  # fmt: skip
     try:
         (approved,) = approve_guarantees(session, [request], actor=actor, today=today)
     except RowsRejectedError as rejected:
         raise rejected.errors[0].error from None
     return session.get(Commitment, approved.id)
+
+
+def record_project(
+    session: Session,
+    number: str,
+    *,
+    project_kind: str,
+    trade: str,
+    actor: str,
+) -> Commitment:
+    """Record the project and trade of commitment ``number`` approved without them (one
+    approved before they were recorded): once, by an approver; never changed after.
+
+    Nothing is posted: the subsidy of the commitment's loan is computed from them when it
+    is asked for.
+    """
+    require_role(session, actor, Role.APPROVER)
+    if project_kind is None or trade is None:
+        raise StateError(
+            "record both the project kind and the trade", zh="须同时登记项目类型和所属行业"
+        )
+    check_project(project_kind, trade)
+    commitment = get_commitment(session, number, for_update=True)
+    if commitment.project_kind is not None or commitment.trade is not None:
+        raise StateError(
+            f"commitment {commitment.number} already records its project "
+            f"({commitment.project_kind or '-'}, trade {commitment.trade or '-'}); it is not "
+            "changed",
+            zh=f"担保承诺 {commitment.number} 已登记项目（{commitment.project_kind or '-'}，"
+            f"行业 {commitment.trade or '-'}），不能更改",
+        )
+    commitment.project_kind, commitment.trade = project_kind, trade
+    session.flush()
+    return commitment
 
 
 def cancel_commitment(

@@ -4,10 +4,10 @@ correction between two of the bureau's own accounts).
 
 Only an admin may use them, and never on the fund's own accounts: a special account,
 a loan's exposure, a source's capital, a compensation receivable, claims payable,
-deposit interest and losses attributed to sources, and the counter-guarantee
-memorandum. Those move only through the fund's operations, whose rules (the leverage
-cap, maker-checker, attribution to sources) a raw entry would bypass, and which
-``verify`` cross-checks against the fund's records.
+deposit interest, guarantee fees and losses attributed to sources, and the
+counter-guarantee memorandum. Those move only through the fund's operations, whose rules
+(the leverage cap, maker-checker, attribution to sources) a raw entry would bypass, and
+which ``verify`` cross-checks against the fund's records.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ PROTECTED_ROOTS = (
     chart.EXPOSURE_CONTRA,
     chart.COUNTER_GUARANTEES,
     chart.COUNTER_GUARANTEES_CONTRA,
+    chart.GUARANTEE_FEE_INCOME,
 )
 
 

@@ -1,5 +1,6 @@
 """Tables of the fund's domain: reference data, borrowers, policy overrides, commitments,
-loans, repayments, claims, recoveries, write-offs, counter-guarantees, deposit interest.
+loans, repayments, claims, recoveries, write-offs, counter-guarantees, deposit interest,
+guarantee fees.
 
 Money columns are integer fen with ``CHECK`` constraints; every row that moved money
 points at the journal entry that did it. Rows are written by the operations in
@@ -350,6 +351,7 @@ class Commitment(Base):
         CheckConstraint("amount > 0", name="amount"),
         CheckConstraint("term_months > 0", name="term"),
         CheckConstraint("status IN ('approved','used','cancelled')", name="status"),
+        CheckConstraint("project_kind IN ('micro_profit','other')", name="project_kind"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -373,6 +375,12 @@ class Commitment(Base):
     cancelled_by: Mapped[str | None] = mapped_column(String(60))
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    #: The project the loan is for: micro_profit (微利项目) or other; None when not
+    #: recorded. The subsidy of the 2002 and 2008 rules depends on it.
+    project_kind: Mapped[str | None] = mapped_column(String(20))
+    #: The project's trade, a code of the policy file's trade catalogue; None when not
+    #: recorded. No subsidy for a trade the loan's rules restrict.
+    trade: Mapped[str | None] = mapped_column(String(40))
 
 
 class LoanStatus(StrEnum):
@@ -734,7 +742,42 @@ class DepositInterest(Base):
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
+class GuaranteeFee(Base):
+    """A guarantee fee (担保费) the fund received, for a period: income of the fund,
+    attributed to the capital sources pro rata to their contributed capital."""
+
+    __tablename__ = "guarantee_fees"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount"),
+        CheckConstraint("period_to >= period_from", name="period"),
+        CheckConstraint("payer IN ('finance_bureau','borrower')", name="payer"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    #: The payment's document or bank reference; one fee per reference.
+    reference: Mapped[str] = mapped_column(String(100), unique=True)
+    received_on: Mapped[dt.date] = mapped_column(Date)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    #: The period the fee is for, both days included.
+    period_from: Mapped[dt.date] = mapped_column(Date)
+    period_to: Mapped[dt.date] = mapped_column(Date)
+    #: finance_bureau or borrower, from the rules in force at the period's start.
+    payer: Mapped[str] = mapped_column(String(20))
+    #: The bank whose special account received it; None: the treasury account.
+    bank_code: Mapped[str | None] = mapped_column(ForeignKey("banks.code"))
+    #: The fund whose treasury or special account received it, and whose sources it is
+    #: attributed to.
+    fund_code: Mapped[str] = mapped_column(String(20), default=CITY_FUND, server_default=CITY_FUND)
+    #: {source code: fen}: the income attributed to each capital source.
+    allocation: Mapped[dict] = mapped_column(JsonText)
+    note: Mapped[str] = mapped_column(Text, default="")
+    entry_id: Mapped[int] = mapped_column(ForeignKey(ENTRY_FK))
+    recorded_by: Mapped[str] = mapped_column(String(60))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
 FUND_TABLES = (
+    "guarantee_fees",
     "deposit_interest",
     "write_offs",
     "recoveries",

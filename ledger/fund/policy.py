@@ -36,7 +36,9 @@ from typing import Any
 
 from ledger.clock import business_today, utcnow
 from ledger.fund.categories import catalogue
-from ledger.fund.errors import PolicyError
+from ledger.fund.errors import GuaranteeFeeCapError, PolicyError
+from ledger.fund.trades import catalogue as trade_catalogue
+from ledger.money import format_percent
 
 __all__ = [
     "BORROWER_TYPES",
@@ -44,7 +46,11 @@ __all__ = [
     "CATEGORIES",
     "COUNTER_GUARANTEE_KINDS",
     "CREDENTIAL_KINDS",
+    "FEE_PAYERS",
+    "GUARANTEE_FEE_CAP_PPM",
+    "RATE_BASES",
     "RATE_KINDS",
+    "TRADES",
     "Era",
     "PolicyError",
     "ReferenceRate",
@@ -77,6 +83,15 @@ COUNTER_GUARANTEE_KINDS = ("guarantor", "mortgage", "pledge", "joint_group", "cr
 #: Kinds of reference rate (``rate_cap.basis`` values).
 RATE_KINDS = ("benchmark", "lpr")
 SUBSIDY_METHODS = ("full", "declining", "lpr_minus")
+#: Of which rate a subsidy share is (``subsidy.rate_basis``): the loan's contract rate, or
+#: the PBoC benchmark on the contract date without the mark-up (never more than the loan's).
+RATE_BASES = ("loan", "benchmark")
+#: Trades a project may be in (``subsidy.restricted_trades`` values): the catalogue.
+TRADES = tuple(trade_catalogue())
+#: Who pays the guarantee fee (``guarantee_fee.payer``).
+FEE_PAYERS = ("finance_bureau", "borrower")
+#: The most a guarantee fee may be: 1% a year of the principal guaranteed.
+GUARANTEE_FEE_CAP_PPM = 10_000
 LOSS_RULES = ("pro_rata", "first_loss")
 #: Whose contributions a loss is split by: as they stood on the write-off date, or on
 #: the date the guarantee was approved (``loss_attribution.as_of``).
@@ -221,6 +236,19 @@ def _ppm_list(path: str, value: Any) -> None:
         _ppm(f"{path}[{i}]", item)
 
 
+def _fee_rate(path: str, value: Any) -> None:
+    _ppm(path, value)
+    if value > GUARANTEE_FEE_CAP_PPM:
+        cap = GUARANTEE_FEE_CAP_PPM
+        raise GuaranteeFeeCapError(
+            f"policy key {path} is {format_percent(value)} a year ({value} ppm): the guarantee "
+            f"fee may be at most {format_percent(cap)} a year ({cap} ppm) of the principal "
+            "guaranteed",
+            zh=f"政策参数 {path} 为每年 {format_percent(value)}（{value} ppm），担保费最高为"
+            f"担保本金的每年 {format_percent(cap)}（{cap} ppm）",
+        )
+
+
 #: Subsidy keys by method; a partial override without ``method`` may give any of them.
 _SUBSIDY_KEYS: dict[str, dict[str, Any]] = {
     "full": {
@@ -231,6 +259,20 @@ _SUBSIDY_KEYS: dict[str, dict[str, Any]] = {
         "types": _choices(BORROWER_TYPES, nonempty=False),
     },
     "lpr_minus": {"borrower_pays_spread_bp": _bp, "small_enterprise_share_ppm": _ppm},
+}
+#: Keys a subsidy table may give, and need not, by method: a type missing from one of
+#: these tables takes the default (the loan's rate; no central/local split).
+_SUBSIDY_OPTIONAL: dict[str, dict[str, Any]] = {
+    "full": {"rate_basis": {t: _choice(RATE_BASES) for t in BORROWER_TYPES}},
+    "declining": {},
+    "lpr_minus": {},
+}
+#: Optional keys of every method: who gets a subsidy (a micro-profit project, a trade not
+#: restricted) and who pays it (central finance's share; local finance the rest).
+_SUBSIDY_COMMON: dict[str, Any] = {
+    "micro_profit_only": _choices(BORROWER_TYPES, nonempty=False),
+    "restricted_trades": _choices(TRADES, nonempty=False),
+    "central_share_ppm": {t: _ppm for t in BORROWER_TYPES},
 }
 
 #: The parameter schema: a dict is a table of sub-keys, a function checks a value.
@@ -277,6 +319,7 @@ SCHEMA: dict[str, Any] = {
     "min_age": _age,
     "max_age": _age_by_sex,
     "personal_data": {"retention_years": _positive},
+    "guarantee_fee": {"rate_ppm": _fee_rate, "payer": _choice(FEE_PAYERS)},
 }
 
 
@@ -317,19 +360,23 @@ def _check_subsidy(value: Any, partial: bool) -> None:
     if method is not None:
         _choice(SUBSIDY_METHODS)("subsidy.method", method)
         schema = _SUBSIDY_KEYS[method]
+        optional = _SUBSIDY_OPTIONAL[method] | _SUBSIDY_COMMON
     else:
         schema = {k: v for keys in _SUBSIDY_KEYS.values() for k, v in keys.items()}
+        optional = {k: v for keys in _SUBSIDY_OPTIONAL.values() for k, v in keys.items()}
+        optional |= _SUBSIDY_COMMON
     for key in value:
         if key == "method":
             continue
-        if key not in schema:
-            if any(key in keys for keys in _SUBSIDY_KEYS.values()):
+        if key not in schema and key not in optional:
+            if any(key in keys for keys in (*_SUBSIDY_KEYS.values(), *_SUBSIDY_OPTIONAL.values())):
                 raise PolicyError(
                     f"policy key subsidy.{key} does not belong to subsidy method {method!r}",
                     zh=f"政策参数 subsidy.{key} 不适用于贴息方式 {method!r}",
                 )
             raise _unknown(f"subsidy.{key}")
-    _check_table("subsidy", schema, {k: v for k, v in value.items() if k != "method"}, partial)
+    _check_table("subsidy", schema, {k: v for k, v in value.items() if k in schema}, partial)
+    _check_table("subsidy", optional, {k: v for k, v in value.items() if k in optional}, True)
 
 
 def validate_params(params: Mapping, *, partial: bool) -> None:
@@ -523,6 +570,11 @@ class RuleSet:
     def rate_cap_on(self, on: dt.date, extra: Iterable | None = None) -> int:
         """:meth:`rate_cap_ppm` of the reference rate of ``rate_cap.basis`` on ``on``."""
         return self.rate_cap_ppm(reference_rate_ppm(self.params["rate_cap"]["basis"], on, extra))
+
+    def guarantee_fee_rate_ppm(self) -> int:
+        """The guarantee fee a year, ppm of the principal guaranteed (0: not charged; a
+        rule set frozen before the fee was a parameter charges none)."""
+        return self.params.get("guarantee_fee", {}).get("rate_ppm", 0)
 
     def max_age_for(self, sex: str) -> int:
         """The oldest a borrower of ``sex`` (``M`` or ``F``) may be: ``max_age``, or its
@@ -982,8 +1034,8 @@ def load_overrides_file(path) -> list[tuple[dt.date, dict, str]]:
         seen.add(start)
         try:
             validate_params(raw, partial=True)
-        except PolicyError as exc:
-            raise PolicyError(
+        except PolicyError as exc:  # the same named error, saying where
+            raise type(exc)(
                 f"{where} ({start}): {exc}", zh=f"{where}（{start}）：{exc.zh}"
             ) from exc
         if not raw:

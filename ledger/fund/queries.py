@@ -29,6 +29,7 @@ from ledger.fund.loans import loan_payments, loan_rules, loan_schedule
 from ledger.fund.models import (
     Bank,
     Borrower,
+    Commitment,
     Loan,
 )
 from ledger.fund.policy import reference_rate_ppm, rules_on
@@ -99,13 +100,20 @@ def bank_risk(
 
 
 def loan_subsidy(session: Session, loan: Loan, year: int, quarter: int) -> SubsidyLine:
-    """The interest subsidy due on one loan for a quarter, under the loan's own rules."""
+    """The interest subsidy due on one loan for a quarter, under the loan's own rules, for
+    the project and trade its guarantee recorded."""
     rules = loan_rules(loan)
     rule = dict(rules["subsidy"])
     lpr = reference_rate_ppm("lpr", loan.disbursed_on) if rule["method"] == "lpr_minus" else None
+    benchmark = None
+    if "benchmark" in dict(rule.get("rate_basis", {})).values():
+        benchmark = reference_rate_ppm("benchmark", loan.disbursed_on)
     borrower_type = session.scalar(
         select(Borrower.borrower_type).where(Borrower.id == loan.borrower_id)
     )
+    project_kind, trade = session.execute(
+        select(Commitment.project_kind, Commitment.trade).where(Commitment.id == loan.commitment_id)
+    ).one()
     return quarter_subsidy(
         subsidy_rule=_plain(rule),
         borrower_type=borrower_type,
@@ -118,6 +126,9 @@ def loan_subsidy(session: Session, loan: Loan, year: int, quarter: int) -> Subsi
         year=year,
         quarter=quarter,
         lpr_ppm=lpr,
+        benchmark_ppm=benchmark,
+        project_kind=project_kind,
+        trade=trade,
     )
 
 

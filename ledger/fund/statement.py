@@ -80,7 +80,7 @@ def fund_statement(
     lines = []
     for s in sources:
         cap = _pair(session, [chart.capital_account(s.code)], before, end)
-        inc = _pair(session, [chart.interest_income_account(s.code)], before, end)
+        inc = _pair(session, list(chart.source_income_accounts(s.code)), before, end)
         loss = _pair(session, [chart.loss_account(s.code)], before, end)
         lines.append(
             SourceLine(

@@ -5,7 +5,10 @@ Pure functions; nothing here touches the database. Money in fen, rates in ppm a 
 The policy in force on the loan's contract date gives a ``subsidy`` rule, one of:
 
 - ``{"method": "full", "share_ppm": {"individual": 1000000, ...}}``: finance pays that share
-  of the interest at the loan's rate; a borrower type not listed gets nothing.
+  of the interest at the loan's rate; a borrower type not listed gets nothing. With
+  ``"rate_basis": {"small_enterprise": "benchmark"}`` a type's share is of the PBoC
+  benchmark rate on the contract date instead (the mark-up excluded: 不含利率上浮部分),
+  never of more than the loan's own rate; the benchmark is given by the caller.
 - ``{"method": "declining", "share_ppm_by_year": [1000000, 666667, 333333],
   "types": ["individual", ...]}``: the share depends on the loan year (year 1 = the first
   12 months from disbursement, anniversaries clamped like due dates); beyond the list, or
@@ -15,6 +18,19 @@ The policy in force on the loan's contract date gives a ``subsidy`` rule, one of
   the rest, i.e. the subsidised rate is max(0, loan rate − (LPR + spread)); for a small
   enterprise finance pays ``small_enterprise_share_ppm`` of that (all of it when missing).
   The LPR is the 1-year LPR on the contract date, given by the caller.
+
+Any rule may also say who gets a subsidy and who pays it:
+
+- ``"micro_profit_only": ["individual", "partnership"]``: a loan of those types earns a
+  subsidy only for a micro-profit project (微利项目); ``"restricted_trades": [...]``: a
+  loan in one of those trades (国家限制行业) earns none, whatever its type. A loan the
+  rule excludes, or whose project kind or trade was not recorded when the rule asks for
+  it, earns nothing, and its line says why (``withheld``, one of :data:`WITHHELD`).
+- ``"central_share_ppm": {"small_enterprise": 500000, ...}``: central finance pays that
+  share of the subsidy of a type listed, local finance the rest. The line then carries
+  both, in fen: central = the subsidy × the share, rounded half up; local = the subsidy −
+  central, so the two always add up to the subsidy exactly. A type not listed: no split
+  (``central`` and ``local`` are None).
 
 Day rule: a day d of the quarter counts when d ≥ disbursement and principal is outstanding at
 the start of d (a payment on d reduces it from d + 1). Such a day is an *extension day* when
@@ -49,7 +65,17 @@ from ledger.fund.schedule import (
 )
 
 METHODS = ("full", "declining", "lpr_minus")
+RATE_BASES = ("loan", "benchmark")
 SMALL_ENTERPRISE = "small_enterprise"
+MICRO_PROFIT = "micro_profit"
+#: Why a loan earns no subsidy under its rule, checked in this order.
+WITHHELD = ("project_not_recorded", "not_micro_profit", "trade_not_recorded", "restricted_trade")
+WITHHELD_ZH = {
+    "project_not_recorded": "未登记项目类型",
+    "not_micro_profit": "非微利项目",
+    "trade_not_recorded": "未登记行业",
+    "restricted_trade": "国家限制行业",
+}
 
 
 def _is_int(value: Any) -> bool:
@@ -61,6 +87,27 @@ def _check_share(value: Any, where: str) -> None:
         raise ValueError(f"subsidy rule: {where} must be an integer from 0 to {PPM}, not {value!r}")
 
 
+def _check_names(value: Any, key: str) -> None:
+    if (
+        not isinstance(value, Sequence)
+        or isinstance(value, str)
+        or not all(isinstance(name, str) for name in value)
+    ):
+        raise ValueError(f"subsidy rule: '{key}' must be a list of names, not {value!r}")
+
+
+def _check_conditions(rule: Mapping[str, Any]) -> None:
+    """The keys any method may have: who gets a subsidy, who pays it."""
+    for key in ("micro_profit_only", "restricted_trades"):
+        if key in rule:
+            _check_names(rule[key], key)
+    central = rule.get("central_share_ppm", {})
+    if not isinstance(central, Mapping):
+        raise ValueError("subsidy rule: 'central_share_ppm' must be {borrower type: ppm}")
+    for kind, share in central.items():
+        _check_share(share, f"central_share_ppm[{kind!r}]")
+
+
 def validate_subsidy_rule(rule: Mapping[str, Any]) -> None:
     """Raise ``ValueError`` naming the problem if ``rule`` is not a valid subsidy rule."""
     if not isinstance(rule, Mapping):
@@ -70,12 +117,19 @@ def validate_subsidy_rule(rule: Mapping[str, Any]) -> None:
         raise ValueError(
             f"subsidy rule: unknown method {method!r}; expected one of {', '.join(METHODS)}"
         )
+    _check_conditions(rule)
     if method == "full":
         shares = rule.get("share_ppm")
         if not isinstance(shares, Mapping):
             raise ValueError("subsidy rule 'full' needs 'share_ppm': {borrower type: ppm}")
         for kind, share in shares.items():
             _check_share(share, f"share_ppm[{kind!r}]")
+        bases = rule.get("rate_basis", {})
+        if not isinstance(bases, Mapping) or any(b not in RATE_BASES for b in bases.values()):
+            raise ValueError(
+                "subsidy rule 'full': 'rate_basis' must be {borrower type: 'loan' or "
+                f"'benchmark'}}, not {bases!r}"
+            )
     elif method == "declining":
         by_year = rule.get("share_ppm_by_year")
         types = rule.get("types")
@@ -125,6 +179,40 @@ class SubsidyLine:
     interest_base: int
     #: Subsidy payable, fen.
     subsidy: int
+    #: Why the loan earns nothing under its rule (one of :data:`WITHHELD`); None when it
+    #: qualifies.
+    withheld: str | None = None
+    #: The subsidy's split where the rule splits it: central finance's part and local
+    #: finance's, fen (central + local = subsidy); None where it does not.
+    central: int | None = None
+    local: int | None = None
+
+
+def withheld_reason(
+    rule: Mapping[str, Any], borrower_type: str, project_kind: str | None, trade: str | None
+) -> str | None:
+    """Why a loan of ``borrower_type`` for a ``project_kind`` project in ``trade`` earns no
+    subsidy under ``rule`` (one of :data:`WITHHELD`), or None when it qualifies. ``None``
+    for the project kind or the trade: not recorded."""
+    if borrower_type in rule.get("micro_profit_only", ()):
+        if project_kind is None:
+            return "project_not_recorded"
+        if project_kind != MICRO_PROFIT:
+            return "not_micro_profit"
+    restricted = rule.get("restricted_trades", ())
+    if restricted:
+        if trade is None:
+            return "trade_not_recorded"
+        if trade in restricted:
+            return "restricted_trade"
+    return None
+
+
+def split_subsidy(subsidy: int, central_share_ppm: int) -> tuple[int, int]:
+    """(central, local): central finance's share of ``subsidy`` fen rounded half up, and
+    the rest to local finance, so that the two add up to ``subsidy`` exactly."""
+    central = round_half_up(Fraction(subsidy * central_share_ppm, PPM))
+    return central, subsidy - central
 
 
 class _SubsidisedRate:
@@ -137,13 +225,22 @@ class _SubsidisedRate:
         annual_rate_ppm: int,
         disbursed_on: date,
         lpr_ppm: int | None,
+        benchmark_ppm: int | None,
     ) -> None:
         self.anniversaries: list[date] = []
         self.by_year: list[Fraction] = []
         self.flat = Fraction(0)
         method = rule["method"]
         if method == "full":
-            self.flat = Fraction(annual_rate_ppm * rule["share_ppm"].get(borrower_type, 0), PPM)
+            base = annual_rate_ppm
+            if rule.get("rate_basis", {}).get(borrower_type, "loan") == "benchmark":
+                if not _is_int(benchmark_ppm) or benchmark_ppm < 0:
+                    raise ValueError(
+                        f"a share of the benchmark needs the contract-date benchmark rate, "
+                        f"got {benchmark_ppm!r}"
+                    )
+                base = min(annual_rate_ppm, benchmark_ppm)
+            self.flat = Fraction(base * rule["share_ppm"].get(borrower_type, 0), PPM)
         elif method == "declining":
             if borrower_type in rule["types"]:
                 self.by_year = [
@@ -180,8 +277,16 @@ def quarter_subsidy(
     year: int,
     quarter: int,
     lpr_ppm: int | None = None,
+    benchmark_ppm: int | None = None,
+    project_kind: str | None = None,
+    trade: str | None = None,
 ) -> SubsidyLine:
-    """Return the subsidy of one loan for one quarter (rules in the module docstring)."""
+    """Return the subsidy of one loan for one quarter (rules in the module docstring).
+
+    ``project_kind`` (``micro_profit`` or ``other``) and ``trade`` (a trade code) are what
+    the guarantee approval recorded, None where nothing was; they matter only to a rule
+    that names them.
+    """
     validate_subsidy_rule(subsidy_rule)
     if not _is_int(principal) or principal <= 0:
         raise ValueError(f"principal must be a positive integer of fen, not {principal!r}")
@@ -195,7 +300,10 @@ def quarter_subsidy(
     if scheduled != principal:
         raise ValueError(f"schedule totals {scheduled} fen of principal, the loan {principal}")
     payments = sorted(payments, key=lambda pay: pay.paid_on)
-    rate = _SubsidisedRate(subsidy_rule, borrower_type, annual_rate_ppm, disbursed_on, lpr_ppm)
+    withheld = withheld_reason(subsidy_rule, borrower_type, project_kind, trade)
+    rate = _SubsidisedRate(
+        subsidy_rule, borrower_type, annual_rate_ppm, disbursed_on, lpr_ppm, benchmark_ppm
+    )
     first, after = quarter_bounds(year, quarter)
     overdue = overdue_periods(schedule, payments, first, after)
 
@@ -229,8 +337,14 @@ def quarter_subsidy(
             continue
         days_sub += days
         base += outstanding * annual_rate_ppm * days
-        subsidy += outstanding * rate.on(start) * days
+        if withheld is None:
+            subsidy += outstanding * rate.on(start) * days
     per_fen = PPM * DAY_COUNT_BASIS
+    payable = round_half_up(subsidy / per_fen)
+    central = local = None
+    central_share = subsidy_rule.get("central_share_ppm", {}).get(borrower_type)
+    if central_share is not None:
+        central, local = split_subsidy(payable, central_share)
     return SubsidyLine(
         year=year,
         quarter=quarter,
@@ -239,7 +353,10 @@ def quarter_subsidy(
         days_overdue=days_overdue,
         days_extended=days_extended,
         interest_base=round_half_up(base / per_fen),
-        subsidy=round_half_up(subsidy / per_fen),
+        subsidy=payable,
+        withheld=withheld,
+        central=central,
+        local=local,
     )
 
 

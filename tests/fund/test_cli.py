@@ -644,3 +644,77 @@ def test_a_certificate_is_registered_shown_and_revoked(fund, run):
         "certificate        reemployment_certificate 0301-004217, 郑州市劳动局, issued "
         "2003-03-10, revoked 2004-01-05 (已就业)"
     ) in whole.splitlines()
+
+
+def test_project_trade_subsidy_split_and_guarantee_fee(fund, run, tmp_path):
+    ok = fund
+    # The locality charges a guarantee fee of 1 % a year and has central finance pay half
+    # of an individual's subsidy, both from 2025-01-01 (recorded with their real date).
+    local = tmp_path / "local.toml"
+    local.write_text(
+        '[[override]]\neffective_from = 2025-01-01\nnote = "市财政局 2024 年第 30 号文"\n'
+        "guarantee_fee = { rate_ppm = 10_000 }\n"
+        "subsidy = { central_share_ppm = { individual = 500_000 } }\n",
+        encoding="utf-8",
+    )
+    assert ok("policy", "load", str(local), "--backdated", actor="admin") == (
+        "override 1 in force from 2025-01-01: guarantee_fee, subsidy\n"
+    )
+    ok(
+        "borrower", "add", "--id-number", ZHANG, "--name", "张三", "--district", "D01",
+        "--category", "登记失业人员", actor="clerk",
+    )  # fmt: skip
+    approve = (
+        "guarantee", "approve", "--id-number", ZHANG, "--bank", "ICBC", "--amount", "100000",
+        "--term", "12", "--on", "2025-03-01", "--project", "micro_profit",
+    )  # fmt: skip
+    refused = run(*approve, "--trade", "casino", actor="approver")
+    assert (refused.exit_code, refused.stderr) == (
+        1,
+        "error: unknown trade 'casino': use a trade code of the policy file's catalogue\n"
+        "错误：未知的行业代码 'casino'，请使用政策文件行业目录中的代码\n",
+    )
+    assert ok(*approve, "--trade", "catering", actor="approver") == (
+        "commitment G2025-ICBC-00001 approved: 100,000.00 yuan for 12 months at ICBC\n"
+    )
+    ok(
+        "loan", "disburse", *LOAN1, "--guarantee", "G2025-ICBC-00001", "--name", "张三",
+        "--id-number", ZHANG, "--disbursed-on", "2025-03-05", "--maturity-on", "2026-03-05",
+        "--principal", "100000", "--rate", "4.35", "--method", "bullet", actor="icbc",
+    )  # fmt: skip
+    ok(
+        "loan", "repay", "--bank", "ICBC", "--ref", "R1", "--contract", "ICBC-2025-001",
+        "--paid-on", "2025-05-31", "--principal", "20000", "--interest", "0", actor="icbc",
+    )  # fmt: skip
+    shown = ok("loan", "show", *LOAN1, "--as-of", "2025-06-30").splitlines()
+    assert (
+        shown[3]
+        == "project            micro_profit (微利项目), trade catering (餐饮服务（含小饭桌）)"
+    )
+    # Q2: 61 days of 100,000 and 30 of 80,000 at 4.35 % − (LPR 3.10 % − 1.50 %) = 2.75 %:
+    # 649.31 yuan, half each to central and local finance (324.655: 324.66 and 324.65).
+    assert ok("report", "subsidy", "--bank", "ICBC", "--year", "2025", "--quarter", "2") == (
+        "interest subsidy ICBC 2025Q2: 1 loans (yuan)\n"
+        "contract       days  subsidised  overdue  extended  interest  subsidy  central   local\n"
+        "ICBC-2025-001    91          91        0         0  1,027.08   649.31   324.66  324.65\n"
+        "total                                               1,027.08   649.31   324.66  324.65\n"
+    )
+    # The fee due: (6,100,000 + 2,400,000) × 1 % / 365 = 232.88 yuan.
+    assert ok("report", "fees", "--from", "2025-04-01", "--to", "2025-06-30") == (
+        "guarantee fees 2025-04-01 to 2025-06-30: 1 loans (yuan)\n"
+        "bank   contract        rate  days     fee\n"
+        "ICBC   ICBC-2025-001  1.00%    91  232.88\n"
+        "total                              232.88\n"
+    )
+    args = ("capital", "fee", "232.88", "--on", "2025-07-10", "--ref", "财社〔2025〕担保费1号",
+            "--from", "2025-04-01", "--to", "2025-06-30")  # fmt: skip
+    refused = run(*args, actor="icbc")
+    assert refused.exit_code == 1
+    assert refused.stderr.startswith("error: user icbc may not do this")
+    # Split pro rata to the contributed 5,000,000 : 2,000,000.50 : 600,000 yuan.
+    assert ok(*args, actor="clerk") == (
+        "guarantee fee 232.88 yuan in the treasury on 2025-07-10 for 2025-04-01 to 2025-06-30 "
+        "(ref 财社〔2025〕担保费1号, entry 7): city 61.28, district-D01 18.39, provincial 153.21\n"
+    )
+    shown = ok("capital", "show", "--as-of", "2025-07-10").splitlines()
+    assert shown[-1].split()[:4] == ["total", "7,600,000.50", "232.88", "0.00"]

@@ -101,11 +101,45 @@ def test_subsidy_method_by_era_leaves_no_key_of_the_old_method():
     assert set(declining) == {"method", "share_ppm_by_year", "types"}
     assert declining["share_ppm_by_year"] == (1_000_000, 666_667, 333_333)
     lpr_minus = national_rules(D(2021, 1, 1))["subsidy"]
+    # 财金〔2020〕21号: small and micro enterprises pay up to LPR − 150bp like individuals.
     assert dict(lpr_minus) == {
         "method": "lpr_minus",
         "borrower_pays_spread_bp": -150,
-        "small_enterprise_share_ppm": 500_000,
+        "small_enterprise_share_ppm": 1_000_000,
     }
+
+
+def test_subsidy_conditions_by_era():
+    """2002 and 2008: an individual's subsidy only for a micro-profit project outside the
+    restricted trades, paid by central finance; 2008 adds the labour-intensive small
+    enterprise's half of the benchmark, split half and half; 2016 drops the conditions."""
+    y2003, y2009 = (
+        national_rules(D(2003, 1, 1))["subsidy"],
+        national_rules(D(2009, 1, 1))["subsidy"],
+    )
+    for rule in (y2003, y2009):
+        assert rule["micro_profit_only"] == ("individual", "partnership")
+        assert rule["restricted_trades"] == (
+            "construction", "entertainment", "real_estate", "housing_agency", "advertising",
+            "pawnbroking", "sauna", "massage", "internet_cafe", "oxygen_bar",
+        )  # fmt: skip
+    assert dict(y2003["central_share_ppm"]) == {"individual": 1_000_000, "partnership": 1_000_000}
+    assert "rate_basis" not in y2003 and y2003["share_ppm"]["small_enterprise"] == 0
+    assert dict(y2009["rate_basis"]) == {"small_enterprise": "benchmark"}
+    assert dict(y2009["central_share_ppm"]) == {
+        "individual": 1_000_000,
+        "partnership": 1_000_000,
+        "small_enterprise": 500_000,
+    }
+    assert not {"micro_profit_only", "restricted_trades", "central_share_ppm"} & set(
+        national_rules(D(2016, 1, 1))["subsidy"]
+    )
+    # No guarantee fee nationally: a locality that charges one says so.
+    assert dict(national_rules(D(2025, 1, 1))["guarantee_fee"]) == {
+        "rate_ppm": 0,
+        "payer": "finance_bureau",
+    }
+    assert national_rules(D(2025, 1, 1)).guarantee_fee_rate_ppm() == 0
 
 
 def test_categories_grow_with_the_eras():
@@ -229,6 +263,34 @@ def test_merge_of_a_different_subsidy_method_replaces_the_table():
             "policy key subsidy.borrower_pays_spread_bp does not belong to subsidy method 'full'",
         ),
         ({"subsidy": {"share": 1}}, "unknown policy key subsidy.share"),
+        (
+            {"subsidy": {"method": "declining", "rate_basis": {"individual": "loan"}}},
+            "policy key subsidy.rate_basis does not belong to subsidy method 'declining'",
+        ),
+        (
+            {"subsidy": {"rate_basis": {"small_enterprise": "lpr"}}},
+            "policy key subsidy.rate_basis.small_enterprise must be one of 'loan', "
+            "'benchmark', not 'lpr'",
+        ),
+        (
+            {"subsidy": {"micro_profit_only": ["individual", "company"]}},
+            "policy key subsidy.micro_profit_only[1] must be one of 'individual', "
+            "'partnership', 'small_enterprise', not 'company'",
+        ),
+        (
+            {"subsidy": {"central_share_ppm": {"individual": 1_500_000}}},
+            "policy key subsidy.central_share_ppm.individual must be an integer between 0 and "
+            "1000000 ppm, not 1500000",
+        ),
+        (
+            {"subsidy": {"restricted_trades": ["sauna", "sauna"]}},
+            "policy key subsidy.restricted_trades lists 'sauna' twice",
+        ),
+        (
+            {"guarantee_fee": {"rate_ppm": -1}},
+            "policy key guarantee_fee.rate_ppm must be an integer between 0 and 1000000 ppm, "
+            "not -1",
+        ),
         (
             {"subsidy": {"share_ppm_by_year": [1_000_000, 2_000_000]}},
             "policy key subsidy.share_ppm_by_year[1] must be an integer between 0 and 1000000 "

@@ -264,6 +264,80 @@ def test_lpr_minus_needs_lpr():
         subsidy(rule=LPR_MINUS)
 
 
+# --- who gets it, who pays it -------------------------------------------------------------
+
+#: The 2002 rules' conditions on a "full" rule: individuals only for a micro-profit project,
+#: nobody in a restricted trade, central finance pays all of an individual's subsidy.
+CONDITIONS = {
+    "micro_profit_only": ["individual", "partnership"],
+    "restricted_trades": ["internet_cafe", "sauna"],
+    "central_share_ppm": {"individual": 1_000_000},
+}
+
+
+@pytest.mark.parametrize(
+    ("kind", "project", "trade", "withheld", "paid"),
+    [
+        ("individual", "micro_profit", "catering", None, 9_100),
+        ("individual", "other", "catering", "not_micro_profit", 0),
+        ("individual", None, "catering", "project_not_recorded", 0),
+        ("individual", "micro_profit", None, "trade_not_recorded", 0),
+        ("individual", "micro_profit", "internet_cafe", "restricted_trade", 0),
+        # Not a micro-profit type: the project does not matter, the trade does.
+        ("small_enterprise", "other", "processing", None, 4_550),
+        ("small_enterprise", None, "sauna", "restricted_trade", 0),
+    ],
+)
+def test_micro_profit_and_restricted_trades(kind, project, trade, withheld, paid):
+    line = subsidy(rule=FULL | CONDITIONS, kind=kind, project_kind=project, trade=trade)
+    # The days are counted all the same; only the subsidy is withheld.
+    assert (line.days_subsidised, line.interest_base) == (91, 9_100)
+    assert (line.subsidy, line.withheld) == (paid, withheld)
+
+
+def test_a_rule_without_conditions_pays_whatever_the_project():
+    line = subsidy(project_kind="other", trade="internet_cafe")
+    assert (line.subsidy, line.withheld, line.central, line.local) == (9_100, None, None, None)
+
+
+def test_central_and_local_shares_add_up_to_the_subsidy():
+    # Individual: central pays all of it.
+    line = subsidy(rule=FULL | CONDITIONS, project_kind="micro_profit", trade="repair")
+    assert (line.subsidy, line.central, line.local) == (9_100, 9_100, 0)
+    # A type the rule does not split: no split at all.
+    line = subsidy(rule=FULL | CONDITIONS, kind="partnership", project_kind="micro_profit",
+                   trade="repair")  # fmt: skip
+    assert (line.subsidy, line.central, line.local) == (9_100, None, None)
+    # Half each of an odd number of fen: central's half rounds up, local takes the rest.
+    rule = FULL | {"central_share_ppm": {"small_enterprise": 500_000}}
+    line = subsidy(rule=rule, kind="small_enterprise", quarter=1)  # 77 days × 50 = 3_850
+    assert (line.subsidy, line.central, line.local) == (3_850, 1_925, 1_925)
+    line = subsidy(rule=rule, kind="small_enterprise", principal=1_000_200,
+                   schedule=build_schedule(1_000_200, RATE, Method.BULLET, D0, MAT))  # fmt: skip
+    # 1_000_200 × 1.8 % × 91 / 360 = 4_550.91 → 4_551; half is 2_275.5: central 2_276
+    # (half up), local the other 2_275.
+    assert (line.subsidy, line.central, line.local) == (4_551, 2_276, 2_275)
+    line = subsidy(rule=rule | {"central_share_ppm": {"small_enterprise": 333_333}},
+                   kind="small_enterprise")  # fmt: skip
+    # 4_550 × 0.333333 = 1_516.665 → 1_517 central, 3_033 local.
+    assert (line.subsidy, line.central, line.local) == (4_550, 1_517, 3_033)
+
+
+def test_a_share_of_the_benchmark_rate():
+    # 2008 rules: a labour-intensive small enterprise gets 50 % of the benchmark (3.0 %
+    # here), not of its contract rate (3.6 %): 1_000_000 × 1.5 % / 360 = 41.667 a day.
+    rule = FULL | {"rate_basis": {"small_enterprise": "benchmark"}}
+    line = subsidy(rule=rule, kind="small_enterprise", benchmark_ppm=30_000)
+    # 91 days: 3_791.67 → 3_792; the interest base stays at the contract rate.
+    assert (line.interest_base, line.subsidy) == (9_100, 3_792)
+    # Never more than the contract rate: a loan below the benchmark gets half its own rate.
+    assert subsidy(rule=rule, kind="small_enterprise", benchmark_ppm=40_000).subsidy == 4_550
+    # Individuals keep the contract rate.
+    assert subsidy(rule=rule, benchmark_ppm=30_000).subsidy == 9_100
+    with pytest.raises(ValueError, match="needs the contract-date benchmark rate, got None"):
+        subsidy(rule=rule, kind="small_enterprise")
+
+
 # --- validation ---------------------------------------------------------------------------
 
 
@@ -299,6 +373,11 @@ def test_lpr_minus_needs_lpr():
             },
             "small_enterprise_share_ppm must be",
         ),
+        (FULL | {"micro_profit_only": "individual"}, "'micro_profit_only' must be a list"),
+        (FULL | {"restricted_trades": [1]}, "'restricted_trades' must be a list of names"),
+        (FULL | {"central_share_ppm": {"individual": 2_000_000}}, r"central_share_ppm\['ind"),
+        (FULL | {"rate_basis": {"small_enterprise": "lpr"}}, "'rate_basis' must be"),
+        (LPR_MINUS | CONDITIONS, None),
     ],
 )
 def test_validate_rule(rule, message):
@@ -337,6 +416,10 @@ def test_subsidy_claim():
         "days_extended": 1,
         "interest_base": 1_530,
         "subsidy": 1_530,
+        # No condition withheld it, and the rule does not split it.
+        "withheld": None,
+        "central": None,
+        "local": None,
     }
     assert subsidy_claim([]) == {"loans": 0, "subsidy": 0, "lines": []}
     with pytest.raises(ValueError, match="'L-001' appears twice"):

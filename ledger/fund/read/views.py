@@ -101,6 +101,10 @@ class CommitmentView:
     cancelled_on: dt.date | None
     cancelled_by: str | None
     cancel_reason: str | None
+    #: The project the loan is for: micro_profit (微利项目) or other; None: not recorded.
+    project_kind: str | None = None
+    #: The project's trade (a code of the policy file's trade catalogue); None: not recorded.
+    trade: str | None = None
 
 
 def commitment_view(row: Commitment) -> CommitmentView:
@@ -109,6 +113,7 @@ def commitment_view(row: Commitment) -> CommitmentView:
         term_months=row.term_months, approved_on=row.approved_on, approved_by=row.approved_by,
         categories=_split(row.categories), status=row.status, cancelled_on=row.cancelled_on,
         cancelled_by=row.cancelled_by, cancel_reason=row.cancel_reason,
+        project_kind=row.project_kind, trade=row.trade,
     )  # fmt: skip
 
 
