@@ -365,3 +365,31 @@ def test_the_command_line_names_the_fund(two_funds, db_url):
                            env=env)  # fmt: skip
     assert result.exit_code != 0
     assert "担保基金 D09 不存在" in result.output
+
+
+def test_a_guarantee_fee_is_income_of_one_fund(two_funds):
+    """A fee received for a district fund's loans lands in its treasury and is attributed
+    to its own sources; its statement still proves net capital = assets − liabilities."""
+    from ledger.fund import fees, policy
+
+    def work(s):
+        policy.record_override(
+            s, effective_from=D(2025, 1, 1), params={"guarantee_fee": {"rate_ppm": 10_000}},
+            actor="admin", note="区财政局 2025 年第 3 号文", backdated=True,
+        )  # fmt: skip
+        return fees.record_guarantee_fee(
+            s, 12_345, D(2025, 3, 31), "区担保费1号", period_from=D(2025, 1, 1),
+            period_to=D(2025, 3, 31), actor="clerk", fund="D02",
+        ).allocation  # fmt: skip
+
+    assert run(two_funds, work) == {"D02-own": 12_345}
+    assert balances(
+        two_funds, "asset:treasury-D02", "income:guarantee-fee:D02-own", "asset:treasury"
+    ) == [39_012_345, 12_345, 400_000_000]
+    with two_funds() as s:
+        own = fund_statement(s, D(2025, 1, 1), D(2025, 3, 31), "D02")
+        assert verify(s).ok
+    assert [(x.code, x.income, x.closing) for x in own.sources] == [
+        ("D02-own", 12_345, OWN + 12_345)
+    ]
+    assert own.closing == sum(a.closing for a in own.assets) - own.liabilities.closing
