@@ -1367,6 +1367,7 @@ def loan_show(obj, bank_code, contract, as_of, unmasked, actor):
     for e in st.extensions:
         _kv("extended", f"on {e.extended_on}: {e.old_maturity} → {e.new_maturity}")
     _kv("coverage", format_percent(ln.coverage_ppm))
+    _kv("fund", ln.fund)
     _kv("outstanding", f"{format_yuan(pos.principal_outstanding)} yuan")
     _kv(
         "paid",
@@ -1464,11 +1465,12 @@ def _counter_guarantee_line(cg: CounterGuaranteeView) -> str:
 @click.option("--status", help=_values(LoanStatus))
 @click.option("--disbursed-from", callback=_date, help="Disbursed on or after this date.")
 @click.option("--disbursed-to", callback=_date, help="Disbursed on or before this date.")
+@click.option("--fund", "fund_code", help="Loans drawing on this fund.")
 @_paging_options
 @_unmasked_option
 @click.pass_obj
-def loan_list(obj, bank_code, district_code, status, disbursed_from, disbursed_to, before,
-              limit, unmasked, actor):  # fmt: skip
+def loan_list(obj, bank_code, district_code, status, disbursed_from, disbursed_to, fund_code,
+              before, limit, unmasked, actor):  # fmt: skip
     """Loans, the most recently recorded first; principal and outstanding in yuan;
     borrowers' names and ID numbers masked unless --unmasked."""
     page = _read(
@@ -1477,8 +1479,8 @@ def loan_list(obj, bank_code, district_code, status, disbursed_from, disbursed_t
             s,
             loans_page(
                 s, bank=bank_code, district=district_code, status=status,
-                disbursed_from=disbursed_from, disbursed_to=disbursed_to, before=before,
-                limit=limit,
+                disbursed_from=disbursed_from, disbursed_to=disbursed_to,
+                fund=funds.check_fund(s, fund_code), before=before, limit=limit,
             ),
             unmasked,
             actor,
@@ -1564,10 +1566,12 @@ def claim_pay(obj, number, on, actor):
 @click.option("--status", help=_values(ClaimStatus))
 @click.option("--filed-from", callback=_date, help="Filed on or after this date.")
 @click.option("--filed-to", callback=_date, help="Filed on or before this date.")
+@click.option("--fund", "fund_code", help="Claims on loans drawing on this fund.")
 @_paging_options
 @_unmasked_option
 @click.pass_obj
-def claim_list(obj, bank_code, status, filed_from, filed_to, before, limit, unmasked, actor):
+def claim_list(obj, bank_code, status, filed_from, filed_to, fund_code, before, limit,
+               unmasked, actor):  # fmt: skip
     """Claims, the most recently filed first; amounts in yuan; borrowers' names masked
     unless --unmasked."""
     page = _read(
@@ -1576,7 +1580,7 @@ def claim_list(obj, bank_code, status, filed_from, filed_to, before, limit, unma
             s,
             claims_page(
                 s, bank=bank_code, status=status, filed_from=filed_from, filed_to=filed_to,
-                before=before, limit=limit,
+                fund=funds.check_fund(s, fund_code), before=before, limit=limit,
             ),
             unmasked,
             actor,

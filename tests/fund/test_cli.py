@@ -166,6 +166,7 @@ def test_loan_life_through_the_cli(fund, run):
         "principal          100,000.00 yuan at 4.35% a year, bullet (到期一次还本付息)",
         "term               2025-03-05 to 2026-03-05",
         "coverage           80.00%",
+        "fund               CITY",
         "outstanding        80,000.00 yuan",
         "paid               principal 20,000.00, interest 0.00 yuan",
         "due to date        principal 0.00, interest 0.00 yuan",

@@ -393,3 +393,25 @@ def test_a_guarantee_fee_is_income_of_one_fund(two_funds):
         ("D02-own", 12_345, OWN + 12_345)
     ]
     assert own.closing == sum(a.closing for a in own.assets) - own.liabilities.closing
+
+
+def test_lists_filter_by_fund(two_funds):
+    from ledger.fund.read.claims import claims_page
+    from ledger.fund.read.loans import loans_page
+
+    own = approve(two_funds, 11, D(2025, 2, 10))
+    disburse(two_funds, 11, own, "ICBC-D02-001", D(2025, 2, 12), months=6)
+    city = approve(two_funds, 12, D(2025, 2, 10))
+    disburse(two_funds, 12, city, "ICBC-001", D(2025, 2, 12), principal=5_000_000)
+    run(two_funds, lambda s: claims.file_claim(s, bank="ICBC", contract_no="ICBC-D02-001",
+                                               on=D(2025, 11, 17), actor="icbc"))  # fmt: skip
+    with two_funds() as s:
+        assert [(r.contract_no, r.fund) for r in loans_page(s).items] == [
+            ("ICBC-001", "CITY"),
+            ("ICBC-D02-001", "D02"),
+        ]
+        assert [r.contract_no for r in loans_page(s, fund="D02").items] == ["ICBC-D02-001"]
+        assert [r.contract_no for r in loans_page(s, fund="CITY").items] == ["ICBC-001"]
+        assert [r.contract_no for r in claims_page(s, fund="D02").items] == ["ICBC-D02-001"]
+        assert claims_page(s, fund="CITY").items == ()
+        assert loan_detail(s, "ICBC", "ICBC-D02-001", D(2025, 3, 1)).loan.fund == "D02"

@@ -36,12 +36,13 @@ def claims_page(
     status: str | None = None,
     filed_from: dt.date | None = None,
     filed_to: dt.date | None = None,
+    fund: str | None = None,
     before: int | None = None,
     limit: int = 50,
 ) -> Page[ClaimRow]:
     """Claims newest first, on loans of a bank, in a status
-    (:class:`~ledger.fund.models.ClaimStatus`) and filed in a date range (both ends
-    included)."""
+    (:class:`~ledger.fund.models.ClaimStatus`), filed in a date range (both ends
+    included) and on loans of a fund."""
     one_of(status, ClaimStatus, "claim status", "代偿申请状态")
     check_range(filed_from, filed_to, "filing date", "申请日期")
     stmt = (
@@ -57,6 +58,8 @@ def claims_page(
         stmt = stmt.where(Claim.filed_on >= filed_from)
     if filed_to is not None:
         stmt = stmt.where(Claim.filed_on <= filed_to)
+    if fund is not None:
+        stmt = stmt.where(Loan.fund_code == fund)
     return keyset_page(
         session, stmt, Claim.id, before=before, limit=limit, values=lambda rows: map(_row, rows)
     )

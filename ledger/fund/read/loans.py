@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from ledger.fund.books import balances_as_of, loan_exposure_account, receivable_account
 from ledger.fund.loans import get_loan, loan_position, loan_schedule
 from ledger.fund.models import (
+    CITY_FUND,
     Borrower,
     Claim,
     Commitment,
@@ -66,12 +67,13 @@ def loans_page(
     status: str | None = None,
     disbursed_from: dt.date | None = None,
     disbursed_to: dt.date | None = None,
+    fund: str | None = None,
     before: int | None = None,
     limit: int = 50,
 ) -> Page[LoanRow]:
     """Loans newest first, of a bank, of borrowers of a district, in a status
-    (:class:`~ledger.fund.models.LoanStatus`) and disbursed in a date range (both ends
-    included)."""
+    (:class:`~ledger.fund.models.LoanStatus`), disbursed in a date range (both ends
+    included) and drawing on a fund."""
     one_of(status, LoanStatus, "loan status", "贷款状态")
     check_range(disbursed_from, disbursed_to, "disbursement date", "放款日期")
     stmt = loan_rows()
@@ -85,6 +87,8 @@ def loans_page(
         stmt = stmt.where(Loan.disbursed_on >= disbursed_from)
     if disbursed_to is not None:
         stmt = stmt.where(Loan.disbursed_on <= disbursed_to)
+    if fund is not None:
+        stmt = stmt.where(Loan.fund_code == fund)
     return keyset_page(
         session, stmt, Loan.id, before=before, limit=limit, values=lambda rows: map(loan_row, rows)
     )
@@ -117,6 +121,8 @@ class LoanView:
     created_by: str
     #: UTC.
     created_at: dt.datetime
+    #: The fund the loan draws on (its commitment's).
+    fund: str = CITY_FUND
 
     @property
     def maturity(self) -> dt.date:
@@ -307,7 +313,7 @@ def _loan_view(row: Loan) -> LoanView:
         extended_to=row.extended_to, extended_on=row.extended_on,
         coverage_ppm=row.coverage_ppm, status=row.status, repaid_on=row.repaid_on,
         repaid_principal=row.repaid_principal, last_paid_on=row.last_paid_on,
-        created_by=row.created_by, created_at=row.created_at,
+        created_by=row.created_by, created_at=row.created_at, fund=row.fund_code,
     )  # fmt: skip
 
 

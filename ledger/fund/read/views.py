@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from sqlalchemy import Select, select
 
 from ledger.fund.eligibility import Category, categories_on
-from ledger.fund.models import Borrower, Claim, Commitment, Loan
+from ledger.fund.models import CITY_FUND, Borrower, Claim, Commitment, Loan
 from ledger.fund.personal import mask_id_number, mask_name
 
 
@@ -139,6 +139,8 @@ class LoanRow:
     #: The final maturity: the extended one if the loan was extended.
     maturity: dt.date
     status: str
+    #: The fund the loan draws on.
+    fund: str = CITY_FUND
 
     def masked(self) -> LoanRow:
         """The line with the borrower's name and ID number masked."""
@@ -155,7 +157,7 @@ def loan_rows() -> Select:
     return select(
         Loan.id, Loan.bank_code, Loan.contract_no, Borrower.name, Borrower.id_number,
         Borrower.district_code, Loan.principal, Loan.repaid_principal, Loan.annual_rate_ppm,
-        Loan.disbursed_on, Loan.maturity_on, Loan.extended_to, Loan.status,
+        Loan.disbursed_on, Loan.maturity_on, Loan.extended_to, Loan.status, Loan.fund_code,
     ).join(Borrower, Borrower.id == Loan.borrower_id)  # fmt: skip
 
 
@@ -166,7 +168,7 @@ def loan_row(r) -> LoanRow:
         borrower_id_number=r.id_number, district=r.district_code, principal=r.principal,
         principal_outstanding=r.principal - r.repaid_principal,
         annual_rate_ppm=r.annual_rate_ppm, disbursed_on=r.disbursed_on,
-        maturity=r.extended_to or r.maturity_on, status=r.status,
+        maturity=r.extended_to or r.maturity_on, status=r.status, fund=r.fund_code,
     )  # fmt: skip
 
 
