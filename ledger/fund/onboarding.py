@@ -31,7 +31,12 @@ from ledger.fund.books import balances_as_of, share
 from ledger.fund.borrowers import BorrowerSpec, register_borrowers
 from ledger.fund.disbursements import DisbursementLine, apply_disbursements
 from ledger.fund.eligibility import BORROWER_TYPE_NAMES_ZH, BorrowerType, category_of
-from ledger.fund.errors import EligibilityError, FundError, RowsRejectedError
+from ledger.fund.errors import (
+    EligibilityError,
+    FundError,
+    LeverageCapError,
+    RowsRejectedError,
+)
 from ledger.fund.funds import CITY, FundView, add_fund, pick_fund
 from ledger.fund.models import Bank, CapitalSource, District, Fund, Loan
 from ledger.fund.policy import rules_on
@@ -509,8 +514,10 @@ class _Reader:
             code = self.cell(SOURCES, n, r, "来源代码", _text)
             name = self.cell(SOURCES, n, r, "来源名称", _name)
             kind = self.cell(SOURCES, n, r, "类别", self._choice(SOURCE_KINDS))
-            district = self.cell(SOURCES, n, r, "所属区县", self._known(districts, "区县"), None)
-            fund = self.cell(SOURCES, n, r, "担保基金", self._known(funds, "担保基金"), CITY.code)
+            district = self.cell(
+                SOURCES, n, r, "所属区县", self._known(districts, "district"), None
+            )
+            fund = self.cell(SOURCES, n, r, "担保基金", self._known(funds, "fund"), CITY.code)
             contributed = self.cell(SOURCES, n, r, "已到位金额", values.amount)
             committed = self.cell(SOURCES, n, r, "承诺金额", values.amount, None)
             due = self.cell(SOURCES, n, r, "到位期限", values.date, None)
@@ -541,9 +548,7 @@ class _Reader:
     def _placements(self, funds) -> tuple[PlacementRow, ...]:
         out, seen = [], set()
         for n, r in self.sheets[PLACEMENTS]:
-            fund = self.cell(
-                PLACEMENTS, n, r, "担保基金", self._known(funds, "担保基金"), CITY.code
-            )
+            fund = self.cell(PLACEMENTS, n, r, "担保基金", self._known(funds, "fund"), CITY.code)
             bank = self.cell(PLACEMENTS, n, r, "银行代码", _code("bank"))
             bank_name = self.cell(PLACEMENTS, n, r, "银行名称", _name)
             account = self.cell(PLACEMENTS, n, r, "专户账号", _text)
@@ -586,12 +591,12 @@ class _Reader:
 
         name = cell("借款人姓名", _name)
         number = cell("身份证号", lambda v: values.id_number(v, self.today))
-        district = cell("区县", self._known(districts, "区县"))
+        district = cell("区县", self._known(districts, "district"))
         kind = cell("借款人类型", self._choice(BORROWER_TYPES), BorrowerType.individual.value)
         heads = cell("合伙人数", values.count, 1)
         categories = cell("人员类别", _categories)
-        bank = cell("经办银行", self._known(banks, "经办银行（专户存放表）"))
-        fund_given = cell("担保基金", self._known(set(funds), "担保基金"), None)
+        bank = cell("经办银行", self._known(banks, "bank"))
+        fund_given = cell("担保基金", self._known(set(funds), "fund"), None)
         contract = cell("合同号", _contract)
         principal = cell("贷款金额", _positive)
         outstanding = cell("切换日本金余额", _positive)
@@ -701,11 +706,15 @@ class _Reader:
         return parse
 
     def _known(self, known: set[str], what: str):
+        """A code the workbook itself lists: a district on the 区县 or 基金 sheet, a fund
+        on the 基金 sheet (or CITY), a bank on the 专户存放 sheet."""
+        where, where_zh = _LISTED[what]
+
         def parse(raw) -> str:
             text = values.clean(raw)
             if text not in known:
                 raise values.CellError(
-                    f"{text} is not in this workbook ({what})", f"{what} {text} 不存在"
+                    f"{what} {text} is not listed {where}", f"{_WHAT_ZH[what]} {text} {where_zh}"
                 )
             return text
 
@@ -723,6 +732,14 @@ class _Reader:
             f"{value} is after the cut-over date {cut_over}",
             f"{value} 晚于切换日期 {cut_over}",
         )
+
+
+_LISTED = {
+    "district": ("on the sheets 区县 or 基金", "不在“区县”或“基金”表中"),
+    "fund": ("on the sheet 基金 (nor is it CITY)", "不存在：既不是 CITY，也不在“基金”表中"),
+    "bank": ("on the sheet 专户存放", "不在“专户存放”表中"),
+}
+_WHAT_ZH = {"district": "区县", "fund": "担保基金", "bank": "经办银行"}
 
 
 def _positive(raw) -> int:
@@ -770,6 +787,8 @@ class _Posting:
 
     cells: list[BadCell] = field(default_factory=list)
     failed: set[int] = field(default_factory=set)
+    #: The loans sheet's rows, by row number.
+    loans: dict[int, LoanRow] = field(default_factory=dict)
 
     def refuse(self, sheet, row, column, value, error: FundError) -> None:
         self.cells.append(
@@ -830,7 +849,7 @@ def onboard(
     require_role(session, actor, Role.CLERK)
     require_role(session, approver, Role.APPROVER)
     check_maker_checker(actor, approver, "this onboarding", "本次期初数据导入")
-    on, post = book.cut_over, _Posting()
+    on, post = book.cut_over, _Posting(loans={x.row: x for x in book.loans})
     _reference_data(session, book, actor, post)
     if not post.cells:
         _capital(session, book, actor, approver, today, post)
@@ -964,7 +983,6 @@ def _capital(session, book: Onboarding, actor, approver, today, post: _Posting) 
 def _loans(session, book: Onboarding, actor, approver, today, post: _Posting) -> None:
     on = book.cut_over
     loans = list(book.loans)
-    by_row = {loan.row: loan for loan in loans}
     _check_loans(session, book, post)
     specs = [
         BorrowerSpec(
@@ -975,7 +993,6 @@ def _loans(session, book: Onboarding, actor, approver, today, post: _Posting) ->
     ]
     _batch(
         post,
-        by_row,
         specs,
         lambda rows: register_borrowers(session, rows, actor=actor, today=today),
     )
@@ -986,13 +1003,12 @@ def _loans(session, book: Onboarding, actor, approver, today, post: _Posting) ->
         for x in loans
         if x.row not in post.failed
     ]
-    approved = _batch(
+    requests, approved = _batch(
         post,
-        by_row,
         requests,
         lambda rows: approve_guarantees(session, rows, actor=approver, today=today),
     )
-    numbers = {r.row: a.number for r, a in zip(requests, approved or (), strict=False)}
+    numbers = {r.row: a.number for r, a in zip(requests, approved or (), strict=True)}
     by_bank: dict[str, list[LoanRow]] = defaultdict(list)
     for x in loans:
         if x.row not in post.failed and x.row in numbers:
@@ -1016,7 +1032,6 @@ def _loans(session, book: Onboarding, actor, approver, today, post: _Posting) ->
         ]
         _batch(
             post,
-            by_row,
             lines,
             lambda rows, bank=bank: apply_disbursements(
                 session, bank=bank, lines=rows, actor=actor, today=today, booked_on=on
@@ -1027,7 +1042,6 @@ def _loans(session, book: Onboarding, actor, approver, today, post: _Posting) ->
         lines = [line for line in lines if line is not None]
         _batch(
             post,
-            by_row,
             lines,
             lambda rows, bank=bank: apply_repayments(
                 session, bank=bank, lines=rows, actor=actor, today=today
@@ -1058,23 +1072,35 @@ def _loans(session, book: Onboarding, actor, approver, today, post: _Posting) ->
             )
 
 
-def _batch(post: _Posting, by_row, rows: list, work: Callable):
+def _batch(post: _Posting, rows: list, work: Callable) -> tuple[list, object]:
     """Run a batch operation over ``rows``; the rows it refuses become bad cells and it
-    runs again over the others, until it passes (or no row is left)."""
+    runs again over the others, until it passes (or no row is left). Returns the rows it
+    posted and what it returned."""
     while rows:
         try:
-            return work(rows)
+            return rows, work(rows)
         except RowsRejectedError as rejected:
             for e in rejected.errors:
-                _refuse_line(post, by_row, e)
+                _refuse_line(post, e)
             refused = {e.row for e in rejected.errors}
             rows = [r for r in rows if r.row not in refused]
-    return None
+    return [], None
 
 
-def _refuse_line(post: _Posting, by_row, e: LineError) -> None:
-    column = _LOAN_COLUMNS.get(e.column, "合同号")
-    post.refuse(LOANS, e.row, column, e.value, e.error)
+def _refuse_line(post: _Posting, e: LineError) -> None:
+    """A batch's refused line as the loans sheet's cell. The leverage cap counts what a
+    loan has outstanding at cut-over: that is its cell."""
+    column, value = _LOAN_COLUMNS.get(e.column, "合同号"), e.value
+    if isinstance(e.error, LeverageCapError):
+        column, value = "切换日本金余额", str(post.loans[e.row].outstanding)
+    if column in ("贷款金额", "切换日本金余额") and value.isdigit():
+        value = _yuan_text(int(value))
+    post.refuse(LOANS, e.row, column, value, e.error)
+
+
+def _yuan_text(fen: int) -> str:
+    """Fen as the workbook writes yuan: 1234.50."""
+    return f"{fen // 100}.{fen % 100:02d}"
 
 
 def _check_loans(session, book: Onboarding, post: _Posting) -> None:
