@@ -325,3 +325,50 @@ def test_the_same_person_may_not_record_and_approve(tmp_path, factory):
     with pytest.raises(Exception) as info:
         run(factory, onboard(book, "boss", "boss"))
     assert info.value.code == "maker-checker"
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def test_the_command_writes_the_template_posts_it_and_lists_a_refused_files_cells(
+    tmp_path, db_url, factory
+):
+    from click.testing import CliRunner
+
+    from ledger.cli import cli
+
+    users(factory)
+    runner = CliRunner()
+
+    def invoke(*args):
+        return runner.invoke(cli, ["--database-url", db_url, *args], catch_exceptions=False)
+
+    template = tmp_path / "template.xlsx"
+    result = invoke("onboard", "--template", str(template))
+    assert result.exit_code == 0
+    assert f"模板已生成：{template}" in result.output
+
+    result = invoke("onboard", str(template), "--actor", "admin")
+    assert result.exit_code == 2
+    assert "--approver" in result.output
+
+    sheets = base_sheets()
+    sheets["在保贷款"] = [loan_row(0), (*loan_row(1)[:6], "XYZ", *loan_row(1)[7:])]
+    bad = write_book(tmp_path / "bad.xlsx", sheets)
+    before = table_counts(factory)
+    result = invoke("onboard", str(bad), "--actor", "admin", "--approver", "approver")
+    assert result.exit_code == 1
+    assert "错误：1 处错误，工作簿未入账。在保贷款 第 3 行“经办银行”" in result.output
+    assert "在保贷款\t3\t经办银行\tXYZ\t经办银行 XYZ 不在“专户存放”表中" in result.output
+    assert table_counts(factory) == before
+
+    result = invoke("onboard", str(template), "--actor", "admin", "--approver", "approver")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "onboarded as of 2025-12-31 期初数据已入账（切换日期 2025-12-31）"
+    assert [line.split() for line in lines if line.startswith(("exposure", "principal"))] == [
+        ["exposure", "在保", "ICBC/CITY", "48,000.00", "48,000.00"],
+        ["principal", "本金余额", "60,000.00", "60,000.00"],
+    ]
+    with factory() as s:
+        assert verify(s).ok
