@@ -28,7 +28,10 @@ from ledger.money import format_yuan
 @click.option("--approver", help="Who approves the allocations and guarantees: another user.")
 @click.pass_obj
 def onboard_command(obj, file, template, actor, approver):
-    """Take over existing books: post FILE.xlsx's opening position as of its cut-over date."""
+    """Take over existing books from a workbook (--template writes one).
+
+    Posts FILE.xlsx's opening position as of its cut-over date, or lists every bad cell.
+    """
     from ledger.fund import onboarding
 
     if template is not None:

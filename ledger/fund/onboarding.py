@@ -38,7 +38,8 @@ from ledger.fund.errors import (
     RowsRejectedError,
 )
 from ledger.fund.funds import CITY, FundView, add_fund, pick_fund
-from ledger.fund.models import Bank, CapitalSource, District, Fund, Loan
+from ledger.fund.leverage import principal_outstanding
+from ledger.fund.models import Bank, CapitalSource, Claim, District, Fund, Loan
 from ledger.fund.policy import rules_on
 from ledger.fund.reference import Role, SourceKind, check_maker_checker, require_role
 from ledger.fund.repayments import RepaymentLine, apply_repayments
@@ -1212,14 +1213,11 @@ def books_totals(session: Session, book: Onboarding) -> Totals:
     fund_codes = sorted({s.fund for s in book.sources} | {p.fund for p in book.placements})
     codes += [chart.treasury_account(f) for f in fund_codes]
     b = balances_as_of(session, codes, on)
-    from ledger.fund.leverage import principal_outstanding
-    from ledger.fund.models import Claim
-
-    contracts = [(x.bank, x.contract_no) for x in book.loans]
+    contracts = {(x.bank, x.contract_no) for x in book.loans}
     loan_ids = [
         i
         for bank, contract, i in session.execute(select(Loan.bank_code, Loan.contract_no, Loan.id))
-        if (bank, contract) in set(contracts)
+        if (bank, contract) in contracts
     ]
     pending = (
         list(
