@@ -104,6 +104,26 @@ def rows(archive: zipfile.ZipFile) -> Iterator[tuple[int, tuple]]:
         raise WorkbookDamaged(_detail(error)) from None
 
 
+def named_rows(archive: zipfile.ZipFile, name: str) -> Iterator[tuple[int, tuple]]:
+    """:func:`rows` of the worksheet named ``name`` (a workbook of several sheets, such
+    as an onboarding workbook); :class:`MissingSheet` when it has none of that name."""
+    try:
+        book = _Book(archive, name)
+        yield from _sheet_rows(book)
+    except _DAMAGE as error:
+        raise WorkbookDamaged(_detail(error)) from None
+
+
+class MissingSheet(WorkbookRefused):
+    """The workbook has no worksheet of the name asked for."""
+
+    code = "missing-sheet"
+
+    def __init__(self, name: str):
+        super().__init__(f"the workbook has no sheet named {name}", zh=f"工作簿缺少工作表“{name}”")
+        self.name = name
+
+
 def check_directory(archive: zipfile.ZipFile, max_total: int, max_ratio: int) -> None:
     """Refuse a zip whose directory promises too much: too many parts, a total beyond
     ``max_total`` bytes, a part over 1 MB compressed more than ``max_ratio`` : 1, or
@@ -140,7 +160,7 @@ def _local(tag: str) -> str:
 class _Book:
     """The parts of the workbook that the first worksheet's values depend on."""
 
-    def __init__(self, archive: zipfile.ZipFile):
+    def __init__(self, archive: zipfile.ZipFile, name: str | None = None):
         self.archive = archive
         package = _relations(self, "_rels/.rels") if self.has("_rels/.rels") else {}
         workbook = _target(package, "", "officeDocument")
@@ -151,7 +171,7 @@ class _Book:
                 "the file is a zip archive but not an XLSX workbook (it has no xl/workbook.xml)",
                 zh="文件不是 XLSX 工作簿，请用 Excel 另存为 .xlsx 格式，或导出为 CSV 后上传",
             )
-        first, self.date1904 = self._first_sheet(workbook)
+        first, self.date1904 = self._first_sheet(workbook, name)
         # The workbook's relationships, read once: the first sheet, the strings, the styles.
         relations = _relations(self, _rels_name(workbook))
         if first not in relations:
@@ -195,17 +215,22 @@ class _Book:
             return False
         return True
 
-    def _first_sheet(self, workbook: str) -> tuple[str, bool]:
-        """The relationship id of the workbook's first sheet, and whether its dates count
-        from 1904."""
-        first, date1904 = None, False
+    def _first_sheet(self, workbook: str, wanted: str | None = None) -> tuple[str, bool]:
+        """The relationship id of the workbook's first sheet (or of the sheet named
+        ``wanted``), and whether its dates count from 1904."""
+        first, date1904, found = None, False, False
         with self.open(workbook, MAX_SMALL_PART_BYTES) as part:
             for _, element in iterparse(part):
                 name = _local(element.tag)
                 if name == "workbookPr":
                     date1904 = element.get("date1904", "").lower() in ("1", "true")
                 elif name == "sheet" and first is None:
+                    if wanted is not None and element.get("name") != wanted:
+                        found = True
+                        continue
                     first = next((v for k, v in element.attrib.items() if _local(k) == "id"), None)
+        if first is None and wanted is not None and found:
+            raise MissingSheet(wanted)
         if first is None:
             raise WorkbookDamaged(
                 "the workbook has no worksheet", zh="工作簿中没有工作表，请重新导出后上传"

@@ -67,6 +67,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "import": ("bankfiles", "import_command",
                "Import a partner bank's FILE, or the bureau's list, of KIND and print its "
                "receipt."),
+    "onboard": ("onboarding", "onboard_command",
+                "Take over existing books from a workbook (--template writes one)."),
     "imports": ("bankfiles", "imports_group",
                 "Receipts of bank file uploads, their error reports, and the drop folder."),
 }  # fmt: skip

@@ -68,6 +68,9 @@ class DisbursementLine:
     repayment_method: Method | str
     #: Where the line came from (a file's row number), for the error report.
     row: int = 0
+    #: For a loan taken over when the books are opened (``apply_disbursements``'s
+    #: ``booked_on``): its principal outstanding on that date, which the leverage cap counts.
+    outstanding: int | None = None
 
 
 @dataclass(frozen=True)
@@ -105,12 +108,19 @@ def apply_disbursements(
     lines: Sequence[DisbursementLine],
     actor: str,
     today: dt.date | None = None,
+    booked_on: dt.date | None = None,
 ) -> DisbursementBatch:
     """Check every line, then post them all, or raise :class:`RowsRejectedError` with
-    every refused line and write nothing. The scheduler (system) may post a bank's file."""
+    every refused line and write nothing. The scheduler (system) may post a bank's file.
+
+    ``booked_on``: loans taken over when the books are opened on that date (onboarding).
+    Each keeps its own disbursement date, rules and schedule, but its exposure is booked
+    on ``booked_on`` (the books hold nothing earlier), and the leverage cap is checked on
+    that date against what each line has outstanding then (``DisbursementLine.outstanding``).
+    """
     require_bank_access(session, actor, bank, Role.CLERK, Role.APPROVER, Role.BANK, Role.SYSTEM)
     get_bank(session, bank, for_update=True)
-    run = _Run(session, bank, today or business_today())
+    run = _Run(session, bank, today or business_today(), booked_on)
     run.load(lines)
     outcomes, errors = [], []
     for line in lines:
@@ -199,8 +209,10 @@ class _Outcome:
 
 
 class _Run:
-    def __init__(self, session: Session, bank: str, today: dt.date):
+    def __init__(self, session: Session, bank: str, today: dt.date, booked_on=None):
         self.session, self.bank, self.today = session, bank, today
+        #: The date the exposure is booked on when the books are opened; None: as disbursed.
+        self.booked_on: dt.date | None = booked_on
         self.commitments: dict[str, _Commitment] = {}
         #: contract → (content, loan id or the outcome that will create it)
         self.loans: dict[str, tuple[tuple, object]] = {}
@@ -307,8 +319,12 @@ class _Run:
         outcome.rules = rules
         outcome.exposure = share(line.principal, rules["coverage_ppm"])
         fund = commitment.fund_code
-        self._check_leverage(line, outcome.exposure, fund)
-        self.added.append((fund, line.disbursed_on, outcome.exposure, line.principal))
+        counted, counted_principal = outcome.exposure, line.principal
+        if self.booked_on is not None and line.outstanding is not None:
+            counted_principal = line.outstanding
+            counted = share(line.outstanding, rules["coverage_ppm"])
+        self._check_leverage(line, counted, fund, counted_principal)
+        self.added.append((fund, self._booked(line), counted, counted_principal))
         commitment.status = COMMITMENT_LIFECYCLE.move(
             commitment.number, commitment.status, CommitmentStatus.USED
         )
@@ -368,6 +384,10 @@ class _Run:
                 ),
             )
 
+    def _booked(self, line: DisbursementLine) -> dt.date:
+        """The date the line's exposure is booked on."""
+        return self.booked_on or line.disbursed_on
+
     def _check_dates(self, line: DisbursementLine, commitment: _Commitment) -> None:
         if line.disbursed_on < commitment.approved_on:
             raise Refused(
@@ -384,6 +404,15 @@ class _Run:
                           CommitmentError)  # fmt: skip
         except CommitmentError as exc:
             raise Refused("disbursed_on", exc) from None
+        if self.booked_on is not None and line.disbursed_on > self.booked_on:
+            raise Refused(
+                "disbursed_on",
+                CommitmentError(
+                    f"disbursement date {line.disbursed_on} is after the opening date "
+                    f"{self.booked_on}",
+                    zh=f"放款日期 {line.disbursed_on} 晚于切换日期 {self.booked_on}",
+                ),
+            )
         if line.maturity_on <= line.disbursed_on:
             raise Refused(
                 "maturity_on",
@@ -399,11 +428,13 @@ class _Run:
             self.rules[on] = rules_on(self.session, on)
         return self.rules[on]
 
-    def _check_leverage(self, line: DisbursementLine, exposure: int, fund: str) -> None:
+    def _check_leverage(
+        self, line: DisbursementLine, exposure: int, fund: str, principal: int
+    ) -> None:
         """The cap of the loan's fund at the bank now and, for a backdated line, on its
-        date; each counting the lines accepted before this one (on that date or before,
-        for the second)."""
-        on = line.disbursed_on
+        date (the opening date when the books are opened); each counting the lines
+        accepted before this one (on that date or before, for the second)."""
+        on = self._booked(line)
         if (on, fund) not in self.capacities:
             self.capacities[(on, fund)] = capacities(
                 self.session, self.bank, on, self._rules(on), fund
@@ -421,7 +452,7 @@ class _Run:
                 if by_principal
                 else replace(cap, exposure=cap.exposure + added)
             )
-            error = exposure_error(grown, line.principal if by_principal else exposure)
+            error = exposure_error(grown, principal if by_principal else exposure)
             if error is not None:
                 raise Refused("principal", error)
 
@@ -481,7 +512,7 @@ class _Run:
         moves: dict[dt.date, dict[int, int]] = defaultdict(dict)
         by_loan = {}
         for outcome in new:
-            moves[outcome.line.disbursed_on][outcome.loan_id] = outcome.exposure
+            moves[self._booked(outcome.line)][outcome.loan_id] = outcome.exposure
             by_loan[outcome.loan_id] = outcome
 
         def describe(on: dt.date, loan_ids: list[int]) -> str:
@@ -509,7 +540,7 @@ class _Run:
             self.session,
             Loan.__table__,
             [
-                {"id": o.loan_id, "entry_id": entry_of[(o.line.disbursed_on, o.loan_id)]}
+                {"id": o.loan_id, "entry_id": entry_of[(self._booked(o.line), o.loan_id)]}
                 for o in new
             ],
         )
