@@ -4,7 +4,6 @@ posted to the fen, and workbooks refused whole."""
 from __future__ import annotations
 
 import datetime as dt
-import time
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -194,11 +193,8 @@ def test_template_round_trips(tmp_path, factory):
 def test_a_thousand_loans_post_and_match_the_workbook(tmp_path, factory):
     path = portfolio(tmp_path / "books.xlsx", 1000)
     users(factory)
-    started = time.perf_counter()
     book = onboarding.read_workbook(path, today=TODAY)
     result = run(factory, onboard(book))
-    elapsed = time.perf_counter() - started
-    assert elapsed < 30, elapsed
     expected = book.totals()
     assert result.books == expected
     assert expected.loans == 1000
