@@ -24,6 +24,7 @@ run: install
 	DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/fundledger balances --depth 3
 	DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/fundledger trial-balance --totals-only
 	DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/fundledger verify
+	DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/fundledger fund list
 	DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/fundledger capital show
 	DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/fundledger report banks
 	DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/fundledger imports list
