@@ -156,7 +156,9 @@ class ImportTask(Base):
     __tablename__ = "import_tasks"
     __table_args__ = (
         CheckConstraint("status IN ('queued','running','done','failed')", name="status"),
-        CheckConstraint("path IS NOT NULL OR content IS NOT NULL", name="source"),
+        CheckConstraint(
+            "path IS NOT NULL OR content IS NOT NULL OR status = 'done'", name="source"
+        ),
         CheckConstraint(
             "rows_read >= 0 AND rows_checked >= 0 AND rows_posted >= 0 AND attempts >= 0",
             name="counts",

@@ -111,7 +111,8 @@ def upgrade() -> None:
             "status IN ('queued','running','done','failed')", name=op.f("ck_import_tasks_status")
         ),
         sa.CheckConstraint(
-            "path IS NOT NULL OR content IS NOT NULL", name=op.f("ck_import_tasks_source")
+            "path IS NOT NULL OR content IS NOT NULL OR status = 'done'",
+            name=op.f("ck_import_tasks_source"),
         ),
         sa.CheckConstraint(
             "rows_read >= 0 AND rows_checked >= 0 AND rows_posted >= 0 AND attempts >= 0",

@@ -11,6 +11,7 @@ import pytest
 from jobs.config import parse
 from jobs.registry import Job, Registry
 from ledger.ops.runs import PeriodKind
+from tests.bankfiles.conftest import city  # noqa: F401  (the bank files' small city)
 
 T0 = dt.datetime(2026, 12, 1, 2, 0, 0)  # UTC
 
