@@ -83,6 +83,8 @@ log = logging.getLogger(__name__)
 CHUNK_LINES = 50_000
 #: Repayment rows kept in memory for sorting; past this they go to a temporary file.
 SPILL_ROWS = 200_000
+#: Rows read between two progress reports (and one after each chunk is checked).
+PROGRESS_ROWS = 5_000
 
 #: The value of an error found after reading, filled in from the file at the end.
 _LATER = "\0"
@@ -156,6 +158,7 @@ def import_file(
     bank: str | None = None,
     file_name: str | None = None,
     today: dt.date | None = None,
+    progress: Callable[[Progress], None] | None = None,
 ) -> Receipt:
     """Import the file at ``path`` for ``bank`` as ``kind`` and return its receipt.
 
@@ -170,6 +173,11 @@ def import_file(
     (:class:`~ledger.bankfiles.reading.FileRejected`,
     :class:`~ledger.fund.errors.ReferenceDataError`) or an actor who may not act for
     the bank or import the list (:class:`~ledger.fund.errors.PermissionDeniedError`).
+
+    ``progress``, if given, is called with a :class:`Progress` every
+    :data:`PROGRESS_ROWS` rows read and after each chunk is checked, from inside the
+    import's transaction (so it must write, if at all, through a session of its own). An
+    exception it raises ends the import with nothing posted.
     """
     path = Path(path)
     spec = kind_named(kind)
@@ -195,7 +203,8 @@ def import_file(
     head.sniffed(sniffed)
     try:
         return run_in_transaction(
-            factory, lambda session: _Import(session, spec, head, path, sniffed, today).run()
+            factory,
+            lambda session: _Import(session, spec, head, path, sniffed, today, progress).run(),
         )
     except _Rejected as rejected:
         return _record_rejected(factory, head, rejected.problems, rejected.reading)
@@ -440,12 +449,32 @@ def _values_as_given(
 # ------------------------------------------------------------------------ the transaction
 
 
+@dataclass(frozen=True)
+class Progress:
+    """How far an import has come: data rows read from the file, rows checked by the
+    fund's operations (or stored), rows posted or stored so far (in the import's own
+    transaction: none of them are in the books until it commits)."""
+
+    read: int
+    checked: int
+    posted: int
+
+
 class _Import:
     def __init__(
-        self, session: Session, kind: Kind, head: _Head, path: Path, sniffed: Sniffed, today
+        self,
+        session: Session,
+        kind: Kind,
+        head: _Head,
+        path: Path,
+        sniffed: Sniffed,
+        today,
+        progress: Callable[[Progress], None] | None = None,
     ):
         self.session, self.kind, self.head = session, kind, head
         self.path, self.sniffed, self.today = path, sniffed, today
+        self.progress = progress
+        self.checked = 0
         self.reading = _Reading(kind)
         self.problems = _Problems()
         self.posted = self.skipped = 0
@@ -505,7 +534,25 @@ class _Import:
         return get_receipt(self.session, self.import_id)
 
     def records(self) -> Iterator[tuple[int, dict]]:
-        return _records(self.kind, self.path, self.sniffed, self.today, self.reading)
+        records = _records(self.kind, self.path, self.sniffed, self.today, self.reading)
+        if self.progress is None:
+            return records
+        return self._reporting(records)
+
+    def _reporting(self, records: Iterator[tuple[int, dict]]) -> Iterator[tuple[int, dict]]:
+        reading, due = self.reading, PROGRESS_ROWS
+        for record in records:
+            if reading.rows >= due:
+                due = reading.rows + PROGRESS_ROWS
+                self.report()
+            yield record
+        self.report()
+
+    def report(self, checked: int = 0) -> None:
+        """Count ``checked`` rows more as checked and tell the progress callback."""
+        self.checked = min(self.checked + checked, self.reading.rows)
+        if self.progress is not None:
+            self.progress(Progress(self.reading.rows, self.checked, self.posted))
 
     def _fill_values(self, problems: list[Problem]) -> None:
         wanted: dict[int, list[int]] = defaultdict(list)
@@ -528,6 +575,7 @@ class _Import:
         checked against the state the good lines before it leave. ``columns`` names the
         file's column for an operation's name of it, where they differ."""
         columns = columns or {}
+        given = len(lines)
         while lines:
             try:
                 batch = operation(lines)
@@ -553,6 +601,7 @@ class _Import:
             break
         self.session.flush()
         self.session.expunge_all()
+        self.report(given)
 
     def _disbursement(self) -> None:
         def post(lines):
@@ -753,6 +802,7 @@ class _Import:
         # meanwhile a later chunk's repeats of these rows are recognised.
         insert_rows(self.session, table, new)
         self.posted += len(new)
+        self.report(self.reading.rows)
 
     def problem(self, number: int, column: str, error: FundError) -> None:
         self.problems.append(
@@ -852,6 +902,7 @@ __all__ = [
     "CHUNK_LINES",
     "STATUS_ZH",
     "Problem",
+    "Progress",
     "Receipt",
     "error_lines",
     "get_receipt",

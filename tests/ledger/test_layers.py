@@ -31,7 +31,7 @@ def test_the_core_imports_nothing_above_it(path):
     assert above == [], f"{path.name} imports {above}"
 
 
-@pytest.mark.parametrize("package", ["fund", "bankfiles"])
+@pytest.mark.parametrize("package", ["fund", "bankfiles", "ops"])
 def test_the_domain_never_imports_the_web_or_the_jobs(package):
     for path in sorted((LEDGER / package).rglob("*.py")):
         assert not {n for n in imported(path) if n.startswith(("web", "jobs"))}, path.name
