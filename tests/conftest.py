@@ -24,8 +24,10 @@ from ledger.chain import drain_sealer
 from ledger.db import make_engine, normalize_url, session_factory
 from ledger.demo.city import city_chart
 from ledger.fund.models import FUND_TABLES
+from ledger.recon.models import RECON_TABLES
 
 TABLES = (
+    *RECON_TABLES,
     *BANKFILE_TABLES,
     *FUND_TABLES,
     "postings",
