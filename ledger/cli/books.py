@@ -259,8 +259,13 @@ def close_period_cmd(obj, through, actor):
     (an approver or an admin)."""
     from ledger.db import run_in_transaction
     from ledger.fund.closing import close_books
+    from ledger.recon.monthend import require_no_open_breaks
 
-    run_in_transaction(obj.factory, lambda s: close_books(s, through, actor=_actor(actor)))
+    def close(s):
+        require_no_open_breaks(s, through)
+        return close_books(s, through, actor=_actor(actor))
+
+    run_in_transaction(obj.factory, close)
     click.echo(f"books closed through {through}")
 
 

@@ -171,3 +171,42 @@ def test_statement_matches_and_finds_the_planted_lines(demo, tmp_path):
     assert result.matched["reference"] + result.matched["amount"] == len(rows) - 2
     again = run_in_transaction(factory, lambda s: reconcile_statement(s, import_id, actor=SYSTEM))
     assert again.counts()["breaks_new"] == 0 and again.counts()["breaks_seen_again"] == 3
+
+
+def test_month_end_guard_ageing_and_the_cli(demo, tmp_path, db_url):
+    from click.testing import CliRunner
+
+    from ledger.cli import cli
+    from ledger.recon.ageing import ageing
+    from ledger.recon.errors import OpenBreaksError
+    from ledger.recon.monthend import close_month, prepare_month_end
+
+    factory, as_of = demo
+    path = tmp_path / "ICBC_balances.csv"
+    with factory() as s:
+        recon_files.write_balances(s, "ICBC", as_of, path)
+        aged = ageing(s, as_of)
+        figures = outstanding_loans(s, as_of)
+    assert sum(aged.buckets.values()) == sum(1 for f in figures if f.days_overdue)
+    assert all(f.days_overdue == 90 for f in aged.claim_eligible)
+    import_id = _import(factory, "ICBC", "balances", path)
+    run_in_transaction(factory, lambda s: reconcile_balances(s, import_id, actor=SYSTEM))
+    month = f"{as_of:%Y-%m}"
+    with pytest.raises(OpenBreaksError) as info:
+        run_in_transaction(factory, lambda s: close_month(s, month, actor="li.jun", today=TODAY))
+    assert info.value.code == "open-breaks"
+    assert info.value.zh.startswith(f"截至 {as_of.replace(day=30)} 发现的 4 项对账差异尚未处理")
+    with factory() as s:
+        assert len(prepare_month_end(s, month).open_breaks) == 4
+    runner = CliRunner()
+    url = ["--database-url", db_url]
+    out = runner.invoke(cli, [*url, "breaks", "list", "--actor", "audit.he"])
+    assert out.exit_code == 0, out.output
+    assert len(out.output.splitlines()) == 4
+    first = int(out.output.split("\t", 1)[0])
+    out = runner.invoke(
+        cli, [*url, "breaks", "explain", str(first), "银行补报", "--actor", "wang.fang"]
+    )
+    assert out.exit_code == 0 and "explained" in out.output
+    out = runner.invoke(cli, [*url, "breaks", "show", str(first), "--actor", "wang.fang"])
+    assert "explained" in out.output and "银行补报" in out.output
