@@ -24,6 +24,11 @@ DEFAULT_SCHEDULES = {
     "drop-folder": "*/5 * * * *",
     "import-queue": "* * * * *",
     "expected-files": "0 10 * * *",
+    "reconcile": "0 20 * * *",
+    "ageing": "0 6 * * *",
+    "breaks-old": "0 9 * * *",
+    "month-end": "0 7 1 * *",
+    "deposit-interest": "0 8 1 1,4,7,10 *",
 }
 
 
@@ -77,6 +82,8 @@ class Config:
     queue_stale_seconds: int = 300
     expected: tuple[ExpectedFiles, ...] = ()
     smtp: SmtpSettings | None = None
+    #: A break open longer than this many days raises a breaks-old alert.
+    breaks_old_days: int = 10
 
     def job(self, name: str) -> JobSettings:
         return self.jobs.get(name) or JobSettings(DEFAULT_SCHEDULES.get(name, "0 3 * * *"))
@@ -142,6 +149,7 @@ def parse(data: dict) -> Config:
         queue_stale_seconds=int(queue.get("stale_seconds", 300)),
         expected=expected,
         smtp=smtp,
+        breaks_old_days=int(data.get("reconciliation", {}).get("breaks_old_days", 10)),
     )
 
 

@@ -86,7 +86,7 @@ class Registry:
 
 def default_registry(config: Config) -> Registry:
     """The jobs of the scheduler, with their functions bound to ``config``."""
-    from jobs import books, files, imports
+    from jobs import books, files, imports, recon
 
     return Registry(
         [
@@ -113,6 +113,30 @@ def default_registry(config: Config) -> Registry:
                 "expected-files", files.expected_files_job(config), PeriodKind.DAILY,
                 config.job("expected-files").schedule,
                 "Alert when a bank's expected file is past its due day",
+            ),
+            Job(
+                "reconcile", recon.reconcile_files, PeriodKind.DAILY,
+                config.job("reconcile").schedule,
+                "Reconcile the day's balances and statement files; differences become breaks",
+            ),
+            Job(
+                "ageing", recon.ageing_job, PeriodKind.DAILY, config.job("ageing").schedule,
+                "Overdue ageing; loans reaching the claim threshold proposed in an alert",
+            ),
+            Job(
+                "breaks-old", recon.breaks_old_job(config.breaks_old_days), PeriodKind.DAILY,
+                config.job("breaks-old").schedule,
+                "Alert while breaks stay open too long", catch_up=False,
+            ),
+            Job(
+                "month-end", recon.month_end_job, PeriodKind.MONTHLY,
+                config.job("month-end").schedule,
+                "Prepare the month's trial balance and statement; the approver closes",
+            ),
+            Job(
+                "deposit-interest", recon.deposit_interest_job, PeriodKind.QUARTERLY,
+                config.job("deposit-interest").schedule,
+                "Propose each special account's expected interest for the quarter",
             ),
         ]
     )  # fmt: skip

@@ -25,9 +25,11 @@ from ledger.db import make_engine, normalize_url, session_factory
 from ledger.demo.city import city_chart
 from ledger.fund.models import FUND_TABLES
 from ledger.ops.models import OPS_TABLES
+from ledger.recon.models import RECON_TABLES
 
 TABLES = (
     *OPS_TABLES,
+    *RECON_TABLES,
     *BANKFILE_TABLES,
     *FUND_TABLES,
     "postings",

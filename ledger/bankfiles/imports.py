@@ -732,6 +732,7 @@ class _Import:
                             "bank_ref": r["bank_ref"], "direction": r["direction"],
                             "amount": r["amount"], "balance": r["balance"],
                             "counterparty": r["counterparty"], "memo": r["memo"],
+                            "account_no": r["account_no"],
                         }
                     )  # fmt: skip
             self._store(table, new)

@@ -268,6 +268,7 @@ KINDS: dict[str, Kind] = {
                 _c("balance", "余额", "balance", True, _AMOUNT, money=True),
                 _c("counterparty", "对方户名", "counterparty", False, _text(200)),
                 _c("memo", "摘要", "memo", False, _text(200)),
+                _c("account_no", "账号", "account_no", False, _text(40)),
             ),
         ),
         Kind(

@@ -214,6 +214,8 @@ class BankStatementLine(Base):
     balance: Mapped[int] = mapped_column(BigInteger)
     counterparty: Mapped[str | None] = mapped_column(String(200))
     memo: Mapped[str | None] = mapped_column(String(200))
+    #: The special account the line is of (账号, optional): absent, the city fund's.
+    account_no: Mapped[str | None] = mapped_column(String(40))
 
 
 #: Every table above, children first: the order a test reset truncates them in.

@@ -41,6 +41,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "close-period": ("books", "close_period_cmd",
                      "Close the books through a date; entries dated then or earlier are "
                      "refused after (an approver or an admin)."),
+    "breaks": ("recon", "breaks_group",
+               "Reconciliation breaks: list, show, assign, explain, resolve, comment."),
+    "reconcile": ("recon", "reconcile_cmd",
+                  "Reconcile a stored balances or statement file against the fund."),
     "seal": ("books", "seal",
              "Seal entries still awaiting their place in the hash chain (after a crash)."),
     "district": ("fund", "district", "Districts (区县)."),

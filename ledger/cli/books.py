@@ -258,9 +258,9 @@ def close_period_cmd(obj, through, actor):
     """Close the books through a date; entries dated then or earlier are refused after
     (an approver or an admin)."""
     from ledger.db import run_in_transaction
-    from ledger.fund.closing import close_books
+    from ledger.recon.monthend import close_through
 
-    run_in_transaction(obj.factory, lambda s: close_books(s, through, actor=_actor(actor)))
+    run_in_transaction(obj.factory, lambda s: close_through(s, through, actor=_actor(actor)))
     click.echo(f"books closed through {through}")
 
 

@@ -1,5 +1,5 @@
 """``fundledger onboard FILE.xlsx`` and ``fundledger onboard --template OUT.xlsx``:
-existing books taken over from a workbook as opening entries (``ledger.fund.onboarding``).
+existing books taken over from a workbook as opening entries (``ledger.bankfiles.onboarding``).
 
 Exit codes: 0 when the workbook was posted and the books equal its totals; 1 when it was
 refused (every bad cell is listed: sheet, row, column, value and the Chinese message) or
@@ -32,7 +32,7 @@ def onboard_command(obj, file, template, actor, approver):
 
     Posts FILE.xlsx's opening position as of its cut-over date, or lists every bad cell.
     """
-    from ledger.fund import onboarding
+    from ledger.bankfiles import onboarding
 
     if template is not None:
         if file is not None:

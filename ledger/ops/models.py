@@ -91,6 +91,12 @@ class AlertKind(StrEnum):
     BREAKS_OLD = "breaks-old"
     LEVERAGE_HIGH = "leverage-high"
     IMPORT_FAILED = "import-failed"
+    #: Loans that reached the policy's days overdue for a claim: proposed, never filed.
+    CLAIMS_ELIGIBLE = "claims-eligible"
+    #: A month ended: its trial balance and statement are ready for the approver.
+    MONTH_END = "month-end"
+    #: A quarter's expected deposit interest, for a clerk to record against the statement.
+    INTEREST_EXPECTED = "interest-expected"
 
 
 class Severity(StrEnum):

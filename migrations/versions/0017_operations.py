@@ -3,7 +3,7 @@ the queue of uploaded files for the import worker.
 
 Revision ID: 0017
 Revises: 0016
-Create Date: 2026-12-03
+Create Date: 2026-12-02
 """
 
 import sqlalchemy as sa
@@ -17,7 +17,7 @@ depends_on = None
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 ALERT_KINDS = (
     "kind IN ('chain-verification','file-missing','job-failed','breaks-old',"
-    "'leverage-high','import-failed')"
+    "'leverage-high','import-failed','claims-eligible','month-end','interest-expected')"
 )
 
 

@@ -10,11 +10,12 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select, text
 
 from ledger.balances import trial_balance
-from ledger.fund import onboarding, reference
+from ledger.bankfiles import onboarding
+from ledger.bankfiles.onboarding import COLUMNS, OnboardingRejectedError
+from ledger.fund import reference
 from ledger.fund.books import share
 from ledger.fund.identity import Sex, make_resident_id
 from ledger.fund.models import FUND_TABLES, Loan, Repayment
-from ledger.fund.onboarding import COLUMNS, OnboardingRejectedError
 from ledger.fund.schedule import Method, build_schedule
 from ledger.principal import SYSTEM
 from ledger.verify import verify

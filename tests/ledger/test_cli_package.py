@@ -39,7 +39,9 @@ def test_help_imports_neither_sqlalchemy_nor_the_fund_nor_alembic():
         "    pass\n"
         "heavy = sorted(m for m in sys.modules\n"
         "               if m.split('.')[0] in ('sqlalchemy', 'alembic', 'openpyxl')\n"
-        "               or m.startswith(('ledger.fund', 'ledger.bankfiles', 'ledger.cli.')))\n"
+        "               or m.startswith(('ledger.fund', 'ledger.bankfiles', 'ledger.cli.'))\n"
+        # The shared option parsers (click and datetime only) are what plugins import.
+        "               and m != 'ledger.cli.options')\n"
         "print(heavy, file=sys.stderr)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -12,7 +12,7 @@ import pytest
 LEDGER = Path(__file__).resolve().parents[2] / "ledger"
 #: The core's modules; the command line sits above every layer and may import them all.
 CORE = sorted(p for p in LEDGER.glob("*.py") if p.name != "cli.py")
-ABOVE = ("ledger.fund", "ledger.bankfiles", "web", "jobs")
+ABOVE = ("ledger.fund", "ledger.bankfiles", "ledger.recon", "ledger.ops", "web", "jobs")
 
 
 def imported(path: Path) -> set[str]:
@@ -31,10 +31,25 @@ def test_the_core_imports_nothing_above_it(path):
     assert above == [], f"{path.name} imports {above}"
 
 
-@pytest.mark.parametrize("package", ["fund", "bankfiles", "ops"])
+@pytest.mark.parametrize("package", ["fund", "bankfiles", "recon", "ops"])
 def test_the_domain_never_imports_the_web_or_the_jobs(package):
     for path in sorted((LEDGER / package).rglob("*.py")):
         assert not {n for n in imported(path) if n.startswith(("web", "jobs"))}, path.name
+
+
+#: Each domain package and the packages above it, which it never imports.
+LAYERS = {
+    "fund": ("ledger.bankfiles", "ledger.recon", "ledger.ops"),
+    "bankfiles": ("ledger.recon", "ledger.ops"),
+    "recon": ("ledger.ops",),
+}
+
+
+@pytest.mark.parametrize("package", sorted(LAYERS))
+def test_a_domain_package_never_imports_one_above_it(package):
+    for path in sorted((LEDGER / package).rglob("*.py")):
+        above = sorted(n for n in imported(path) if n.startswith(LAYERS[package]))
+        assert above == [], f"{package}/{path.name} imports {above}"
 
 
 def test_the_fund_registers_its_verify_checks_and_race_constraints():
