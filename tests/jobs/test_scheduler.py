@@ -336,7 +336,13 @@ def test_apscheduler_drives_each_job_with_its_id_and_schedule(factory, tmp_path)
     aps = build(Scheduler(factory, default_registry(config), config))
     jobs = {j.id: j for j in aps.get_jobs()}
     assert sorted(jobs) == sorted(
-        ["lease", "catch-up", "verify", "drop-folder", "import-queue", "expected-files"]
+        [
+            "lease", "catch-up", "verify", "drop-folder", "import-queue", "expected-files",
+            "reconcile", "ageing", "breaks-old", "month-end", "deposit-interest",
+        ]
+    )  # fmt: skip
+    assert str(jobs["month-end"].trigger).startswith(
+        "cron[month='*', day='1', day_of_week='*', hour='7', minute='0']"
     )
     assert str(aps.timezone) == "Asia/Shanghai"
     assert (
@@ -353,7 +359,13 @@ def test_apscheduler_drives_each_job_with_its_id_and_schedule(factory, tmp_path)
 
 def test_the_registry_holds_the_operational_jobs():
     registry = default_registry(config_of())
-    assert registry.names() == ["seal", "verify", "drop-folder", "import-queue", "expected-files"]
-    assert [j.period for j in registry] == ["daily", "daily", "daily", None, "daily"]
+    assert registry.names() == [
+        "seal", "verify", "drop-folder", "import-queue", "expected-files",
+        "reconcile", "ageing", "breaks-old", "month-end", "deposit-interest",
+    ]  # fmt: skip
+    assert [j.period for j in registry] == [
+        "daily", "daily", "daily", None, "daily", "daily", "daily", "daily", "monthly",
+        "quarterly",
+    ]  # fmt: skip
     with pytest.raises(ValueError):
         Registry([*registry, registry.get("seal")])
