@@ -166,8 +166,6 @@ TRANCHES = (
 )
 #: Placements cover the need under the base leverage multiplier with this margin.
 MARGIN_PERMILLE = 1150
-#: Annual interest on special-account deposits (协定存款), ppm.
-DEPOSIT_RATE_PPM = 9_000
 YUAN = 100
 WAN = 10_000 * YUAN
 
@@ -807,7 +805,8 @@ def _allocate(s: Session, source: str, fen: int, on: dt.date, ref: str, n: int) 
 
 def _deposit_interest(s: Session, bank: str, on: dt.date, ref: str, fund: str) -> None:
     balance = balance_now(s, chart.special_account(bank, fund))
-    fen = balance * DEPOSIT_RATE_PPM * 91 // (360 * PPM)
+    rate = rules_on(s, on)["deposit_interest"]["rate_ppm"]
+    fen = balance * rate * 91 // (360 * PPM)
     if fen > 0:
         capital.record_deposit_interest(s, bank, fen, on, ref, actor=BANK_USERS[bank], fund=fund)
 

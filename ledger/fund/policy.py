@@ -320,6 +320,7 @@ SCHEMA: dict[str, Any] = {
     "max_age": _age_by_sex,
     "personal_data": {"retention_years": _positive},
     "guarantee_fee": {"rate_ppm": _fee_rate, "payer": _choice(FEE_PAYERS)},
+    "deposit_interest": {"rate_ppm": _ppm},
 }
 
 

@@ -15,10 +15,6 @@ from ledger.fund.policy import rules_on
 from ledger.models import Account, Posting
 from ledger.recon.loans import LoanFigures, outstanding_loans
 
-#: Deposit interest on a special account, ppm a year: the demand-deposit rate (0.35 %)
-#: the demo banks pay. No rule era sets it; a locality with another rate passes ``rate_ppm``.
-DEPOSIT_RATE_PPM = 3_500
-
 
 @dataclass(frozen=True)
 class Ageing:
@@ -50,12 +46,16 @@ class ExpectedInterest:
 
 
 def expected_interest(
-    session: Session, year: int, quarter: int, *, rate_ppm: int = DEPOSIT_RATE_PPM
+    session: Session, year: int, quarter: int, *, rate_ppm: int | None = None
 ) -> tuple[ExpectedInterest, ...]:
     """Per special account, the interest expected for the quarter: the day-end balances'
-    sum × rate / 360 (actual/360), rounded half up to the fen."""
+    sum × rate / 360 (actual/360), rounded half up to the fen. The rate is the policy's
+    ``deposit_interest.rate_ppm`` on the quarter's last day unless ``rate_ppm`` is given."""
     start = dt.date(year, 3 * quarter - 2, 1)
     end = dt.date(year + (quarter == 4), 1 if quarter == 4 else 3 * quarter + 1, 1)
+    if rate_ppm is None:
+        last = end - dt.timedelta(days=1)
+        rate_ppm = rules_on(session, last)["deposit_interest"]["rate_ppm"]
     signed = case((Posting.side == "D", Posting.amount), else_=-Posting.amount)
     found = []
     accounts = session.execute(
