@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from sqlalchemy import select, update
 
 import ledger.bankfiles.models  # noqa: F401  (every table, for the scan)
+from ledger.chain import drain_sealer
 from ledger.cli import cli
 from ledger.fund import guarantees, loans, recoveries
 from ledger.fund.borrowers import register_borrower
@@ -118,6 +119,9 @@ def found(fund, values=PERSONAL) -> dict[str, set[str]]:
 
 
 def journal(fund):
+    """Every entry's id, hash and description, once the PostgreSQL sealer has sealed them
+    (a hash is written when its entry is sealed, a moment after the commit)."""
+    assert drain_sealer(fund.kw["bind"])
     with fund() as s:
         return s.execute(
             select(JournalEntry.id, JournalEntry.hash, JournalEntry.description).order_by(

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import event
 
+from ledger.chain import drain_sealer
 from ledger.errors import FilterError
 from ledger.fund import loans
 from ledger.fund.errors import StateError
@@ -148,6 +149,8 @@ def test_a_filter_it_cannot_have_is_refused_by_name(fund, kwargs, message):
 
 
 def test_loan_detail_as_of_a_date(portfolio):
+    # The entries are read twice and compared: the PostgreSQL sealer must be done first.
+    assert drain_sealer(portfolio.kw["bind"])
     with portfolio() as s:
         d = loan_detail(s, "ABC", "ABC-001", D(2025, 12, 31))
         before_claim = loan_detail(s, "ABC", "ABC-001", D(2025, 7, 13))
