@@ -98,6 +98,10 @@ def extend_loan(
     loan.extended_to = new_maturity
     loan.extended_on = on
     session.flush()
+    # Its stored installments are of the old schedule (ledger.fund.dues writes the new).
+    from ledger.fund.dues import forget_dues
+
+    forget_dues(session, loan.id)
     return extension
 
 

@@ -502,6 +502,25 @@ class Repayment(Base):
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
+class LoanDue(Base):
+    """One installment of a loan's schedule, with what is due through it: derived from the
+    loan (``ledger.fund.loans.loan_schedule``), stored so that the overdue position of
+    every loan can be read in one query (``ledger.fund.dues``). Written when first asked
+    for, deleted when the loan is extended; never edited."""
+
+    __tablename__ = "loan_dues"
+    __table_args__ = (UniqueConstraint("loan_id", "n"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"))
+    #: 1-based installment number.
+    n: Mapped[int] = mapped_column(Integer)
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    #: Principal and interest scheduled through this installment, fen.
+    cum_principal: Mapped[int] = mapped_column(BigInteger)
+    cum_interest: Mapped[int] = mapped_column(BigInteger)
+
+
 class Extension(Base):
     """An extension (展期) of a loan's maturity."""
 
@@ -777,6 +796,7 @@ class GuaranteeFee(Base):
 
 
 FUND_TABLES = (
+    "loan_dues",
     "guarantee_fees",
     "deposit_interest",
     "write_offs",

@@ -5,25 +5,24 @@ loan-level reconciliation and the ageing.
 A loan is outstanding on ``as_of`` when it was disbursed by then, not compensated by
 then, and not repaid in full by then (the dashboard's rule). The principal outstanding
 comes from the loan's running totals, corrected set-based by the effective repayments
-dated after ``as_of`` (only loans that moved after it have any); the overdue position
-from ``ledger.fund.schedule.position`` of the loans that can be overdue: one with a due
-date before ``as_of``.
+dated after ``as_of`` (only loans that moved after it have any); the overdue position,
+of the loans that can be overdue (one with a due date before ``as_of``), from their
+stored installments in one query (``ledger.fund.dues.overdue_positions``, equal to
+``ledger.fund.schedule.position``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from ledger.fund.dues import overdue_positions
 from ledger.fund.leverage import effective_repayments
-from ledger.fund.loans import loan_schedule
 from ledger.fund.models import Claim, ClaimStatus, Loan, Repayment
-from ledger.fund.schedule import Payment, bucket, position
-from ledger.rows import among, chunks
+from ledger.fund.schedule import bucket
 
 
 @dataclass(frozen=True)
@@ -85,40 +84,9 @@ def outstanding_loans(
     # Only a loan with an installment due before as_of can be overdue: its first due
     # date is a month after disbursement (or the maturity, if sooner).
     cutoff = as_of - dt.timedelta(days=28)
-    maybe = [r for r in rows if r[8] < cutoff or r[9] < as_of]
-    overdue: dict[int, tuple[int, int]] = {}
-    for chunk in chunks(maybe, 5000):
-        payments: dict[int, list[Payment]] = defaultdict(list)
-        ids = [r[0] for r in chunk]
-        for loan_id, paid_on, principal, interest in session.execute(
-            select(Repayment.loan_id, Repayment.paid_on, Repayment.principal, Repayment.interest)
-            .where(
-                among(session, Repayment.loan_id, ids),
-                Repayment.paid_on <= as_of,
-                effective_repayments(),
-            )
-            .order_by(Repayment.loan_id, Repayment.paid_on, Repayment.id)
-        ):
-            payments[loan_id].append(Payment(paid_on, principal, interest))
-        for r in chunk:
-            loan = _Terms(*r[5:])
-            pos = position(loan_schedule(loan), payments[r[0]], as_of)
-            if pos.days_overdue:
-                overdue[r[0]] = (pos.overdue_principal, pos.days_overdue)
+    maybe = [r[0] for r in rows if r[8] < cutoff or r[9] < as_of]
+    overdue = overdue_positions(session, as_of, maybe)
     figures = [LoanFigures(r[0], r[1], r[2], r[3], r[4], *overdue.get(r[0], (0, 0))) for r in rows]
     if bank is not None:
         return {f.contract_no: f for f in figures}
     return figures
-
-
-@dataclass(frozen=True)
-class _Terms:
-    """What ``loan_schedule`` reads of a loan."""
-
-    principal: int
-    annual_rate_ppm: int
-    method: str
-    disbursed_on: dt.date
-    maturity_on: dt.date
-    extended_to: dt.date | None
-    extended_on: dt.date | None
