@@ -24,23 +24,36 @@ REQUIRED = ("person_4050", "reemployment_certificate")
 
 
 @functools.cache
-def catalogue() -> dict[str, str]:
-    """Every category's code and Chinese name, in the file's order."""
+def _policy_file() -> dict:
+    """The packaged national policy file, parsed once."""
     text = resources.files("ledger.fund").joinpath(_FILE).read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def read_catalogue(section: str, what: str, what_zh: str) -> dict[str, str]:
+    """The ``[[section]]`` entries of the policy file as {code: Chinese name}, in the
+    file's order; an entry without a valid code and a name, or listed twice, is refused."""
     found: dict[str, str] = {}
-    for n, row in enumerate(tomllib.loads(text).get("category", []), 1):
+    for n, row in enumerate(_policy_file().get(section, []), 1):
         code, name = row.get("code"), row.get("name_zh")
         if not isinstance(code, str) or not _CODE.match(code) or not isinstance(name, str):
             raise PolicyError(
-                f"{_FILE}: category #{n} needs a code (2-40 lower-case letters, digits, _) "
+                f"{_FILE}: {what} #{n} needs a code (2-40 lower-case letters, digits, _) "
                 f"and a name_zh, not {row!r}",
-                zh=f"{_FILE}：第 {n} 个人员类别须有代码（code）和中文名称（name_zh）",
+                zh=f"{_FILE}：第 {n} 个{what_zh}须有代码（code）和中文名称（name_zh）",
             )
         if code in found:
             raise PolicyError(
-                f"{_FILE}: category {code} is listed twice", zh=f"{_FILE}：人员类别 {code} 重复"
+                f"{_FILE}: {what} {code} is listed twice", zh=f"{_FILE}：{what_zh} {code} 重复"
             )
         found[code] = name.strip()
+    return found
+
+
+@functools.cache
+def catalogue() -> dict[str, str]:
+    """Every category's code and Chinese name, in the file's order."""
+    found = read_catalogue("category", "category", "人员类别")
     missing = [c for c in REQUIRED if c not in found]
     if missing:
         raise PolicyError(

@@ -14,14 +14,9 @@ Both are recorded with the guarantee approval, where eligibility is decided.
 from __future__ import annotations
 
 import functools
-import re
-import tomllib
-from importlib import resources
 
-from ledger.fund.errors import PolicyError, ReferenceDataError
-
-_FILE = "policy_national.toml"
-_CODE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+from ledger.fund.categories import read_catalogue
+from ledger.fund.errors import ReferenceDataError
 
 #: The kinds of project a loan may be for.
 PROJECT_KINDS = ("micro_profit", "other")
@@ -31,22 +26,7 @@ PROJECT_KIND_NAMES_ZH = {"micro_profit": "微利项目", "other": "非微利项�
 @functools.cache
 def catalogue() -> dict[str, str]:
     """Every trade's code and Chinese name, in the file's order."""
-    text = resources.files("ledger.fund").joinpath(_FILE).read_text(encoding="utf-8")
-    found: dict[str, str] = {}
-    for n, row in enumerate(tomllib.loads(text).get("trade", []), 1):
-        code, name = row.get("code"), row.get("name_zh")
-        if not isinstance(code, str) or not _CODE.match(code) or not isinstance(name, str):
-            raise PolicyError(
-                f"{_FILE}: trade #{n} needs a code (2-40 lower-case letters, digits, _) "
-                f"and a name_zh, not {row!r}",
-                zh=f"{_FILE}：第 {n} 个行业须有代码（code）和中文名称（name_zh）",
-            )
-        if code in found:
-            raise PolicyError(
-                f"{_FILE}: trade {code} is listed twice", zh=f"{_FILE}：行业 {code} 重复"
-            )
-        found[code] = name.strip()
-    return found
+    return read_catalogue("trade", "trade", "行业")
 
 
 def check_project(project_kind: str | None, trade: str | None) -> None:
