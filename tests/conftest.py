@@ -12,9 +12,10 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 
 from ledger import migrate
@@ -137,3 +138,22 @@ def chart(factory):
     with factory() as session, session.begin():
         ensure_accounts(session, city_chart())
     return factory
+
+
+@contextmanager
+def selects(factory):
+    """The SELECTs run on the factory's engine inside the block, as a list filled as they
+    run. The PostgreSQL sealer (which reads on the same engine) is drained first."""
+    engine = factory.kw["bind"]
+    assert drain_sealer(engine)
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event
 
 from ledger.bankfiles.imports import get_receipt, receipts
 from ledger.bankfiles.models import BankFileImport
-from ledger.chain import drain_sealer, update
+from ledger.chain import update
 from ledger.errors import FilterError
 from tests.bankfiles.conftest import do_import
+from tests.conftest import selects
 from tests.fund.conftest import run
 
 
@@ -38,29 +37,11 @@ def uploads(city):
     return city, done
 
 
-@contextmanager
-def queries(factory):
-    seen: list[str] = []
-    engine = factory.kw["bind"]
-
-    def count(conn, cursor, statement, *args):
-        if statement.lstrip().upper().startswith("SELECT"):
-            seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-
-
 def test_a_page_of_receipts_is_the_receipts_in_three_queries(uploads):
     factory, done = uploads
     newest_first = [r.id for r in reversed(done)]
-    # The queries are counted on the engine: the PostgreSQL sealer must be done first.
-    assert drain_sealer(factory.kw["bind"])
     with factory() as s:
-        with queries(factory) as seen:
+        with selects(factory) as seen:
             page = receipts(s)
         assert len(seen) == 3  # the receipts, their entries, their error counts
         one_by_one = tuple(get_receipt(s, i) for i in newest_first)

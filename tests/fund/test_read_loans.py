@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event
 
 from ledger.chain import drain_sealer
 from ledger.errors import FilterError
@@ -16,26 +14,10 @@ from ledger.fund import loans
 from ledger.fund.errors import StateError
 from ledger.fund.read.loans import LoanRow, loan_detail, loans_page
 from ledger.journal import EntryView, entry
+from tests.conftest import selects
 from tests.fund.conftest import BORN, D, borrower_id
 
 ZHANG = borrower_id(1)
-
-
-@contextmanager
-def statements(factory):
-    """The queries (SELECTs) run inside the block, as a list filled as they run."""
-    seen: list[str] = []
-    engine = factory.kw["bind"]
-
-    def count(conn, cursor, statement, *args):
-        if statement.lstrip().upper().startswith("SELECT"):
-            seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def ids(page) -> list[int]:
@@ -99,7 +81,7 @@ def test_pages_of_two_give_every_loan_once_newest_first(portfolio):
 
 
 def test_a_page_is_one_query(portfolio):
-    with portfolio() as s, statements(portfolio) as seen:
+    with portfolio() as s, selects(portfolio) as seen:
         loans_page(s, bank="ICBC", district="D01", limit=2)
     assert len(seen) == 1
 
