@@ -4,7 +4,8 @@ per loan.
 
 The rows are derived data: :func:`ensure_dues` writes them, from
 :func:`ledger.fund.loans.loan_schedule`, for the loans that have none yet; an extension
-deletes a loan's (:func:`forget_dues`) and the next call writes the new schedule.
+deletes a loan's (``ledger.fund.loans.extend_loan``) and the next call writes the new
+schedule.
 :func:`overdue_positions` then gives, per loan, what ``ledger.fund.schedule.position``
 gives for a loan not repaid in full by the date (the conventions of that module: payments
 cover the installments cumulatively, principal and interest apart; an installment is
@@ -17,7 +18,7 @@ import datetime as dt
 from collections.abc import Iterable
 from itertools import accumulate
 
-from sqlalchemy import and_, case, delete, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from ledger.fund.leverage import effective_repayments
@@ -57,11 +58,6 @@ def ensure_dues(session: Session, loan_ids: Iterable[int]) -> int:
             written += 1
         insert_rows(session, LoanDue.__table__, rows)
     return written
-
-
-def forget_dues(session: Session, loan_id: int) -> None:
-    """Delete a loan's stored installments (its schedule changed)."""
-    session.execute(delete(LoanDue).where(LoanDue.loan_id == loan_id))
 
 
 def overdue_positions(

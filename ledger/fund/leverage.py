@@ -149,10 +149,12 @@ def placements_as_of(
     from ledger.fund.reference import banks
 
     rules = rules or rules_on(session, on)
+    # A bank's terms (its repayment rate and so its multiplier) are the same for every fund.
+    terms = {bank.code: _terms(session, bank.code, on, rules) for bank in banks(session)}
     result = []
     for f in [fund] if fund is not None else fund_codes(session):
-        for bank in banks(session):
-            cap = capacity_as_of(session, bank.code, on, rules, f)
+        for code, bank_terms in terms.items():
+            cap = _capacity_as_of(session, code, on, bank_terms, f)
             if (
                 fund is None
                 and f != CITY_FUND

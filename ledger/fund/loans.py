@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, object_session
 
 from ledger.clock import utcnow
@@ -20,7 +20,7 @@ from ledger.fund.errors import (
     StateError,
 )
 from ledger.fund.leverage import effective_repayments
-from ledger.fund.models import Extension, Loan, Repayment
+from ledger.fund.models import Extension, Loan, LoanDue, Repayment
 from ledger.fund.policy import RuleSet, stored_rules
 from ledger.fund.reference import Role, refuse_future, require_role
 from ledger.fund.repayments import (  # noqa: F401 - re-exported: loans.repay etc.
@@ -99,9 +99,7 @@ def extend_loan(
     loan.extended_on = on
     session.flush()
     # Its stored installments are of the old schedule (ledger.fund.dues writes the new).
-    from ledger.fund.dues import forget_dues
-
-    forget_dues(session, loan.id)
+    session.execute(delete(LoanDue).where(LoanDue.loan_id == loan.id))
     return extension
 
 

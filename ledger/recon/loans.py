@@ -63,13 +63,8 @@ def outstanding_loans(
             Loan.fund_code,
             Loan.contract_no,
             Loan.principal - Loan.repaid_principal + func.coalesce(later.c.later, 0),
-            Loan.principal,
-            Loan.annual_rate_ppm,
-            Loan.method,
             Loan.disbursed_on,
             Loan.maturity_on,
-            Loan.extended_to,
-            Loan.extended_on,
         )
         .outerjoin(later, later.c.loan_id == Loan.id)
         .where(
@@ -80,13 +75,15 @@ def outstanding_loans(
     )
     if bank is not None:
         query = query.where(Loan.bank_code == bank)
-    rows = [(*r[:4], int(r[4]), *r[5:]) for r in session.execute(query) if r[4] > 0]
+    rows = [r for r in session.execute(query) if r[4] > 0]
     # Only a loan with an installment due before as_of can be overdue: its first due
     # date is a month after disbursement (or the maturity, if sooner).
     cutoff = as_of - dt.timedelta(days=28)
-    maybe = [r[0] for r in rows if r[8] < cutoff or r[9] < as_of]
+    maybe = [r[0] for r in rows if r[5] < cutoff or r[6] < as_of]
     overdue = overdue_positions(session, as_of, maybe)
-    figures = [LoanFigures(r[0], r[1], r[2], r[3], r[4], *overdue.get(r[0], (0, 0))) for r in rows]
+    figures = [
+        LoanFigures(r[0], r[1], r[2], r[3], int(r[4]), *overdue.get(r[0], (0, 0))) for r in rows
+    ]
     if bank is not None:
         return {f.contract_no: f for f in figures}
     return figures
