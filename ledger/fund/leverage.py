@@ -25,8 +25,10 @@ from sqlalchemy.orm import Session, aliased
 from ledger import chart
 from ledger.fund.books import PPM, balance_now, balances_as_of
 from ledger.fund.errors import LeverageCapError
+from ledger.fund.funds import fund_codes
 from ledger.fund.models import CITY_FUND, Claim, Loan, Repayment
 from ledger.fund.policy import RuleSet, rules_on
+from ledger.fund.reference import banks
 from ledger.models import Account, Posting
 from ledger.money import format_yuan
 
@@ -145,9 +147,6 @@ def placements_as_of(
     """:func:`capacity_as_of` of ``fund`` at every partner bank, or, when None, of every
     fund at every bank: the city-level fund's always, a district fund's where it has
     money, exposure or loans. By fund, then bank."""
-    from ledger.fund.funds import fund_codes
-    from ledger.fund.reference import banks
-
     rules = rules or rules_on(session, on)
     # A bank's terms (its repayment rate and so its multiplier) are the same for every fund.
     terms = {bank.code: _terms(session, bank.code, on, rules) for bank in banks(session)}
