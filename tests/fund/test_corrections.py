@@ -7,6 +7,7 @@ from __future__ import annotations
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from ledger.chain import drain_sealer
 from ledger.cli import cli
 from ledger.fund.corrections import correct_borrower
 from ledger.fund.errors import (
@@ -46,6 +47,9 @@ def borrower_row(fund, borrower):
 
 
 def entries(fund):
+    """Every entry's id, hash and description, once the PostgreSQL sealer has sealed them
+    (a hash is written when its entry is sealed, a moment after the commit)."""
+    assert drain_sealer(fund.kw["bind"])
     with fund() as s:
         return s.execute(select(JournalEntry.id, JournalEntry.hash, JournalEntry.description)).all()
 

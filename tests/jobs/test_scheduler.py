@@ -213,6 +213,10 @@ def test_two_schedulers_on_postgresql_run_each_period_once(engine, recorder):
     days = [D(2026, 11, 1) + dt.timedelta(days=n) for n in range(30)]
     barrier = threading.Barrier(2)
     errors = []
+    #: Day → who released the lease the day before, and the other's tick done that day:
+    #: the releaser waits for it, so the other takes the lease (a handover, every time).
+    released: dict[dt.date, str] = {}
+    taken = {day: threading.Event() for day in days}
 
     def work(holder):
         factory = session_factory(engine)
@@ -220,9 +224,15 @@ def test_two_schedulers_on_postgresql_run_each_period_once(engine, recorder):
         try:
             for day in days:
                 barrier.wait()
+                if released.get(day) == holder:
+                    assert taken[day].wait(30)
                 s.tick(on=day)
-                if day.day % 7 == 0:
+                if released.get(day) not in (None, holder):
+                    taken[day].set()
+                barrier.wait()  # both ticked before either hands over
+                if day.day % 7 == 0 and s.holds():
                     s.release()  # hand over now and then: the other takes the lease
+                    released[day + dt.timedelta(days=1)] = holder
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
             barrier.abort()
