@@ -85,9 +85,14 @@ def _check_funds(session: Session, problem) -> None:
 
 def _check_exposure(session: Session, balance: dict, problem) -> None:
     repaid = {
-        loan_id: (int(total), last)
-        for loan_id, total, last in session.execute(
-            select(Repayment.loan_id, func.sum(Repayment.principal), func.max(Repayment.paid_on))
+        loan_id: (int(total), int(interest), last)
+        for loan_id, total, interest, last in session.execute(
+            select(
+                Repayment.loan_id,
+                func.sum(Repayment.principal),
+                func.sum(Repayment.interest),
+                func.max(Repayment.paid_on),
+            )
             .where(effective_repayments())
             .group_by(Repayment.loan_id)
         )
@@ -102,13 +107,19 @@ def _check_exposure(session: Session, balance: dict, problem) -> None:
                 f"exposure contra account holds {format_yuan(contra)} yuan"
             )
     for loan in session.scalars(select(Loan).order_by(Loan.id)):
-        total, last = repaid.get(loan.id, (0, None))
+        total, interest, last = repaid.get(loan.id, (0, 0, None))
         outstanding = loan.principal - total
-        if (loan.repaid_principal, loan.last_paid_on) != (total, last):
+        if (loan.repaid_principal, loan.repaid_interest, loan.last_paid_on) != (
+            total,
+            interest,
+            last,
+        ):
             problem(
                 f"loan {loan.bank_code}/{loan.contract_no}: its running totals say "
-                f"{format_yuan(loan.repaid_principal)} yuan repaid, last on {loan.last_paid_on}; "
-                f"its repayments say {format_yuan(total)} yuan, last on {last}"
+                f"{format_yuan(loan.repaid_principal)} yuan principal and "
+                f"{format_yuan(loan.repaid_interest)} yuan interest repaid, last on "
+                f"{loan.last_paid_on}; its repayments say {format_yuan(total)} and "
+                f"{format_yuan(interest)} yuan, last on {last}"
             )
         live = loan.status in ("active", "repaid")
         expected = share(outstanding, loan.coverage_ppm) if live else 0

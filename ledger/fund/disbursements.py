@@ -485,6 +485,7 @@ class _Run:
                 "coverage_ppm": o.rules["coverage_ppm"],
                 "status": "active",
                 "repaid_principal": 0,
+                "repaid_interest": 0,
                 "rule_set_id": stored[o.line.disbursed_on],
                 "created_by": actor,
                 "created_at": now,

@@ -65,13 +65,30 @@ def overdue_positions(
 ) -> dict[int, tuple[int, int]]:
     """{loan id: (overdue principal, days overdue)} at the end of ``as_of`` for those of
     ``loan_ids`` that are overdue then (none repaid in full by then). Writes missing
-    installments first."""
+    installments first.
+
+    What a loan had paid by ``as_of`` is its running totals (``repaid_principal``,
+    ``repaid_interest``) when its last effective repayment is on or before then — nearly
+    every loan, on a recent date — and the sum of its effective repayments through then
+    for the others."""
     ensure_dues(session, loan_ids)
     session.flush()
     found: dict[int, tuple[int, int]] = {}
     # PostgreSQL takes the ids as one array parameter; SQLite binds each, in chunks.
     size = len(loan_ids) or 1 if session.get_bind().dialect.name == "postgresql" else CHUNK
+    settled = or_(Loan.last_paid_on.is_(None), Loan.last_paid_on <= as_of)
     for chunk in chunks(loan_ids, size):
+        rows = _first_uncovered(
+            session, as_of, chunk, Loan.repaid_principal, Loan.repaid_interest, settled
+        )
+        found.update(_positions(as_of, rows))
+        later = list(
+            session.scalars(
+                select(Loan.id).where(among(session, Loan.id, chunk), Loan.last_paid_on > as_of)
+            )
+        )
+        if not later:
+            continue
         paid = (
             select(
                 Repayment.loan_id,
@@ -79,28 +96,43 @@ def overdue_positions(
                 func.sum(Repayment.interest).label("i"),
             )
             .where(
-                among(session, Repayment.loan_id, chunk),
+                among(session, Repayment.loan_id, later),
                 Repayment.paid_on <= as_of,
                 effective_repayments(),
             )
             .group_by(Repayment.loan_id)
             .subquery()
         )
-        paid_p = func.coalesce(paid.c.p, 0)
-        paid_i = func.coalesce(paid.c.i, 0)
-        uncovered = or_(LoanDue.cum_principal > paid_p, LoanDue.cum_interest > paid_i)
-        rows = session.execute(
-            select(
-                LoanDue.loan_id,
-                func.min(case((uncovered, LoanDue.due_on))),
-                func.max(LoanDue.cum_principal),
-                func.max(paid_p),
-            )
-            .outerjoin(paid, paid.c.loan_id == LoanDue.loan_id)
-            .where(and_(among(session, LoanDue.loan_id, chunk), LoanDue.due_on < as_of))
-            .group_by(LoanDue.loan_id)
-        )
-        for loan_id, first_due, due_p, p in rows:
-            if first_due is not None:
-                found[loan_id] = (max(0, int(due_p) - int(p)), (as_of - first_due).days)
+        rows = _first_uncovered(
+            session, as_of, later, func.coalesce(paid.c.p, 0), func.coalesce(paid.c.i, 0),
+            Loan.last_paid_on > as_of, paid,
+        )  # fmt: skip
+        found.update(_positions(as_of, rows))
     return found
+
+
+def _first_uncovered(session, as_of, chunk, paid_p, paid_i, which, paid=None):
+    """Per loan of ``chunk`` matching ``which``: the first installment due before
+    ``as_of`` that ``paid_p`` / ``paid_i`` do not cover, principal due through the last
+    one due before ``as_of``, and principal paid."""
+    uncovered = or_(LoanDue.cum_principal > paid_p, LoanDue.cum_interest > paid_i)
+    query = (
+        select(
+            LoanDue.loan_id,
+            func.min(case((uncovered, LoanDue.due_on))),
+            func.max(LoanDue.cum_principal),
+            func.max(paid_p),
+        )
+        .join(Loan, Loan.id == LoanDue.loan_id)
+        .where(and_(among(session, LoanDue.loan_id, chunk), LoanDue.due_on < as_of, which))
+        .group_by(LoanDue.loan_id)
+    )
+    if paid is not None:
+        query = query.outerjoin(paid, paid.c.loan_id == LoanDue.loan_id)
+    return session.execute(query)
+
+
+def _positions(as_of, rows):
+    for loan_id, first_due, due_p, p in rows:
+        if first_due is not None:
+            yield loan_id, (max(0, int(due_p) - int(p)), (as_of - first_due).days)

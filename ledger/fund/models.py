@@ -425,6 +425,7 @@ class Loan(Base):
         CheckConstraint(
             "repaid_principal >= 0 AND repaid_principal <= principal", name="repaid_principal"
         ),
+        CheckConstraint("repaid_interest >= 0", name="repaid_interest"),
         CheckConstraint(
             "status IN ('active','repaid','claimed','written_off','recovered')", name="status"
         ),
@@ -462,6 +463,7 @@ class Loan(Base):
     #: Running totals of the effective repayments (not reversed, not reversals), kept by
     #: every repayment and reversal and recomputed by ``verify``.
     repaid_principal: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    repaid_interest: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     last_paid_on: Mapped[dt.date | None] = mapped_column(Date)
     #: The rule set in force on ``disbursed_on``: a later rule never changes it.
     rule_set_id: Mapped[int] = mapped_column(ForeignKey("rule_sets.id"))

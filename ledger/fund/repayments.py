@@ -227,6 +227,7 @@ class _LoanState:
     id_number: str
     commitment_id: int
     repaid: int
+    repaid_interest: int
     last_paid_on: dt.date | None
     repaid_on: dt.date | None
     fund_code: str
@@ -240,7 +241,10 @@ class _LoanState:
     changes: list[tuple[str, tuple]] = field(default_factory=list)
 
     def __post_init__(self):
-        self.start = (self.status, self.repaid, self.last_paid_on, self.repaid_on)
+        self.start = self.totals()
+
+    def totals(self) -> tuple:
+        return (self.status, self.repaid, self.repaid_interest, self.last_paid_on, self.repaid_on)
 
     @property
     def outstanding(self) -> int:
@@ -290,7 +294,7 @@ class _Run:
         columns = (
             Loan.id, Loan.contract_no, Loan.principal, Loan.coverage_ppm, Loan.status,
             Loan.disbursed_on, Borrower.id_number, Loan.commitment_id, Loan.repaid_principal,
-            Loan.last_paid_on, Loan.repaid_on, Loan.fund_code,
+            Loan.repaid_interest, Loan.last_paid_on, Loan.repaid_on, Loan.fund_code,
         )  # fmt: skip
         for chunk in chunks(sorted(contracts)):
             query = (
@@ -518,6 +522,7 @@ class _Run:
             self._check_balance(loan, line.balance_after, expected)
         before = loan.exposure
         loan.repaid += line.principal
+        loan.repaid_interest += line.interest
         self._record(loan, "add", (line.paid_on, line.principal, outcome.ref))
         loan.last_paid_on = max(loan.last_paid_on or line.paid_on, line.paid_on)
         if loan.outstanding == 0:
@@ -595,6 +600,7 @@ class _Run:
         before = loan.exposure
         was_repaid = loan.status == "repaid"
         loan.repaid -= original.principal
+        loan.repaid_interest -= original.interest
         self._record(loan, "remove", (original.paid_on, original.principal, reversal_of))
         if original.paid_on == loan.last_paid_on:
             loan.last_paid_on = max((p[0] for p in self._payments(loan)), default=None)
@@ -692,9 +698,7 @@ class _Run:
         return entry_ids
 
     def _update_loans(self, states: Iterable[_LoanState], actor: str) -> None:
-        changed = [
-            s for s in states if s.start != (s.status, s.repaid, s.last_paid_on, s.repaid_on)
-        ]
+        changed = [s for s in states if s.start != s.totals()]
         if not changed:
             return
         update_rows(
@@ -705,6 +709,7 @@ class _Run:
                     "id": s.id,
                     "status": s.status,
                     "repaid_principal": s.repaid,
+                    "repaid_interest": s.repaid_interest,
                     "last_paid_on": s.last_paid_on,
                     "repaid_on": s.repaid_on,
                 }

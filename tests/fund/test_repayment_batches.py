@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select, text
 
+from ledger import migrate
+from ledger.chain import drain_sealer
 from ledger.fund import guarantees, loans
 from ledger.fund.books import balance_now
 from ledger.fund.borrowers import register_borrower
@@ -209,14 +211,14 @@ def test_reversal_in_the_same_batch_and_a_balance_through_an_earlier_date(three_
     batch = apply(
         three_loans,
         [
-            line(2, "R8", "ICBC-002", D(2025, 7, 10), 765_433, balance_after=3_000_000),
+            line(2, "R8", "ICBC-002", D(2025, 7, 10), 765_433, 12_345, balance_after=3_000_000),
             line(
                 3,
                 "X1",
                 "ICBC-002",
                 D(2025, 7, 12),
                 765_433,
-                0,
+                None,
                 reversal_of="R8",
                 balance_after=3_765_433,
             ),
@@ -237,6 +239,9 @@ def test_reversal_in_the_same_batch_and_a_balance_through_an_earlier_date(three_
     # ICBC-001: 69,999.98 outstanding → 55,999.984 → 55,999.98.
     assert loan_state(three_loans, "ICBC-001") == (3_000_002, D(2025, 6, 20), "active", 5_599_998)
     with three_loans() as s:
+        # Interest repaid: R8's 123.45 reversed by X1; ICBC-001's R1 375.00.
+        assert loans.get_loan(s, "ICBC", "ICBC-002").repaid_interest == 0
+        assert loans.get_loan(s, "ICBC", "ICBC-001").repaid_interest == 37_500
         reversal = s.scalar(select(Repayment).where(Repayment.bank_ref == "X1"))
         original = s.scalar(select(Repayment).where(Repayment.bank_ref == "R8"))
         assert reversal.reversal_of_id == original.id
@@ -291,8 +296,9 @@ def test_verify_catches_running_totals_that_disagree_with_the_repayments(three_l
     run(three_loans, tamper)
     with three_loans() as s:
         assert verify(s).problems == [
-            "loan ICBC/ICBC-001: its running totals say 30,000.02 yuan repaid, last on "
-            "2025-06-20; its repayments say 30,000.01 yuan, last on 2025-06-20"
+            "loan ICBC/ICBC-001: its running totals say 30,000.02 yuan principal and "
+            "375.00 yuan interest repaid, last on "
+            "2025-06-20; its repayments say 30,000.01 and 375.00 yuan, last on 2025-06-20"
         ]
         loan = s.scalar(select(Loan).where(Loan.contract_no == "ICBC-001"))
         assert loan.repaid_principal == 3_000_002
@@ -341,3 +347,27 @@ def test_a_date_with_more_loans_than_an_entry_holds_is_split(three_loans, monkey
         rows = s.scalars(select(Repayment).order_by(Repayment.bank_ref)).all()
         assert [r.entry_id for r in rows] == [batch.entry_ids[0]] * 2 + [batch.entry_ids[1]]
         assert verify(s).problems == []
+
+
+def test_the_migration_fills_in_the_interest_repaid_from_the_effective_repayments(
+    three_loans, engine
+):
+    apply(three_loans, FIRST)
+    apply(
+        three_loans,
+        [
+            line(2, "R8", "ICBC-002", D(2025, 7, 10), 1, 20_000),
+            line(3, "R9", "ICBC-002", D(2025, 7, 11), 2, 30_000),
+            line(4, "X1", "ICBC-002", D(2025, 7, 12), None, None, reversal_of="R8"),
+        ],
+    )
+    assert drain_sealer(engine)
+    try:
+        migrate.downgrade(engine, "0019")
+    finally:
+        migrate.upgrade(engine)
+    with three_loans() as s:
+        got = {c: loans.get_loan(s, "ICBC", c).repaid_interest for c in PRINCIPALS}
+        assert verify(s).problems == []
+    # ICBC-001: R1's 375.00 (R1 repeated is one row); ICBC-002: R9's 300.00 (R8 reversed).
+    assert got == {"ICBC-001": 37_500, "ICBC-002": 30_000, "ICBC-003": 0}

@@ -235,16 +235,27 @@ def test_the_fund_as_built_verifies(books):
 def test_running_total_of_principal_off_by_a_yuan(books, tamper):
     tamper("loans", "contract_no = 'ICBC-001'", repaid_principal=3_345_778)
     assert problems(books) == [
-        "loan ICBC/ICBC-001: its running totals say 33,457.78 yuan repaid, last on "
-        "2025-06-05; its repayments say 33,456.78 yuan, last on 2025-06-05"
+        "loan ICBC/ICBC-001: its running totals say 33,457.78 yuan principal and "
+        "0.00 yuan interest repaid, last on "
+        "2025-06-05; its repayments say 33,456.78 and 0.00 yuan, last on 2025-06-05"
+    ]
+
+
+def test_running_total_of_interest_off_by_a_fen(books, tamper):
+    tamper("loans", "contract_no = 'ICBC-001'", repaid_interest=1)
+    assert problems(books) == [
+        "loan ICBC/ICBC-001: its running totals say 33,456.78 yuan principal and 0.01 yuan "
+        "interest repaid, last on 2025-06-05; its repayments say 33,456.78 and 0.00 yuan, last "
+        "on 2025-06-05"
     ]
 
 
 def test_running_last_payment_date_moved_back(books, tamper):
     tamper("loans", "contract_no = 'ICBC-001'", last_paid_on="2025-05-05")
     assert problems(books) == [
-        "loan ICBC/ICBC-001: its running totals say 33,456.78 yuan repaid, last on "
-        "2025-05-05; its repayments say 33,456.78 yuan, last on 2025-06-05"
+        "loan ICBC/ICBC-001: its running totals say 33,456.78 yuan principal and "
+        "0.00 yuan interest repaid, last on "
+        "2025-05-05; its repayments say 33,456.78 and 0.00 yuan, last on 2025-06-05"
     ]
 
 
@@ -253,8 +264,9 @@ def test_repayment_row_changed(books, tamper):
     # 80 % = 5,600,000; the books still hold 5,323,458.
     tamper("repayments", "bank_ref = 'P3'", principal=2_000_000)
     assert problems(books) == [
-        "loan ICBC/ICBC-001: its running totals say 33,456.78 yuan repaid, last on "
-        "2025-06-05; its repayments say 30,000.00 yuan, last on 2025-06-05",
+        "loan ICBC/ICBC-001: its running totals say 33,456.78 yuan principal and "
+        "0.00 yuan interest repaid, last on "
+        "2025-06-05; its repayments say 30,000.00 and 0.00 yuan, last on 2025-06-05",
         "loan ICBC/ICBC-001: exposure is 53,234.58 yuan, expected 56,000.00 yuan "
         "(status active, outstanding 70,000.00 yuan)",
     ]
@@ -265,8 +277,9 @@ def test_reversal_unlinked_from_its_original(books, tamper):
     # outstanding 2,654,322 → 80 % = 2,123,457.6 → 2,123,458.
     tamper("repayments", "bank_ref = 'REV2'", reversal_of_id=None)
     assert problems(books) == [
-        "loan ICBC/ICBC-001: its running totals say 33,456.78 yuan repaid, last on "
-        "2025-06-05; its repayments say 73,456.78 yuan, last on 2025-06-05",
+        "loan ICBC/ICBC-001: its running totals say 33,456.78 yuan principal and "
+        "0.00 yuan interest repaid, last on "
+        "2025-06-05; its repayments say 73,456.78 and 0.00 yuan, last on 2025-06-05",
         "loan ICBC/ICBC-001: exposure is 53,234.58 yuan, expected 21,234.58 yuan "
         "(status active, outstanding 26,543.22 yuan)",
     ]
@@ -277,8 +290,9 @@ def test_repayments_above_the_principal(books, tamper):
     # does not reach the repayment rows. Outstanding −500,000 → "exposure" −400,000.
     tamper("repayments", "bank_ref = 'P3'", principal=9_500_000)
     assert problems(books) == [
-        "loan ICBC/ICBC-001: its running totals say 33,456.78 yuan repaid, last on "
-        "2025-06-05; its repayments say 105,000.00 yuan, last on 2025-06-05",
+        "loan ICBC/ICBC-001: its running totals say 33,456.78 yuan principal and "
+        "0.00 yuan interest repaid, last on "
+        "2025-06-05; its repayments say 105,000.00 and 0.00 yuan, last on 2025-06-05",
         "loan ICBC/ICBC-001: repaid more than its principal",
         "loan ICBC/ICBC-001: exposure is 53,234.58 yuan, expected -4,000.00 yuan "
         "(status active, outstanding -5,000.00 yuan)",
