@@ -22,7 +22,7 @@ from ledger.principal import SYSTEM
 from ledger.recon.ageing import ageing, expected_interest
 from ledger.recon.balances import reconcile_balances
 from ledger.recon.models import Break, BreakStatus
-from ledger.recon.monthend import prepare_month_end
+from ledger.recon.monthend import prepare_snapshot
 from ledger.recon.statement import reconcile_statement
 
 #: Contracts quoted in a claims-eligible alert (the rest are counted).
@@ -81,19 +81,14 @@ def ageing_job(factory: sessionmaker[Session], on: dt.date) -> dict[str, int]:
 
 def month_end_job(factory: sessionmaker[Session], on: dt.date) -> dict[str, int]:
     """For the month ending ``on``: the trial balance and the month's fund statement are
-    prepared and the approver is told, with the breaks still holding the close."""
+    prepared and kept as the month's snapshot (``ledger.recon.monthend``), and the
+    approver is told, with the breaks still holding the close."""
     month = f"{on:%Y-%m}"
-    with factory() as s:
-        prepared = prepare_month_end(s, month)
-    open_breaks = len(prepared.open_breaks)
-    statement = prepared.statement
-    subject = (
-        f"{month} 月末：试算平衡与基金报表已生成，净资本 {format_yuan(statement.closing)} 元；"
-        + (
-            f"尚有 {open_breaks} 项对账差异未处理，处理后方可结账"
-            if open_breaks
-            else "可由审核人结账"
-        )
+    snap = prepare_snapshot(factory, month, actor=SYSTEM)
+    open_breaks = snap.open_breaks
+    debits, credits = snap.totals
+    subject = f"{month} 月末：试算平衡与基金报表已生成，净资本 {format_yuan(snap.closing)} 元；" + (
+        f"尚有 {open_breaks} 项对账差异未处理，处理后方可结账" if open_breaks else "可由审核人结账"
     )
     run_in_transaction(
         factory,
@@ -102,7 +97,8 @@ def month_end_job(factory: sessionmaker[Session], on: dt.date) -> dict[str, int]
             job="month-end", period=month,
         ),
     )  # fmt: skip
-    return {"open_breaks": open_breaks, "trial_balance_net": prepared.trial_balance.net}
+    return {"open_breaks": open_breaks, "trial_balance_net": debits - credits,
+            "chain_seq": snap.chain_seq}  # fmt: skip
 
 
 def deposit_interest_job(factory: sessionmaker[Session], on: dt.date) -> dict[str, int]:

@@ -45,6 +45,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                "Reconciliation breaks: list, show, assign, explain, resolve, comment."),
     "reconcile": ("recon", "reconcile_cmd",
                   "Reconcile a stored balances or statement file against the fund."),
+    "month-end": ("recon", "month_end_group",
+                  "Month-end: prepare the month's snapshot, show it."),
     "seal": ("books", "seal",
              "Seal entries still awaiting their place in the hash chain (after a crash)."),
     "district": ("fund", "district", "Districts (区县)."),

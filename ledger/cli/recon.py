@@ -166,3 +166,53 @@ def reconcile_cmd(obj, import_id, actor):
     result = run_in_transaction(obj.factory, lambda s: fn(s, import_id, actor=actor_of(actor)))
     for key, value in result.counts().items():
         click.echo(f"{key}\t{value}")
+
+
+@click.group("month-end")
+def month_end_group():
+    """Month-end: prepare the month's snapshot, show it."""
+
+
+@month_end_group.command("prepare")
+@click.argument("month")
+@click.option("--actor")
+@click.pass_obj
+def month_end_prepare(obj, month, actor):
+    """Prepare MONTH (YYYY-MM) again: its trial balance and fund statement, kept with the
+    hash chain's head now (the month-end job does it on the first of the next month)."""
+    from ledger.recon.monthend import prepare_snapshot
+
+    snap = prepare_snapshot(obj.factory, month, actor=actor_of(actor))
+    _show_snapshot(snap, ())
+
+
+@month_end_group.command("show")
+@click.argument("month")
+@click.option("--actor")
+@click.pass_obj
+def month_end_show(obj, month, actor):
+    """MONTH's stored snapshot, and the accounts whose balance at its end has changed
+    since it was prepared."""
+    from ledger.recon.monthend import changed_since_snapshot, month_end_snapshot
+
+    with obj.factory() as s:
+        snap = month_end_snapshot(s, month, actor=actor_of(actor))
+        changed = changed_since_snapshot(s, month, actor=actor_of(actor))
+    _show_snapshot(snap, changed)
+
+
+def _show_snapshot(snap, changed):
+    debits, credits = snap.totals
+    click.echo(f"{snap.month} 月末快照  截至 {snap.as_of}  "
+               f"生成 {snap.prepared_at:%Y-%m-%d %H:%M} UTC  由 {snap.prepared_by}")  # fmt: skip
+    click.echo(f"链头 #{snap.chain_seq} {snap.chain_hash}")
+    click.echo(f"试算平衡  {len(snap.lines)} 个账户  借方 {format_yuan(debits)}  "
+               f"贷方 {format_yuan(credits)}")  # fmt: skip
+    click.echo(f"净资本  期初 {format_yuan(snap.opening)}  期末 {format_yuan(snap.closing)}")
+    for code, (opening, closing) in sorted(snap.sources.items()):
+        click.echo(f"  {code}\t{format_yuan(opening)}\t{format_yuan(closing)}")
+    click.echo(f"未处理对账差异  {snap.open_breaks}")
+    if changed:
+        click.echo(f"生成后变动的账户 {len(changed)} 个：")
+        for code, d0, c0, d1, c1 in changed:
+            click.echo(f"  {code}\t{format_yuan(d0 - c0)} -> {format_yuan(d1 - c1)}")

@@ -23,13 +23,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.db import register_race_constraints
 from ledger.fund.lifecycle import Lifecycle
-from ledger.models import ENTRY_FK, Base, BigId
+from ledger.models import ENTRY_FK, Base, BigId, JsonText
 
 # Two runs over the same file may race to record the same break or the same match.
 register_race_constraints(
     "uq_recon_breaks_natural_key",
     "uq_recon_matches_entry_id",
     "uq_special_account_numbers_bank_code_account_no",
+    "uq_month_end_snapshots_month",
 )
 
 
@@ -186,4 +187,36 @@ class ReconMatch(Base):
     how: Mapped[str] = mapped_column(String(10))
 
 
-RECON_TABLES = ("recon_matches", "recon_break_events", "recon_breaks", "special_account_numbers")
+class MonthEndSnapshot(Base):
+    """What month-end prepared for a month, kept as it was: the trial balance as of the
+    month's last day and the month's fund statement (city consolidated), with the hash
+    chain's head at that moment. Prepared again before the close, it is replaced; the
+    approver closes the period against what it shows."""
+
+    __tablename__ = "month_end_snapshots"
+    __table_args__ = (UniqueConstraint("month"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    #: YYYY-MM.
+    month: Mapped[str] = mapped_column(String(7))
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    prepared_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    prepared_by: Mapped[str] = mapped_column(String(60))
+    #: The hash chain's head (``ledger_head``) when it was prepared.
+    chain_seq: Mapped[int] = mapped_column(BigInteger)
+    chain_hash: Mapped[str] = mapped_column(String(64))
+    #: {"lines": [[code, debit, credit], ...]}, every account with a balance.
+    trial_balance: Mapped[dict] = mapped_column(JsonText)
+    #: {"opening", "closing", "sources": {code: [opening, closing]}, "movements": {...}}.
+    statement: Mapped[dict] = mapped_column(JsonText)
+    #: Breaks found by the month's end still open and unexplained then.
+    open_breaks: Mapped[int] = mapped_column(Integer)
+
+
+RECON_TABLES = (
+    "month_end_snapshots",
+    "recon_matches",
+    "recon_break_events",
+    "recon_breaks",
+    "special_account_numbers",
+)
