@@ -174,19 +174,22 @@ def _reconcile_account(session, bank, fund, account_no, lines, window, matched):
             )
         )
     )
-    done = select(ReconMatch.entry_id)
-    postings = session.execute(
-        select(Posting.effective_date, signed, JournalEntry.id, JournalEntry.idempotency_key)
+    # An entry matched to a line of another file is taken (one match an entry, by key).
+    rows = session.execute(
+        select(
+            Posting.effective_date, signed, JournalEntry.id, JournalEntry.idempotency_key,
+            ReconMatch.id.is_not(None),
+        )
         .join(JournalEntry, JournalEntry.id == Posting.entry_id)
+        .outerjoin(ReconMatch, ReconMatch.entry_id == Posting.entry_id)
         .where(
             Posting.account_id == account_id,
             Posting.effective_date.between(min(lo, first), hi),
         )
         .order_by(Posting.effective_date, Posting.id)
-    ).all()
-    already = set(
-        session.scalars(done.where(ReconMatch.entry_id.in_([p[2] for p in postings])))
-    ) if postings else set()  # fmt: skip
+    ).all()  # fmt: skip
+    postings = [r[:4] for r in rows]
+    already = {r[2] for r in rows if r[4]}
     findings: list[Finding] = []
     # 1. balances: the opening, then each day's closing
     first_line = lines[0]
