@@ -63,8 +63,11 @@ def allocate_ids(conn: Connection, table: str, count: int) -> list[int]:
     return list(range(last + 1, last + 1 + count))
 
 
-def insert_rows(session: Session, table: Table, rows: list[dict]) -> list[int]:
-    """Insert ``rows`` into ``table`` with ids drawn first; returns the ids in order.
+def insert_rows(
+    session: Session, table: Table, rows: list[dict], *, draw_ids: bool = True
+) -> list[int]:
+    """Insert ``rows`` into ``table`` with ids drawn first; returns the ids in order
+    (none when ``draw_ids`` is false: the rows carry their own key).
 
     PostgreSQL takes more than :data:`COPY_THRESHOLD` rows by ``COPY`` (ten times an
     ``executemany``'s speed for a bank file's rows), SQLite by ``executemany``. Every
@@ -74,8 +77,8 @@ def insert_rows(session: Session, table: Table, rows: list[dict]) -> list[int]:
         return []
     session.flush()
     conn = session.connection()
-    ids = allocate_ids(conn, table.name, len(rows))
-    for row, id_ in zip(rows, ids, strict=True):
+    ids = allocate_ids(conn, table.name, len(rows)) if draw_ids else []
+    for row, id_ in zip(rows, ids, strict=False):
         row["id"] = id_
     if conn.dialect.name == "postgresql" and len(rows) > COPY_THRESHOLD:
         columns = list(rows[0])

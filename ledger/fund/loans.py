@@ -20,7 +20,7 @@ from ledger.fund.errors import (
     StateError,
 )
 from ledger.fund.leverage import effective_repayments
-from ledger.fund.models import Extension, Loan, LoanDue, Repayment
+from ledger.fund.models import Extension, Loan, LoanDue, LoanDueState, Repayment
 from ledger.fund.policy import RuleSet, stored_rules
 from ledger.fund.reference import Role, refuse_future, require_role
 from ledger.fund.repayments import (  # noqa: F401 - re-exported: loans.repay etc.
@@ -99,6 +99,7 @@ def extend_loan(
     loan.extended_on = on
     session.flush()
     # Its stored installments are of the old schedule (ledger.fund.dues writes the new).
+    session.execute(delete(LoanDueState).where(LoanDueState.loan_id == loan.id))
     session.execute(delete(LoanDue).where(LoanDue.loan_id == loan.id))
     return extension
 

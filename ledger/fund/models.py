@@ -46,6 +46,9 @@ register_race_constraints(
     "uq_loans_commitment_id",
     "uq_borrowers_id_number",
     "uq_commitments_number",
+    # Derived rows two readers may both write first (ledger.fund.dues).
+    "uq_loan_dues_loan_id_n",
+    "pk_loan_due_states",
 )
 # verify cross-checks the fund's records against the books (loaded when it runs).
 register_check("ledger.fund.checks:check_fund")
@@ -523,6 +526,22 @@ class LoanDue(Base):
     cum_interest: Mapped[int] = mapped_column(BigInteger)
 
 
+class LoanDueState(Base):
+    """Where a loan's running totals leave it in its stored schedule: the due date of the
+    first installment they do not cover, for the totals it was worked out from. Derived
+    (``ledger.fund.dues``): stale as soon as the loan's totals differ from those kept
+    here, and then worked out again; deleted with the installments on an extension."""
+
+    __tablename__ = "loan_due_states"
+
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), primary_key=True)
+    #: The loan's running totals it was worked out from, fen.
+    repaid_principal: Mapped[int] = mapped_column(BigInteger)
+    repaid_interest: Mapped[int] = mapped_column(BigInteger)
+    #: Due date of the first installment not covered; None when every one is.
+    unpaid_since: Mapped[dt.date | None] = mapped_column(Date, index=True)
+
+
 class Extension(Base):
     """An extension (展期) of a loan's maturity."""
 
@@ -798,6 +817,7 @@ class GuaranteeFee(Base):
 
 
 FUND_TABLES = (
+    "loan_due_states",
     "loan_dues",
     "guarantee_fees",
     "deposit_interest",

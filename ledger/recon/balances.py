@@ -59,7 +59,8 @@ def reconcile_balances(session: Session, import_id: int, *, actor: str) -> Balan
     bank = receipt.bank_code
     require_bank_access(session, actor, bank, *WORKERS, Role.SYSTEM)
     by_date: dict[dt.date, list[tuple]] = defaultdict(list)
-    for line in session.execute(
+    session.flush()
+    for line in session.connection().execute(
         select(
             BankBalanceLine.as_of, BankBalanceLine.contract_no,
             BankBalanceLine.principal_outstanding, BankBalanceLine.overdue_principal,

@@ -17,10 +17,18 @@ down_revision = "0019"
 branch_labels = None
 depends_on = None
 
-_EFFECTIVE = """
+# One pass over the repayments, grouped: a subquery per loan, on a table whose
+# statistics are not yet gathered, took minutes for 100,000 loans on PostgreSQL.
+_FILL = """
+UPDATE loans SET repaid_interest = paid.interest
+FROM (
+    SELECT r.loan_id, sum(r.interest) AS interest
     FROM repayments r
-    WHERE r.loan_id = loans.id AND r.reversal_of_id IS NULL
+    WHERE r.reversal_of_id IS NULL
       AND NOT EXISTS (SELECT 1 FROM repayments x WHERE x.reversal_of_id = r.id)
+    GROUP BY r.loan_id
+) AS paid
+WHERE loans.id = paid.loan_id AND paid.interest <> 0
 """
 
 _CHECK = "CONSTRAINT ck_loans_repaid_interest CHECK (repaid_interest >= 0)"
@@ -29,10 +37,7 @@ _CHECK = "CONSTRAINT ck_loans_repaid_interest CHECK (repaid_interest >= 0)"
 def upgrade() -> None:
     # As for repaid_principal (0004): a plain ALTER TABLE on both engines, no rebuild.
     op.execute(f"ALTER TABLE loans ADD COLUMN repaid_interest BIGINT NOT NULL DEFAULT 0 {_CHECK}")
-    op.execute(
-        "UPDATE loans SET repaid_interest = "
-        f"(SELECT coalesce(sum(r.interest), 0) {_EFFECTIVE}) WHERE last_paid_on IS NOT NULL"
-    )
+    op.execute(_FILL)
 
 
 def downgrade() -> None:

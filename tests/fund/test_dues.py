@@ -87,3 +87,55 @@ def test_an_extension_replaces_the_stored_installments(factory):
         ).all()
     assert [r.due_on for r in stored] == [i.due_on for i in schedule]
     assert stored[-1] == (D(2026, 12, 5), 10_000_000, sum(i.interest for i in schedule))
+
+
+def test_a_repayment_after_the_positions_were_read_is_counted(factory):
+    from ledger.db import run_in_transaction
+    from ledger.fund.models import LoanDueState
+    from ledger.fund.repayments import RepaymentLine, apply_repayments
+    from ledger.principal import SYSTEM
+
+    build_fund_demo(factory, loans=60, today=TODAY)
+    with factory() as s:
+        outstanding, expected = by_schedule(s, TODAY)
+        assert overdue_positions(s, TODAY, outstanding) == expected
+        s.commit()
+
+        def owed_by(loan):
+            payments = [
+                Payment(r.paid_on, r.principal, r.interest)
+                for r in s.scalars(
+                    select(Repayment)
+                    .where(Repayment.loan_id == loan.id, effective_repayments())
+                    .order_by(Repayment.paid_on, Repayment.id)
+                )
+            ]
+            return position(loan_schedule(loan), payments, TODAY)
+
+        # An active loan behind on some installments, with more still to fall due.
+        loan, owed = next(
+            (ln, owed)
+            for i in sorted(expected)
+            if (ln := s.get(Loan, i)).status == "active"
+            and (owed := owed_by(ln)).principal_outstanding > owed.overdue_principal
+        )
+        bank, contract = loan.bank_code, loan.contract_no
+    assert owed.overdue_principal + owed.overdue_interest > 0
+    line = RepaymentLine(
+        "CATCH-UP-1", contract, TODAY, owed.overdue_principal, owed.overdue_interest
+    )
+    run_in_transaction(
+        factory,
+        lambda s: apply_repayments(s, bank=bank, lines=[line], actor=SYSTEM, today=TODAY),
+    )
+    with factory() as s:
+        outstanding, expected = by_schedule(s, TODAY)
+        assert loan.id not in expected  # caught up: nothing overdue on the day it paid
+        assert overdue_positions(s, TODAY, outstanding) == expected
+        state = s.get(LoanDueState, loan.id)
+        paid = s.get(Loan, loan.id)
+        assert (state.repaid_principal, state.repaid_interest) == (
+            paid.repaid_principal,
+            paid.repaid_interest,
+        )
+        assert state.unpaid_since >= TODAY
