@@ -43,15 +43,18 @@ class JobSettings:
 
 @dataclass(frozen=True)
 class ExpectedFiles:
-    """Which files a bank must send: ``daily`` kinds for each day, due ``due_days``
-    days after it; ``monthly`` kinds for each month, due by ``monthly_due_day`` of
-    the month after."""
+    """Which files a bank must send: ``daily`` kinds for each day (Monday to Friday only
+    when ``working_days``), due ``due_days`` days after it; ``monthly`` kinds for each
+    month, due by ``monthly_due_day`` of the month after."""
 
     bank: str
     daily: tuple[str, ...] = ()
     monthly: tuple[str, ...] = ()
     due_days: int = 1
     monthly_due_day: int = 5
+    #: A daily file is expected for working days only: none for a Saturday or a Sunday
+    #: (public holidays are not known to the check).
+    working_days: bool = False
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,7 @@ def parse(data: dict) -> Config:
             monthly=tuple(spec.get("monthly", ())),
             due_days=int(spec.get("due_days", 1)),
             monthly_due_day=int(spec.get("monthly_due_day", 5)),
+            working_days=bool(spec.get("working_days", False)),
         )
         for bank, spec in sorted(data.get("expected_files", {}).items())
     )

@@ -31,15 +31,17 @@ def check_expected(
 ) -> list[tuple[str, str, str]]:
     """(bank, kind, period key) of every expected file missing on ``on``, each alerted.
 
-    A daily kind's file for day D is due ``due_days`` after D; a monthly kind's for a
-    month by day ``monthly_due_day`` of the next month. A file counts as received when
-    an accepted (or duplicate) upload of the bank and kind names the date in its file
-    name (``{BANK}_{kind}_{YYYYMMDD}_{seq}``), or, for balances and statements, when
-    lines dated in the period are stored."""
+    A daily kind's file for day D is due ``due_days`` after D (none for a Saturday or a
+    Sunday when the bank sends them on ``working_days``); a monthly kind's for a month by
+    day ``monthly_due_day`` of the next month. A file counts as received when an accepted
+    (or duplicate) upload of the bank and kind names the date in its file name
+    (``{BANK}_{kind}_{YYYYMMDD}_{seq}``), or, for balances and statements, when lines
+    dated in the period are stored."""
     missing = []
     for spec in expected:
-        for kind in spec.daily:
-            day = on - dt.timedelta(days=spec.due_days)
+        day = on - dt.timedelta(days=spec.due_days)
+        weekend = spec.working_days and day.weekday() >= 5
+        for kind in () if weekend else spec.daily:
             period = Period.containing(PeriodKind.DAILY, day)
             if not _received(session, spec.bank, kind, period):
                 missing.append((spec.bank, kind, period))

@@ -115,9 +115,9 @@ def default_registry(config: Config) -> Registry:
                 "Alert when a bank's expected file is past its due day",
             ),
             Job(
-                "reconcile", recon.reconcile_files, PeriodKind.DAILY,
-                config.job("reconcile").schedule,
-                "Reconcile the day's balances and statement files; differences become breaks",
+                recon.RECONCILE, recon.reconcile_files, PeriodKind.DAILY,
+                config.job(recon.RECONCILE).schedule,
+                "Reconcile the balances and statement files accepted since its last run",
             ),
             Job(
                 "ageing", recon.ageing_job, PeriodKind.DAILY, config.job("ageing").schedule,

@@ -236,9 +236,25 @@ def drop_folder_command(obj, root, actor, settle):
 
 @imports_group.command("demo")
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--month",
+    is_flag=False,
+    flag_value="last",
+    default=None,
+    metavar="[YYYY-MM]",
+    help="Instead: write a month of the banks' files (default: the last month of the books) "
+    "into FOLDER, one folder per day of arrival, with a jobs.toml for running the jobs "
+    "over them day by day; import nothing.",
+)
 @click.pass_obj
-def demo_command(obj, folder):
-    """Write the demo city's bank files into FOLDER and import them (after init --demo)."""
+def demo_command(obj, folder, month):
+    """Write the demo city's bank files into FOLDER and import them (after init --demo).
+
+    With --month, a month of the demo banks' statements and balances with planted
+    differences (docs/reconciliation.md, "A month of the demo banks' files")."""
+    if month is not None:
+        _demo_month(obj, folder, None if month == "last" else month)
+        return
     from ledger.bankfiles.receipts import STATUS_ZH
     from ledger.chain import drain_sealer
     from ledger.demo.bank_files import demo_bank_files
@@ -250,6 +266,52 @@ def demo_command(obj, folder):
             f"{path.name}: receipt {r.id} {r.status} {STATUS_ZH[r.status]}, "
             f"rows {r.rows}, posted {r.posted}, skipped {r.skipped}, errors {r.errors}"
         )
+
+
+def _demo_month(obj, folder: Path, month: str | None) -> None:
+    """Write the month's files and its jobs.toml; print the arrivals, the breaks planted
+    and the alerts expected."""
+    import json
+
+    from ledger.demo.recon_files import write_month
+
+    with obj.factory() as s:
+        planted = write_month(s, folder, month=month)
+    drop = (folder / "drop").resolve()
+    lines = [
+        "# The jobs over the month's files (docs/reconciliation.md).",
+        "[drop_folder]",
+        f"root = {json.dumps(str(drop), ensure_ascii=False)}",
+        "settle_seconds = 0",
+    ]
+    for bank, spec in planted.expected_files().items():
+        lines += ["", f"[expected_files.{bank}]", 'daily = ["statement"]',
+                  f"working_days = {str(spec['working_days']).lower()}",
+                  f"due_days = {spec['due_days']}"]  # fmt: skip
+    (drop / "inbox").mkdir(parents=True, exist_ok=True)
+    (folder / "jobs.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    click.echo(f"{planted.key}: {len(planted.files)} files of {', '.join(planted.banks)}")
+    for f in planted.files:
+        when = f"arrives {f.arrives_on}" if f.arrives_on else "never arrives"
+        click.echo(f"  {f.name:<34} {when}{f'  ({f.note})' if f.note else ''}")
+    click.echo(f"breaks planted ({len(planted.breaks)}):")
+    for b in sorted(planted.breaks, key=lambda b: (b.bank, b.found_on, b.type, b.ref)):
+        figures = f"fund {_yuan(b.fund_figure)}, bank {_yuan(b.bank_figure)}"
+        if b.type == "status_differs":
+            figures += f", {b.fund_days} / {b.bank_days} days overdue"
+        state = b.status + (f" {b.resolved_on}" if b.resolved_on else "")
+        click.echo(
+            f"  {b.bank:<5} {b.type:<20} {b.subject} {b.ref}".rstrip()
+            + f": {figures}; found {b.found_on}, last seen {b.last_seen_on}, {state}"
+        )
+    click.echo("file-missing alerts expected:")
+    for a in planted.alerts:
+        click.echo(f"  {a.key} raised {a.raised_on}")
+    click.echo(f"jobs configuration: {folder / 'jobs.toml'}")
+
+
+def _yuan(fen: int | None) -> str:
+    return "-" if fen is None else format_yuan(fen)
 
 
 def register(cli: click.Group) -> None:

@@ -1,5 +1,6 @@
-"""The reconciliation's jobs in the scheduler's registry: the day's files reconciled
-once (a second run records nothing twice), ageing's proposal, month-end's alert."""
+"""The reconciliation's jobs in the scheduler's registry: the files accepted since the
+last run reconciled once (a second run records nothing twice), ageing's proposal,
+month-end's alert."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ from sqlalchemy import func, select
 
 from jobs.config import Config
 from jobs.recon import breaks_old_job, month_end_job, reconcile_files
-from jobs.registry import default_registry
+from jobs.registry import Registry, default_registry
 from ledger.bankfiles.imports import import_file
 from ledger.clock import CHINA_OFFSET
 from ledger.demo.city import build_fund_demo
 from ledger.demo.recon_files import write_balances
 from ledger.fund.models import Loan
 from ledger.ops.models import Alert
+from ledger.ops.runs import Period
 from ledger.principal import SYSTEM
 from ledger.recon.models import Break
 
@@ -42,12 +44,14 @@ def test_the_days_files_are_reconciled_once_and_month_end_says_what_holds_the_cl
     planted_count = sum(len(v) for v in planted.values())
 
     first = reconcile_files(factory, day)
-    assert first == {"balances_files": 1, "findings": planted_count}
+    assert first == {
+        "balances_files": 1, "findings": planted_count, "through_import": receipt.id
+    }  # fmt: skip
     again = reconcile_files(factory, day)
     assert again == first
     with factory() as s:
         assert s.scalar(select(func.count()).select_from(Break)) == planted_count
-    assert reconcile_files(factory, day + dt.timedelta(days=1)) == {}
+    assert reconcile_files(factory, day + dt.timedelta(days=1)) == {"through_import": receipt.id}
 
     month_end = dt.date(day.year, day.month, 1) - dt.timedelta(days=1)
     counts = month_end_job(factory, month_end)
@@ -61,3 +65,36 @@ def test_the_days_files_are_reconciled_once_and_month_end_says_what_holds_the_cl
     with factory() as s:
         alert = s.scalars(select(Alert).where(Alert.kind == "breaks-old")).one()
     assert alert.subject == f"{planted_count} 项对账差异已超过 0 天未处理"
+
+
+def test_a_file_accepted_after_a_days_run_is_taken_by_the_next_days_run(city, clock):
+    """The runs take the files accepted since the last run, whatever the hour of upload:
+    a file uploaded after day 1's run goes to day 2's run, and past days run in order
+    (time travel) take what was taken in before each of them."""
+    from jobs.scheduler import Runner
+    from tests.bankfiles.conftest import do_import
+
+    config = Config()
+    runner = Runner(city, Registry([default_registry(config).get("reconcile")]), config, now=clock)
+    job = runner.registry.get("reconcile")
+    day = dt.date(2025, 7, 1)
+
+    def run(on):
+        outcome = runner.run(job, Period.containing("daily", on))
+        assert outcome.status == "succeeded"
+        return outcome.counts
+
+    june = do_import(city, "balances", "icbc_balances_0630.csv")
+    assert run(day) == {"balances_files": 1, "findings": 7, "through_import": june.id}
+    july = do_import(city, "statement", "icbc_statement_0731.csv")
+    second = run(day + dt.timedelta(days=1))
+    assert second == {"statement_files": 1, "findings": 8, "through_import": july.id}
+    assert run(day + dt.timedelta(days=2)) == {"through_import": july.id}
+    # Day 2 once more takes what day 1's run had not taken: the statement again, the
+    # same breaks.
+    with city() as s:
+        breaks = s.scalar(select(func.count()).select_from(Break))
+    again = runner.run(job, Period.containing("daily", day + dt.timedelta(days=1)), again=True)
+    assert again.counts == second
+    with city() as s:
+        assert s.scalar(select(func.count()).select_from(Break)) == breaks
