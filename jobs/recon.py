@@ -9,18 +9,17 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ledger.bankfiles.models import BankFileImport
-from ledger.clock import CHINA_OFFSET
 from ledger.db import run_in_transaction
 from ledger.money import format_yuan
 from ledger.ops.alerts import raise_alert
-from ledger.ops.models import AlertKind, JobRun, RunStatus, Severity
+from ledger.ops.models import AlertKind, Severity
 from ledger.principal import SYSTEM
 from ledger.recon.ageing import ageing, expected_interest
 from ledger.recon.balances import reconcile_balances
+from ledger.recon.files import unreconciled
 from ledger.recon.models import Break, BreakStatus
 from ledger.recon.monthend import prepare_snapshot
 from ledger.recon.statement import reconcile_statement
@@ -32,56 +31,24 @@ RECONCILE = "reconcile"
 
 
 def reconcile_files(factory: sessionmaker[Session], on: dt.date) -> dict[str, int]:
-    """Reconcile every balances and statement file accepted since this job last ran, in the
-    order received, and count them; ``through_import`` in the counts is the last receipt
-    it looked at.
+    """Reconcile every accepted balances and statement file not reconciled yet, in the
+    order received, and count them (``ledger.recon.files``).
 
-    "Since this job last ran" is after the ``through_import`` of its latest successful run
-    for a day before ``on``; a job that never ran takes the files uploaded since the start
-    of ``on`` (China time). Taking files by receipt, not by the hour of their upload, keeps
-    a file accepted after a day's run (an upload at 21:00, after the 20:00 run) for the
-    next day's run, and lets the days be run later in order (``jobs run drop-folder --date
-    D`` then ``jobs run reconcile --date D``). A break found again is the same break, so
-    running a day twice records nothing twice."""
-    imports = BankFileImport
+    Taking the files no reconciliation has recorded, not those of an hour or after a
+    watermark, keeps a file accepted after a day's run (an upload at 21:00, after the
+    20:00 run) for the next run, never skips one whose import committed late, and lets
+    past days be run in order (``jobs run drop-folder --date D`` then ``jobs run
+    reconcile --date D``). A file is reconciled again on demand with ``fundledger
+    reconcile IMPORT_ID``; a break found again is the same break."""
     with factory() as s:
-        top = s.scalar(select(func.max(imports.id))) or 0
-        after = _reconciled_through(s, on)
-        if after is not None:
-            taken = imports.id > after
-        else:
-            taken = imports.uploaded_at >= dt.datetime.combine(on, dt.time()) - CHINA_OFFSET
-        files = s.execute(
-            select(imports.id, imports.kind)
-            .where(
-                imports.kind.in_(("balances", "statement")), imports.status == "accepted",
-                taken, imports.id <= top,
-            )
-            .order_by(imports.id)
-        ).all()  # fmt: skip
+        files = unreconciled(s)
     counts: Counter[str] = Counter()
     for import_id, kind in files:
         work = reconcile_balances if kind == "balances" else reconcile_statement
         result = run_in_transaction(factory, lambda s, i=import_id, w=work: w(s, i, actor=SYSTEM))
         counts[f"{kind}_files"] += 1
         counts["findings"] += len(result.findings)
-    counts["through_import"] = max(top, after or 0)
     return dict(counts)
-
-
-def _reconciled_through(session: Session, on: dt.date) -> int | None:
-    """The last receipt the latest successful reconcile run for a day before ``on`` looked
-    at (None: it has not run)."""
-    counts = session.scalar(
-        select(JobRun.counts)
-        .where(JobRun.job == RECONCILE, JobRun.status == RunStatus.SUCCEEDED,
-               JobRun.period_end < on)
-        .order_by(JobRun.period_end.desc())
-        .limit(1)
-    )  # fmt: skip
-    if counts is None or "through_import" not in counts:
-        return None
-    return int(counts["through_import"])
 
 
 def ageing_job(factory: sessionmaker[Session], on: dt.date) -> dict[str, int]:

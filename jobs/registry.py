@@ -91,8 +91,8 @@ def default_registry(config: Config) -> Registry:
     return Registry(
         [
             Job(
-                "seal", books.seal, PeriodKind.DAILY, config.job("seal").schedule,
-                "Seal entries a crash left out of the hash chain", catch_up=False,
+                "seal", books.seal, None, config.job("seal").schedule,
+                "Seal entries a crash left out of the hash chain",
             ),
             Job(
                 "verify", books.verify, PeriodKind.DAILY, config.job("verify").schedule,
@@ -100,9 +100,9 @@ def default_registry(config: Config) -> Registry:
                 catch_up=False,
             ),
             Job(
-                "drop-folder", imports.drop_folder_job(config), PeriodKind.DAILY,
+                "drop-folder", imports.drop_folder_job(config), None,
                 config.job("drop-folder").schedule,
-                "Import the files the banks dropped in the drop folder", catch_up=False,
+                "Import the files the banks dropped in the drop folder",
             ),
             Job(
                 "import-queue", imports.queue_job(config), None,

@@ -18,6 +18,7 @@ from ledger.fund.schedule import bucket
 from ledger.money import format_yuan
 from ledger.recon.breaks import WORKERS, Finding, Recorded, open_in_scope, record_breaks
 from ledger.recon.errors import ReconError
+from ledger.recon.files import mark_reconciled
 from ledger.recon.loans import outstanding_loans
 from ledger.recon.models import Break, BreakType
 from ledger.rows import among, chunks
@@ -82,6 +83,7 @@ def reconcile_balances(session: Session, import_id: int, *, actor: str) -> Balan
         session, findings, source="balances", found_on=last, import_id=import_id,
         actor=actor, scope=scope,
     )  # fmt: skip
+    mark_reconciled(session, import_id, len(findings), actor=actor)
     return BalancesResult(
         import_id, bank, tuple(sorted(by_date)), sum(map(len, by_date.values())), loans,
         tuple(findings), recorded,

@@ -31,6 +31,7 @@ register_race_constraints(
     "uq_recon_matches_entry_id",
     "uq_special_account_numbers_bank_code_account_no",
     "uq_month_end_snapshots_month",
+    "pk_reconciled_files",
 )
 
 
@@ -213,7 +214,22 @@ class MonthEndSnapshot(Base):
     open_breaks: Mapped[int] = mapped_column(Integer)
 
 
+class ReconciledFile(Base):
+    """A bank file that has been reconciled: when, by whom, and what it found the last
+    time. The reconcile job takes the accepted balances and statement files without one,
+    whatever the hour they came, so none is skipped and none waits for a watermark."""
+
+    __tablename__ = "reconciled_files"
+
+    import_id: Mapped[int] = mapped_column(ForeignKey("bank_file_imports.id"), primary_key=True)
+    reconciled_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    reconciled_by: Mapped[str] = mapped_column(String(60))
+    #: Differences found the last time it was reconciled.
+    findings: Mapped[int] = mapped_column(Integer)
+
+
 RECON_TABLES = (
+    "reconciled_files",
     "month_end_snapshots",
     "recon_matches",
     "recon_break_events",

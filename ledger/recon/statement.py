@@ -39,6 +39,7 @@ from ledger.money import format_yuan
 from ledger.recon.balances import stored_file
 from ledger.recon.breaks import WORKERS, Finding, Recorded, open_in_scope, record_breaks
 from ledger.recon.errors import ReconError
+from ledger.recon.files import mark_reconciled
 from ledger.recon.models import Break, BreakType, ReconMatch, SpecialAccountNumber
 from ledger.rows import insert_rows
 
@@ -148,6 +149,7 @@ def reconcile_statement(
         session, findings, source="statement", found_on=found_on, import_id=import_id,
         actor=actor, scope=scope,
     )  # fmt: skip
+    mark_reconciled(session, import_id, len(findings), actor=actor)
     return StatementResult(import_id, bank, len(lines), matched, tuple(findings), recorded)
 
 

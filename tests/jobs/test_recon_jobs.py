@@ -19,7 +19,7 @@ from ledger.fund.models import Loan
 from ledger.ops.models import Alert
 from ledger.ops.runs import Period
 from ledger.principal import SYSTEM
-from ledger.recon.models import Break
+from ledger.recon.models import Break, ReconciledFile
 
 TODAY = dt.date(2026, 11, 30)
 
@@ -44,14 +44,14 @@ def test_the_days_files_are_reconciled_once_and_month_end_says_what_holds_the_cl
     planted_count = sum(len(v) for v in planted.values())
 
     first = reconcile_files(factory, day)
-    assert first == {
-        "balances_files": 1, "findings": planted_count, "through_import": receipt.id
-    }  # fmt: skip
-    again = reconcile_files(factory, day)
-    assert again == first
+    assert first == {"balances_files": 1, "findings": planted_count}
+    # Reconciled: the same day run again, and the next day, take nothing.
+    assert reconcile_files(factory, day) == {}
     with factory() as s:
         assert s.scalar(select(func.count()).select_from(Break)) == planted_count
-    assert reconcile_files(factory, day + dt.timedelta(days=1)) == {"through_import": receipt.id}
+        done = s.get(ReconciledFile, receipt.id)
+        assert (done.reconciled_by, done.findings) == ("system", planted_count)
+    assert reconcile_files(factory, day + dt.timedelta(days=1)) == {}
 
     month_end = dt.date(day.year, day.month, 1) - dt.timedelta(days=1)
     counts = month_end_job(factory, month_end)
@@ -68,9 +68,9 @@ def test_the_days_files_are_reconciled_once_and_month_end_says_what_holds_the_cl
 
 
 def test_a_file_accepted_after_a_days_run_is_taken_by_the_next_days_run(city, clock):
-    """The runs take the files accepted since the last run, whatever the hour of upload:
-    a file uploaded after day 1's run goes to day 2's run, and past days run in order
-    (time travel) take what was taken in before each of them."""
+    """The runs take the files not reconciled yet, whatever the hour of upload: a file
+    uploaded after day 1's run goes to day 2's run, and past days run in order (time
+    travel) take what was taken in before each of them."""
     from jobs.scheduler import Runner
     from tests.bankfiles.conftest import do_import
 
@@ -85,16 +85,16 @@ def test_a_file_accepted_after_a_days_run_is_taken_by_the_next_days_run(city, cl
         return outcome.counts
 
     june = do_import(city, "balances", "icbc_balances_0630.csv")
-    assert run(day) == {"balances_files": 1, "findings": 7, "through_import": june.id}
+    assert run(day) == {"balances_files": 1, "findings": 7}
     july = do_import(city, "statement", "icbc_statement_0731.csv")
     second = run(day + dt.timedelta(days=1))
-    assert second == {"statement_files": 1, "findings": 8, "through_import": july.id}
-    assert run(day + dt.timedelta(days=2)) == {"through_import": july.id}
-    # Day 2 once more takes what day 1's run had not taken: the statement again, the
-    # same breaks.
+    assert second == {"statement_files": 1, "findings": 8}
+    assert run(day + dt.timedelta(days=2)) == {}
+    # Day 2 once more: nothing is left to take, and no break is recorded twice.
     with city() as s:
         breaks = s.scalar(select(func.count()).select_from(Break))
+        assert [r.import_id for r in s.scalars(select(ReconciledFile))] == [june.id, july.id]
     again = runner.run(job, Period.containing("daily", day + dt.timedelta(days=1)), again=True)
-    assert again.counts == second
+    assert again.counts == {}
     with city() as s:
         assert s.scalar(select(func.count()).select_from(Break)) == breaks

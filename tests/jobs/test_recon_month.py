@@ -187,7 +187,7 @@ def test_a_month_of_the_demo_banks_files_finds_exactly_the_planted_breaks(
         periods[job].append(period)
     daily = sorted(f"{day}" for day in days)
     assert {job: sorted(p) for job, p in periods.items()} == {
-        "seal": daily, "verify": daily, "drop-folder": daily, "expected-files": daily,
+        "verify": daily, "expected-files": daily,
         "reconcile": daily, "ageing": daily, "breaks-old": daily,
         "month-end": ["2026-05", "2026-06"], "deposit-interest": ["2026Q1", "2026Q2"],
     }  # fmt: skip

@@ -374,7 +374,7 @@ def test_the_registry_holds_the_operational_jobs():
         "reconcile", "ageing", "breaks-old", "month-end", "deposit-interest",
     ]  # fmt: skip
     assert [j.period for j in registry] == [
-        "daily", "daily", "daily", None, "daily", "daily", "daily", "daily", "monthly",
+        None, "daily", None, None, "daily", "daily", "daily", "daily", "monthly",
         "quarterly",
     ]  # fmt: skip
     with pytest.raises(ValueError):
