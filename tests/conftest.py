@@ -33,6 +33,7 @@ TABLES = (
     *RECON_TABLES,
     *BANKFILE_TABLES,
     *FUND_TABLES,
+    "audit_log",
     "postings",
     "journal_entries",
     "period_closes",
