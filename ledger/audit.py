@@ -3,7 +3,7 @@ the API or a password command — who, what, when, from which address.
 
 :func:`record` writes one row in the caller's transaction; :func:`audit_page` reads them
 as values, newest first. The table is append-only: the database itself refuses every
-UPDATE and DELETE of its rows (migration 0022). Who may read it is the fund's rule
+UPDATE and DELETE of its rows (migration 0024). Who may read it is the fund's rule
 (``ledger.fund.access.read_audit``: auditors and admins), since roles live there.
 
 A resident ID number (18 characters: 17 digits and a digit or ``X``) never reaches the

@@ -12,16 +12,16 @@ PostgreSQL), as it does for the journal.
 On SQLite the new columns are plain ALTER TABLE ADD COLUMNs (a CHECK is allowed there),
 so no table is rebuilt.
 
-Revision ID: 0022
-Revises: 0021
+Revision ID: 0024
+Revises: 0023
 Create Date: 2026-12-08
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0022"
-down_revision = "0021"
+revision = "0024"
+down_revision = "0023"
 branch_labels = None
 depends_on = None
 
