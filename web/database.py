@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.db import make_engine, run_in_transaction, session_factory
+from web.cache import FigureCache
 
 T = TypeVar("T")
 
@@ -27,6 +28,7 @@ class Books:
 def init_app(app: Flask) -> None:
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["fundledger"] = Books(engine, session_factory(engine))
+    app.extensions["fundledger.figures"] = FigureCache()
 
 
 def books() -> Books:

@@ -19,7 +19,7 @@ from ledger.principal import SYSTEM
 from ledger.recon import breaks
 from ledger.recon.balances import reconcile_balances
 from ledger.recon.errors import BreakError
-from ledger.recon.loans import outstanding_loans
+from ledger.fund.positions import outstanding_loans
 from ledger.recon.statement import reconcile_statement
 
 TODAY = dt.date(2026, 11, 30)
