@@ -99,6 +99,8 @@ def _upload_form(bank_choices) -> UploadForm:
     form = UploadForm()
     labels = kind_labels()
     form.kind.choices = [(name, labels[name]) for name in BANK_KINDS]
+    if not form.is_submitted():
+        form.kind.data = "repayment"  # what a bank sends most
     mine = own_bank()
     form.bank.choices = [
         (b.code, f"{b.name} ({b.code})") for b in bank_choices if mine is None or b.code == mine
