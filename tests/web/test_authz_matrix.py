@@ -34,6 +34,16 @@ ROUTES = {
     "books.entries": ("GET", "/books/entries", None, BUREAU, {}, 200),
     "books.entry": ("GET", "/books/entries/1", None, BUREAU, {}, 200),
     "books.trial": ("GET", "/books/trial-balance", None, BUREAU, {}, 200),
+    "files.index": ("GET", "/files", None, READERS, {}, 200),
+    "files.upload": ("POST", "/files", None, {"clerk", "bank"}, {}, 422),
+    "files.show": ("GET", "/files/{icbc_receipt}", "/files/{abc_receipt}", READERS, {}, 200),
+    "files.errors_csv": ("GET", "/files/{icbc_receipt}/errors.csv",
+                         "/files/{abc_receipt}/errors.csv", READERS, {}, 200),
+    "files.errors_xlsx": ("GET", "/files/{icbc_receipt}/errors.xlsx",
+                          "/files/{abc_receipt}/errors.xlsx", READERS, {}, 200),
+    "files.task": ("GET", "/files/tasks/{icbc_task}", "/files/tasks/{abc_task}", READERS, {}, 200),
+    "files.task_status": ("GET", "/files/tasks/{icbc_task}.json", "/files/tasks/{abc_task}.json",
+                          READERS, {}, 200),
 }  # fmt: skip
 
 
@@ -60,9 +70,10 @@ def _ids(books):
     from sqlalchemy import select
 
     from ledger.fund.models import Loan
+    from tests.web.test_files import matrix_objects
 
     with books() as s:
-        return {
+        return matrix_objects(books) | {
             "icbc_borrower": s.scalar(
                 select(Loan.borrower_id).where(Loan.contract_no == "ICBC-001")
             ),
