@@ -34,6 +34,6 @@ def create_app(config: dict | None = None) -> Flask:
     for blueprint in (dashboard.bp, loans.bp, books.bp, files.bp):
         app.register_blueprint(blueprint)
     errors.init_app(app)
-    app.jinja_env.globals.update(can=authz.can)
+    app.jinja_env.globals.update(can=authz.can, reachable=authz.reachable)
     authz.check_every_endpoint(app)
     return app

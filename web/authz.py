@@ -128,6 +128,16 @@ def can(name: str) -> bool:
     return not current_user.roles.isdisjoint(str(r) for r in ACTIONS[name])
 
 
+def reachable(endpoint: str) -> bool:
+    """Whether the signed-in user may open ``endpoint`` (a page links only where it may)."""
+    from flask import current_app
+
+    access = access_of(current_app, endpoint)
+    if access is None or not current_user.is_authenticated:
+        return False
+    return access.public or not access.roles or not access.roles.isdisjoint(current_user.roles)
+
+
 def own_bank() -> str | None:
     """The bank a signed-in bank user works for; None for the bureau."""
     return current_user.bank if current_user.is_authenticated else None

@@ -94,3 +94,11 @@ def test_an_entrys_page_and_the_trial_balance(as_user):
     past = auditor.get("/books/trial-balance?recorded_at=2000-01-01T00:00")
     assert past.status_code == 200
     assert "表内科目 0.00 0.00" in text(past)
+
+
+def test_a_bank_user_is_not_linked_to_the_books_it_may_not_open(as_user):
+    page = as_user("icbc").get("/loans/ICBC/ICBC-001").get_data(as_text=True)
+    assert "/books/entries/" not in page
+    assert "/books/entries/" in as_user("auditor").get("/loans/ICBC/ICBC-001").get_data(
+        as_text=True
+    )
