@@ -62,3 +62,40 @@ def test_an_auditor_drills_from_the_dashboard_to_an_entrys_postings(page, server
         forms = page.locator("main form").all()
         assert all(f.get_attribute("method") in (None, "get") for f in forms), url
         assert page.locator("main button:not([type=submit]), main input[type=submit]").count() == 0
+
+
+def test_a_bank_uploads_a_file_with_two_bad_rows_reads_the_report_fixes_it(page, server, tmp_path):
+    from tests.web.test_files import BAD, GOOD
+
+    sign_in(page, server, "icbc")
+    page.goto(f"{server}/loans/ICBC/ICBC-002")
+    assert page.locator("#outstanding").inner_text() == "80,000.00"
+    bad = tmp_path / "还款明细.csv"
+    bad.write_text(BAD, encoding="utf-8")
+    page.goto(f"{server}/files")
+    page.set_input_files("#upload input[type=file]", str(bad))
+    page.click("#upload button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    errors = page.locator("#errors tbody tr").all_inner_texts()
+    assert len(errors) == 2
+    assert "贷款 ICBC-002 还款后本金余额：银行为 1.00 元，基金为 79,000.00 元，不一致" in errors[0]
+    assert "ICBC 没有合同号为 ICBC-00X 的贷款" in errors[1]
+    with page.expect_download() as download:
+        page.click("#report-links >> text=CSV")
+    report = download.value.path().read_bytes().decode("utf-8-sig")
+    assert report.splitlines()[1].startswith("3,balance_after,1.00,")
+    assert report.splitlines()[2].startswith("4,contract_no,ICBC-00X,")
+    # The clerk at the bank fixes both rows and sends the file again.
+    fixed = tmp_path / "还款明细-更正.csv"
+    fixed.write_text(GOOD + 'W-2,ICBC-002,2025-12-20,1000,0,"79,000.00"\n', encoding="utf-8")
+    page.goto(f"{server}/files")
+    page.set_input_files("#upload input[type=file]", str(fixed))
+    page.click("#upload button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    counts = page.locator("#counts").inner_text()
+    assert "2" in counts and page.locator("#errors").count() == 0
+    assert page.locator("#entries tbody tr").count() >= 1
+    page.goto(f"{server}/loans/ICBC/ICBC-002")
+    assert page.locator("#outstanding").inner_text() == "79,000.00"
+    page.goto(f"{server}/loans/ICBC/ICBC-001")
+    assert page.locator("#outstanding").inner_text() == "50,000.00"
