@@ -43,7 +43,11 @@ _GROUPED = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
 
 
 def status_labels() -> dict[str, str]:
-    return {"pending": _("pending"), "approved": _("approved"), "rejected": _("rejected")}
+    return {
+        "pending": _("awaiting approval"),
+        "approved": _("approved"),
+        "rejected": _("declined"),
+    }
 
 
 def movement_titles() -> dict[str, str]:
@@ -296,7 +300,7 @@ def allocation_reject(allocation_id: int):
                 )
             )
         except LedgerError as error:
-            form.reason.errors = [*form.reason.errors, message(error)]
+            form.form_errors.append(message(error))
         else:
             flash(_("Allocation %(id)s rejected; nothing was posted.", id=allocation_id), "ok")
             return redirect(url_for(".allocation", allocation_id=allocation_id))
