@@ -35,6 +35,7 @@ READERS = (*BUREAU, Role.BANK)
 ACTIONS: dict[str, tuple[Role, ...]] = {
     "allocation.record": (Role.CLERK,),
     "allocation.approve": (Role.APPROVER,),
+    "allocation.reject": (Role.APPROVER,),
     "capital.place": (Role.CLERK,),
     "capital.withdraw": (Role.CLERK,),
     "capital.interest": (Role.CLERK,),

@@ -44,6 +44,19 @@ ROUTES = {
     "files.task": ("GET", "/files/tasks/{icbc_task}", "/files/tasks/{abc_task}", READERS, {}, 200),
     "files.task_status": ("GET", "/files/tasks/{icbc_task}.json", "/files/tasks/{abc_task}.json",
                           READERS, {}, 200),
+    "capital.index": ("GET", "/capital", None, BUREAU, {}, 200),
+    "capital.allocation": ("GET", "/capital/allocations/5", None, BUREAU, {}, 200),
+    "capital.allocation_new": ("GET", "/capital/allocations/new", None, {"clerk"}, {}, 200),
+    # Allocation 5 is pending and recorded by the clerk: the approver approves it.
+    "capital.allocation_approve": ("POST", "/capital/allocations/5/approve", None,
+                                   {"approver"}, {}, 302),
+    # A rejection without a reason is refused (422) and leaves it pending.
+    "capital.allocation_reject": ("POST", "/capital/allocations/5/reject", None,
+                                  {"approver"}, {}, 422),
+    "capital.placement_new": ("GET", "/capital/placements/new", None, {"clerk"}, {}, 200),
+    "capital.withdrawal_new": ("GET", "/capital/withdrawals/new", None, {"clerk"}, {}, 200),
+    "capital.interest_new": ("GET", "/capital/interest/new", None, {"clerk"}, {}, 200),
+    "capital.movement": ("GET", "/capital/movements/{placement_entry}", None, BUREAU, {}, 200),
 }  # fmt: skip
 
 
@@ -70,6 +83,7 @@ def _ids(books):
     from sqlalchemy import select
 
     from ledger.fund.models import Loan
+    from ledger.models import JournalEntry
     from tests.web.test_files import matrix_objects
 
     with books() as s:
@@ -78,6 +92,9 @@ def _ids(books):
                 select(Loan.borrower_id).where(Loan.contract_no == "ICBC-001")
             ),
             "abc_borrower": s.scalar(select(Loan.borrower_id).where(Loan.contract_no == "ABC-002")),
+            "placement_entry": s.scalar(
+                select(JournalEntry.id).where(JournalEntry.kind == "capital.placement").limit(1)
+            ),
         }
 
 
