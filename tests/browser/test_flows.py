@@ -99,3 +99,41 @@ def test_a_bank_uploads_a_file_with_two_bad_rows_reads_the_report_fixes_it(page,
     assert page.locator("#outstanding").inner_text() == "79,000.00"
     page.goto(f"{server}/loans/ICBC/ICBC-001")
     assert page.locator("#outstanding").inner_text() == "50,000.00"
+
+
+def net_capital(page, server) -> int:
+    page.goto(f"{server}/")
+    shown = page.locator("#net-capital").inner_text().split()[0]
+    return int(shown.replace(",", "").replace(".", ""))
+
+
+def test_a_clerk_records_an_allocation_another_approves_and_the_dashboard_moves(browser, server):
+    clerk = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
+    sign_in(clerk, server, "clerk")
+    before = net_capital(clerk, server)
+    clerk.goto(f"{server}/capital/allocations/new")
+    clerk.select_option("#allocation-form select[name=source]", "city")
+    clerk.fill("#allocation-form input[name=amount]", "123,456.78")
+    clerk.fill("#allocation-form input[name=received_on]", "2025-12-15")
+    clerk.fill("#allocation-form input[name=reference]", "财字〔2025〕21号")
+    clerk.click("#allocation-form button[type=submit]")
+    clerk.wait_for_load_state("networkidle")
+    allocation_url = clerk.url
+    assert "/capital/allocations/" in allocation_url
+    # The clerk may not approve what they recorded: no approve form for them.
+    assert clerk.locator("#approve-form").count() == 0
+    assert net_capital(clerk, server) == before
+
+    approver = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
+    sign_in(approver, server, "approver")
+    approver.goto(allocation_url)
+    approver.click("#approve-form button[type=submit]")
+    approver.wait_for_load_state("networkidle")
+    assert net_capital(approver, server) == before + 12_345_678
+    assert net_capital(clerk, server) == before + 12_345_678
+    from tests.browser.conftest import SHOTS
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    approver.screenshot(path=str(SHOTS / "test_allocation_approved_dashboard.png"), full_page=True)
+    clerk.context.close()
+    approver.context.close()
