@@ -34,7 +34,14 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from ledger.clock import business_today
 from ledger.errors import FilterError, LedgerError
@@ -55,7 +62,6 @@ from ledger.fund.errors import (
     InvalidIdNumberError,
     LeverageCapError,
     LimitError,
-    MakerCheckerError,
     PermissionDeniedError,
     RecoveryError,
     RepeatLoanError,
@@ -64,7 +70,14 @@ from ledger.fund.errors import (
     WriteOffError,
 )
 from ledger.fund.funds import funds
-from ledger.fund.models import Commitment, CounterGuarantee, Loan, Repayment
+from ledger.fund.models import (
+    CLAIM_LIFECYCLE,
+    WRITE_OFF_LIFECYCLE,
+    Commitment,
+    CounterGuarantee,
+    Loan,
+    Repayment,
+)
 from ledger.fund.read.claims import claim_detail, claims_page
 from ledger.fund.read.loans import loan_detail
 from ledger.fund.read.write_offs import write_off_detail, write_offs_page
@@ -109,7 +122,7 @@ class YuanField(StringField):
             try:
                 self.fen = fen_of(text)
             except MoneyError:
-                raise ValueError(
+                raise ValidationError(
                     _("Write an amount in yuan with at most two decimals, e.g. 1,234.50.")
                 ) from None
 
@@ -124,7 +137,7 @@ class PercentField(StringField):
         text = (self.data or "").strip().removesuffix("%").strip()
         if text:
             if not _PERCENT.match(text):
-                raise ValueError(_("Write a rate in percent a year, e.g. 4.35."))
+                raise ValidationError(_("Write a rate in percent a year, e.g. 4.35."))
             self.ppm = int(Decimal(text).scaleb(4))
 
 
@@ -752,9 +765,13 @@ def claim_new():
                    action_label=_("File the claim"))  # fmt: skip
 
 
+def _statuses(names_zh: dict[str, str]) -> dict[str, str]:
+    """A lifecycle's statuses, named in the page's language."""
+    return {k: (zh if chinese() else k.replace("_", " ")) for k, zh in names_zh.items()}
+
+
 def claim_statuses() -> dict[str, str]:
-    return {"filed": _("filed"), "approved": _("approved"), "paid": _("paid"),
-            "rejected": _("rejected")}  # fmt: skip
+    return _statuses(CLAIM_LIFECYCLE.names_zh)
 
 
 @bp.get("/claims")
@@ -815,7 +832,7 @@ def _claim_action(number: str, name: str, form: FlaskForm, work: Callable, done_
         abort(404)
     require_bank(found.bank_code)
     if form.validate_on_submit():
-        result = _attempt(form, work, {MakerCheckerError: "on", ClaimError: "on"})
+        result = _attempt(form, work, {ClaimError: "on"})
         if result is not None:
             _done(done_text, [result])
             return redirect(url_for(".claim", number=number))
@@ -947,8 +964,7 @@ def write_off_new():
 
 
 def write_off_statuses() -> dict[str, str]:
-    return {"requested": _("requested"), "approved": _("written off"),
-            "rejected": _("rejected")}  # fmt: skip
+    return _statuses(WRITE_OFF_LIFECYCLE.names_zh)
 
 
 @bp.get("/write-offs")
@@ -1002,7 +1018,7 @@ def _write_off_action(write_off_id: int, name: str, form: FlaskForm, work, done_
         abort(404)
     require_bank(found.bank_code)
     if form.validate_on_submit():
-        result = _attempt(form, work, {MakerCheckerError: "on", WriteOffError: "on"})
+        result = _attempt(form, work, {WriteOffError: "on"})
         if result is not None:
             _done(done_text, [result])
             return redirect(url_for(".write_off", write_off_id=write_off_id))
