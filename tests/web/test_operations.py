@@ -149,7 +149,7 @@ def test_a_repayment_posts_the_exposure_it_releases(as_user, books):
         ("D", "memo:exposure-contra:ICBC", 800_000),
     ]
     page = text(clerk.get("/loans/ICBC/ICBC-001"))
-    assert f"还款 R-100 已登记。 记账凭证: #{posted}" in page
+    assert f"还款 R-100 已登记。 记账凭证： #{posted}" in page
     assert "本金余额 70,000.00" in page
 
 
@@ -389,7 +389,7 @@ def test_an_approver_approves_then_a_clerk_pays(as_user, books):
         ("D", "memo:exposure-contra:ICBC", 3_200_000),
     ]
     shown = text(clerk.get("/operations/claims/C2025-ICBC-00002"))
-    assert f"代偿申请 C2025-ICBC-00002 已支付。 记账凭证: #{entry_id}" in shown
+    assert f"代偿申请 C2025-ICBC-00002 已支付。 记账凭证： #{entry_id}" in shown
 
 
 def test_a_rejection_needs_a_reason(as_user, books):
@@ -491,7 +491,7 @@ def test_a_write_off_approved_attributes_the_loss(as_user, books):
         + [("D", f"expense:guarantee-loss:{src}", fen) for src, fen in allocation.items()]
     )
     page = text(approver.get("/operations/write-offs/1"))
-    assert f"核销申请 1 已审核通过。 记账凭证: #{w.entry_id}" in page
+    assert f"核销申请 1 已审核通过。 记账凭证： #{w.entry_id}" in page
 
 
 def test_a_write_off_request_and_its_maker(as_user, books, both):

@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy import select
 from wtforms import (
     BooleanField,
@@ -400,7 +400,10 @@ def _entries(ids) -> Markup:
 
 
 def _done(text: str, entry_ids=()) -> None:
-    flash(Markup("{} {}: {}").format(text, _("Journal entries"), _entries(entry_ids)), "ok")
+    done = _(
+        "%(done)s Journal entries: %(entries)s", done=escape(text), entries=_entries(entry_ids)
+    )
+    flash(Markup(done), "ok")
 
 
 def _render(template: str, form: FlaskForm, **context):
