@@ -522,3 +522,126 @@ def test_a_write_off_request_and_its_maker(as_user, books, both):
         f"both 是核销申请 {w.id}的经办人，不能自己审核，须由其他审核人审核"
     ]
     assert counts(books) == before
+
+
+def test_a_write_off_rejected_keeps_its_reason(as_user, books):
+    approver = as_user("approver")
+    before = counts(books)
+    done = approver.post("/operations/write-offs/1/reject", data={
+        "reject-reason": "仍在追偿", "reject-on": "2025-10-15",
+    })  # fmt: skip
+    assert done.status_code == 302
+    with books() as s:
+        w = s.get(WriteOff, 1)
+        assert (w.status, w.decided_by, w.reason) == (
+            "rejected",
+            "approver",
+            "借款人失联\n驳回：仍在追偿",
+        )
+    assert counts(books) == before
+
+
+# ----------------------------------------------------------------------------- commitments
+
+
+def _approve(books, number: str, amount: int, on: D) -> str:
+    from ledger.fund import guarantees
+
+    return run(books, lambda s: guarantees.approve_guarantee(
+        s, id_number=number, bank="ICBC", amount=amount, term_months=12, on=on,
+        actor="approver",
+    ).number)  # fmt: skip
+
+
+def test_a_commitment_cancelled_and_its_project_recorded(as_user, books):
+    first = _approve(books, _register(books, 22, "郑十"), 3_000_000, D(2026, 1, 10))
+    clerk = as_user("clerk")
+    before = counts(books)
+    unknown = clerk.post("/operations/guarantees/cancel", data={
+        "number": "G2026-ICBC-09999", "reason": "借款人放弃", "on": "2026-01-12",
+    })  # fmt: skip
+    assert unknown.status_code == 422
+    assert field_errors(unknown) == [("number", "担保承诺号 G2026-ICBC-09999 不存在")]
+    assert counts(books) == before
+    done = clerk.post("/operations/guarantees/cancel", data={
+        "number": first, "reason": "借款人放弃", "on": "2026-01-12",
+    })  # fmt: skip
+    assert done.status_code == 302
+    with books() as s:
+        c = s.scalar(select(Commitment).where(Commitment.number == first))
+        assert (c.status, c.cancelled_by, c.cancel_reason) == ("cancelled", "clerk", "借款人放弃")
+
+    second = _approve(books, _register(books, 23, "冯十一"), 3_000_000, D(2026, 1, 10))
+    approver = as_user("approver")
+    prefilled = approver.get(f"/operations/guarantees/project?number={second}")
+    assert f'value="{second}"' in prefilled.get_data(as_text=True)
+    data = {"number": second, "project_kind": "micro_profit", "trade": "catering"}
+    assert approver.post("/operations/guarantees/project", data=data).status_code == 302
+    with books() as s:
+        c = s.scalar(select(Commitment).where(Commitment.number == second))
+        assert (c.project_kind, c.trade) == ("micro_profit", "catering")
+    again = approver.post("/operations/guarantees/project", data={**data, "trade": "retail"})
+    assert again.status_code == 422
+    assert field_errors(again) == [
+        ("number", f"担保承诺 {second} 已登记项目（micro_profit，行业 catering），不能更改")
+    ]
+
+
+def test_a_mortgage_given_with_a_guarantee_is_enforced_after_compensation(as_user, books):
+    from ledger.fund import claims, loans
+
+    number = _register(books, 24, "褚十二")
+    approver = as_user("approver")
+    data = {
+        "id_number": number, "bank": "ICBC", "amount": "120,000", "term_months": "12",
+        "on": "2025-01-20", "collateral-0-kind": "mortgage", "collateral-0-value": "300,000",
+        "collateral-0-description": "",
+    }  # fmt: skip
+    before = counts(books)
+    bare = approver.post("/operations/guarantees/new", data=data)
+    assert bare.status_code == 422
+    assert field_errors(bare) == [("waiver", "第 1 项：须说明抵押的内容")]
+    assert counts(books) == before
+    data["collateral-0-description"] = "房产证 123 号"
+    done = approver.post("/operations/guarantees/new", data=data)
+    assert done.status_code == 302, field_errors(done)
+    assert legs(books, last_entry(books)) == [
+        ("C", "memo:counter-guarantees-contra:ICBC", 30_000_000),
+        ("D", "memo:counter-guarantees:ICBC", 30_000_000),
+    ]
+
+    def default(s):
+        loans.disburse(
+            s, bank="ICBC", contract_no="ICBC-200", guarantee_no="G2025-ICBC-00005",
+            borrower_name="褚十二", id_number=number, disbursed_on=D(2025, 1, 25),
+            maturity_on=D(2025, 7, 25), principal=12_000_000, annual_rate_ppm=43_500,
+            method="bullet", actor="icbc",
+        )  # fmt: skip
+        c = claims.file_claim(s, bank="ICBC", contract_no="ICBC-200", on=D(2025, 11, 1),
+                              actor="icbc")  # fmt: skip
+        claims.approve_claim(s, c.number, on=D(2025, 11, 2), actor="approver")
+        claims.pay_claim(s, c.number, on=D(2025, 11, 3), actor="approver2")
+
+    run(books, default)
+    clerk = as_user("clerk")
+    page = clerk.get("/operations/counter-guarantees/enforce?bank=ICBC&contract_no=ICBC-200")
+    held = re.search(r'<table id="held">.*?</table>', page.get_data(as_text=True), re.S)
+    cg_id = int(re.search(r'<td class="num">(\d+)</td><td>mortgage</td>', held.group(0)).group(1))
+    response = clerk.post("/operations/counter-guarantees/enforce", data={
+        "counter_guarantee": str(cg_id), "proceeds": "30,000", "on": "2025-12-01",
+    })  # fmt: skip
+    assert response.status_code == 302, field_errors(response)
+    assert response.headers["Location"] == "/loans/ICBC/ICBC-200"
+    with books() as s:
+        r = s.scalar(select(Recovery).order_by(Recovery.id.desc()))
+        assert (r.total, r.fund_share, r.bank_share, r.source) == (
+            3_000_000,
+            2_400_000,
+            600_000,
+            "counter_guarantee",
+        )
+        loan_id = r.loan_id
+    assert legs(books, r.entry_id) == [
+        ("C", f"asset:receivable:L{loan_id}", 2_400_000),
+        ("D", "asset:special:ICBC", 2_400_000),
+    ]
