@@ -17,6 +17,8 @@ ROLES = {ANON: None, "clerk": "clerk", "approver": "approver", "bank": "icbc",
 EVERYONE = frozenset(ROLES) - {ANON}
 READERS = EVERYONE
 BUREAU = EVERYONE - {"bank"}
+#: Who records a bank's disbursements, repayments and recoveries.
+LOAN_MAKERS = {"clerk", "approver", "bank"}
 
 #: endpoint → (method, URL of an own object, URL of a foreign one or None, roles that
 #: reach it, status when they do). Public routes list ANON among their roles.
@@ -57,6 +59,39 @@ ROUTES = {
     "capital.withdrawal_new": ("GET", "/capital/withdrawals/new", None, {"clerk"}, {}, 200),
     "capital.interest_new": ("GET", "/capital/interest/new", None, {"clerk"}, {}, 200),
     "capital.movement": ("GET", "/capital/movements/{placement_entry}", None, BUREAU, {}, 200),
+    "operations.index": ("GET", "/operations", None, READERS, {}, 200),
+    "operations.guarantee": ("GET", "/operations/guarantees/new", None, {"approver"}, {}, 200),
+    "operations.project": ("GET", "/operations/guarantees/project", None, {"approver"}, {}, 200),
+    "operations.cancel": ("GET", "/operations/guarantees/cancel", None, {"clerk", "approver"},
+                          {}, 200),
+    "operations.disbursement": ("GET", "/operations/disbursements/new", None, LOAN_MAKERS, {},
+                                200),
+    "operations.repayment": ("GET", "/operations/repayments/new", None, LOAN_MAKERS, {}, 200),
+    "operations.reversal": ("GET", "/operations/reversals/new", None, LOAN_MAKERS, {}, 200),
+    "operations.extension": ("GET", "/operations/extensions/new", None, {"approver"}, {}, 200),
+    "operations.claim_new": ("GET", "/operations/claims/new", None, {"clerk", "bank"}, {}, 200),
+    "operations.claims_list": ("GET", "/operations/claims", None, READERS, {}, 200),
+    "operations.claim": ("GET", "/operations/claims/C2025-ICBC-00003",
+                         "/operations/claims/C2025-ABC-00002", READERS, {}, 200),
+    # A POST without its form is refused with the form shown again (422), nothing posted.
+    "operations.claim_approve": ("POST", "/operations/claims/C2025-ICBC-00003/approve", None,
+                                 {"approver"}, {}, 422),
+    "operations.claim_reject": ("POST", "/operations/claims/C2025-ICBC-00003/reject", None,
+                                {"approver"}, {}, 422),
+    "operations.claim_pay": ("POST", "/operations/claims/C2025-ICBC-00002/pay", None,
+                             {"clerk", "approver"}, {}, 422),
+    "operations.recovery": ("GET", "/operations/recoveries/new", None, LOAN_MAKERS, {}, 200),
+    "operations.enforce": ("GET", "/operations/counter-guarantees/enforce", None,
+                           {"clerk", "approver"}, {}, 200),
+    "operations.write_off_new": ("GET", "/operations/write-offs/new", None, {"clerk"}, {}, 200),
+    "operations.write_offs_list": ("GET", "/operations/write-offs", None, READERS, {}, 200),
+    # The portfolio's one write-off is ABC's: foreign to the bank user.
+    "operations.write_off": ("GET", "/operations/write-offs/1", None, READERS, {"bank": 404},
+                             200),
+    "operations.write_off_approve": ("POST", "/operations/write-offs/1/approve", None,
+                                     {"approver"}, {}, 422),
+    "operations.write_off_reject": ("POST", "/operations/write-offs/1/reject", None,
+                                    {"approver"}, {}, 422),
 }  # fmt: skip
 
 
