@@ -102,3 +102,22 @@ def test_a_bank_user_is_not_linked_to_the_books_it_may_not_open(as_user):
     assert "/books/entries/" in as_user("auditor").get("/loans/ICBC/ICBC-001").get_data(
         as_text=True
     )
+
+
+def test_a_loans_page_offers_the_operations_its_reader_may_do(as_user):
+    def offered(user):
+        html = as_user(user).get("/loans/ICBC/ICBC-001").get_data(as_text=True)
+        return re.findall(
+            r'href="/operations/([a-z-]+/[a-z]+)\?bank=ICBC&amp;contract_no=ICBC-001"', html
+        )
+
+    assert offered("clerk") == [
+        "repayments/new", "reversals/new", "claims/new", "recoveries/new",
+        "counter-guarantees/enforce", "write-offs/new",
+    ]  # fmt: skip
+    assert offered("approver") == [
+        "repayments/new", "reversals/new", "extensions/new", "recoveries/new",
+        "counter-guarantees/enforce",
+    ]  # fmt: skip
+    assert offered("icbc") == ["repayments/new", "reversals/new", "claims/new", "recoveries/new"]
+    assert offered("auditor") == []
