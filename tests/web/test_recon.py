@@ -263,7 +263,7 @@ def test_alerts_are_acknowledged_once(as_user, books, ops_records):
     missing, failed = ops_records
     clerk = as_user("clerk")
     body = text(clerk.get("/recon/alerts"))
-    assert f"{missing} file-missing warning ABC 未按时报送2025-12-01的专户对账单 ABC" in body
+    assert f"{missing} 文件未报送 警告 ABC 未按时报送2025-12-01的专户对账单 ABC" in body
     done = clerk.post(f"/recon/alerts/{missing}/acknowledge")
     assert (done.status_code, done.headers["Location"]) == (302, "/recon/alerts")
     body = text(clerk.get("/recon/alerts?open=1"))

@@ -54,8 +54,8 @@ class UserForm(FlaskForm):
     )
     name = StringField(_l("Name"), validators=[Length(max=100)])
     roles = SelectMultipleField(
-        _l("Roles"), choices=[], option_widget=CheckboxInput(), widget=ListWidget(),
-        validate_choice=False,
+        _l("Roles"), choices=[], option_widget=CheckboxInput(),
+        widget=ListWidget(prefix_label=False), validate_choice=False,
     )  # fmt: skip
     bank = SelectField(_l("Bank"), choices=[], validate_choice=False)
     password = PasswordField(

@@ -67,6 +67,18 @@ def status_labels() -> dict[str, str]:
     }  # fmt: skip
 
 
+def kind_labels() -> dict[str, str]:
+    return {
+        "chain-verification": _("chain verification"), "file-missing": _("file missing"),
+        "job-failed": _("job failed"), "breaks-old": _("old breaks"),
+        "leverage-high": _("leverage high"), "import-failed": _("import failed"),
+        "claims-eligible": _("claims eligible"), "month-end": _("month-end"),
+        "interest-expected": _("interest expected"),
+        "info": _("info"), "warning": _("warning"), "critical": _("critical"),
+        "balances": _("loan balances file"), "statement": _("special-account statement"),
+    }  # fmt: skip
+
+
 def event_labels() -> dict[str, str]:
     return {
         "found": _("found"), "reopened": _("reopened"), "assigned": _("assigned"),
@@ -176,7 +188,8 @@ def _forms(posted: str | None = None) -> dict[str, FlaskForm]:
 def _page(detail: ops.BreakDetail, forms: dict[str, FlaskForm], status: int = 200):
     return render_template(
         "recon/break.html", d=detail, b=detail.brk, forms=forms, types=type_labels(),
-        statuses=status_labels(), events=event_labels(), today=business_today(),
+        statuses=status_labels(), events=event_labels(), labels=kind_labels(),
+        today=business_today(),
         bureau=own_bank() is None,
     ), status  # fmt: skip
 
@@ -298,7 +311,7 @@ def _alerts(error: LedgerError | None = None, status: int = 200):
             filter_error = exc
     return render_template(
         "recon/alerts.html", page=page, error=filter_error, refusal=error, banks=bank_list,
-        kinds=[k.value for k in AlertKind],
+        kinds=[k.value for k in AlertKind], labels=kind_labels(),
     ), (400 if filter_error else status)  # fmt: skip
 
 
