@@ -20,7 +20,7 @@ csrf = CSRFProtect()
 
 def create_app(config: dict | None = None) -> Flask:
     from web import audit, auth, authz, database, errors, formatting, i18n, navigation, settings
-    from web.views import books, capital, dashboard, files, loans, operations
+    from web.views import admin, books, capital, dashboard, files, loans, operations, recon
 
     app = Flask(__name__, instance_path=str(instance_path()))
     settings.configure(app, config)
@@ -31,7 +31,16 @@ def create_app(config: dict | None = None) -> Flask:
     formatting.init_app(app)
     navigation.init_app(app)
     audit.init_app(app)
-    for blueprint in (dashboard.bp, capital.bp, loans.bp, operations.bp, files.bp, books.bp):
+    for blueprint in (
+        dashboard.bp,
+        capital.bp,
+        loans.bp,
+        operations.bp,
+        files.bp,
+        recon.bp,
+        books.bp,
+        admin.bp,
+    ):
         app.register_blueprint(blueprint)
     errors.init_app(app)
     app.jinja_env.globals.update(can=authz.can, reachable=authz.reachable)

@@ -8,7 +8,11 @@ ones ABC's, which a bank user must not learn exist (404, not 403)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+
+D = dt.date
 
 ANON = "anonymous"
 #: Role → the portfolio's user who holds it (tests/web/conftest.py).
@@ -92,6 +96,37 @@ ROUTES = {
                                      {"approver"}, {}, 422),
     "operations.write_off_reject": ("POST", "/operations/write-offs/1/reject", None,
                                     {"approver"}, {}, 422),
+    "recon.breaks": ("GET", "/recon/breaks", None, READERS, {}, 200),
+    "recon.show": ("GET", "/recon/breaks/{icbc_break}", "/recon/breaks/{abc_break}", READERS,
+                   {}, 200),
+    # An empty form: each change is refused, 422, and nothing changes.
+    "recon.assign": ("POST", "/recon/breaks/{icbc_break}/assign",
+                     "/recon/breaks/{abc_break}/assign", {"clerk", "approver"}, {}, 422),
+    "recon.comment": ("POST", "/recon/breaks/{icbc_break}/comment",
+                      "/recon/breaks/{abc_break}/comment", {"clerk", "approver", "bank"}, {},
+                      422),
+    "recon.explain": ("POST", "/recon/breaks/{icbc_break}/explain",
+                      "/recon/breaks/{abc_break}/explain", {"clerk", "approver"}, {}, 422),
+    "recon.resolve": ("POST", "/recon/breaks/{icbc_break}/resolve",
+                      "/recon/breaks/{abc_break}/resolve", {"clerk", "approver"}, {}, 422),
+    "recon.reopen": ("POST", "/recon/breaks/{icbc_break}/reopen",
+                     "/recon/breaks/{abc_break}/reopen", {"clerk", "approver"}, {}, 422),
+    "recon.runs": ("GET", "/recon/runs", None, BUREAU, {}, 200),
+    "recon.alerts": ("GET", "/recon/alerts", None, BUREAU, {}, 200),
+    "recon.acknowledge": ("POST", "/recon/alerts/{alert}/acknowledge", None,
+                          {"clerk", "approver", "admin"}, {}, 302),
+    "recon.month_end": ("GET", "/recon/month-end/2025-01", None, BUREAU, {}, 200),
+    "recon.prepare": ("POST", "/recon/month-end/2025-01/prepare", None, {"approver", "admin"},
+                      {}, 302),
+    "recon.close": ("POST", "/recon/month-end/2025-01/close", None, {"approver", "admin"}, {},
+                    302),
+    "admin.users": ("GET", "/admin/users", None, {"admin"}, {}, 200),
+    "admin.add": ("POST", "/admin/users", None, {"admin"}, {}, 422),
+    "admin.reset_password": ("POST", "/admin/users/clerk/password", None, {"admin"}, {}, 422),
+    "admin.unlock": ("POST", "/admin/users/clerk/unlock", None, {"admin"}, {}, 302),
+    "admin.audit": ("GET", "/admin/audit", None, {"auditor", "admin"}, {}, 200),
+    "admin.policy_index": ("GET", "/admin/policy", None, BUREAU, {}, 200),
+    "admin.load_policy": ("POST", "/admin/policy", None, {"admin"}, {}, 422),
 }  # fmt: skip
 
 
@@ -117,12 +152,28 @@ def test_the_table_knows_every_route_and_no_other(app):
 def _ids(books):
     from sqlalchemy import select
 
+    from ledger.db import run_in_transaction
     from ledger.fund.models import Loan
     from ledger.models import JournalEntry
+    from ledger.ops.alerts import raise_alert
+    from ledger.recon.breaks import Finding, record_break
     from tests.web.test_files import matrix_objects
 
+    def seed(s):
+        found = D(2025, 12, 5)
+        return {
+            f"{bank.lower()}_break": record_break(
+                s,
+                Finding("missing_in_fund", bank, "CITY", f"GHOST-{bank}", found, bank_figure=100),
+                source="balances",
+                found_on=found,
+                actor="clerk",
+            ).id
+            for bank in ("ICBC", "ABC")
+        } | {"alert": raise_alert(s, "file-missing", "ICBC's file missing", key="ICBC").id}
+
     with books() as s:
-        return matrix_objects(books) | {
+        ids = {
             "icbc_borrower": s.scalar(
                 select(Loan.borrower_id).where(Loan.contract_no == "ICBC-001")
             ),
@@ -131,6 +182,7 @@ def _ids(books):
                 select(JournalEntry.id).where(JournalEntry.kind == "capital.placement").limit(1)
             ),
         }
+    return matrix_objects(books) | ids | run_in_transaction(books, seed)
 
 
 @pytest.mark.parametrize("role", list(ROLES))
