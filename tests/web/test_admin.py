@@ -147,7 +147,7 @@ def test_the_audit_log_shows_sign_ins_with_their_address(as_user, client):
     as_user("clerk")
     auditor = as_user("auditor")
     page = text(auditor.get("/admin/audit?target=user/clerk"))
-    assert re.search(r"\d+ \S+ \S+ clerk sign-in user/clerk 完成 127\.0\.0\.1", page)
+    assert re.search(r"\d+ \S+ \S+ clerk sign-in user/clerk 已完成 127\.0\.0\.1", page)
     assert re.search(
         r"\d+ \S+ \S+ — sign-in-failed user/clerk 被拒绝 127\.0\.0\.1 "
         r"failed_logins=1 reason=wrong-password",
@@ -168,7 +168,7 @@ def test_a_change_through_the_web_is_in_the_audit_log(as_user):
     admin = as_user("admin")
     admin.post("/admin/users/abc/unlock")
     page = text(admin.get("/admin/audit?who=admin&action=user.manage"))
-    assert re.search(r"admin user\.manage /admin/users/abc/unlock 完成 127\.0\.0\.1", page)
+    assert re.search(r"admin user\.manage /admin/users/abc/unlock 已完成 127\.0\.0\.1", page)
 
 
 # ------------------------------------------------------------------------------ policy
