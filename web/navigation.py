@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -23,17 +23,31 @@ MENU = (
 )
 
 
-def navigation() -> list[tuple[str, str, frozenset]]:
+def navigation() -> list[tuple[str, str, bool]]:
+    """(endpoint, label, active) of the menu items the signed-in user may open. An item is
+    active on the pages of its area: its blueprint's, or — where two items share a
+    blueprint — those under its own path."""
     if not current_user.is_authenticated:
         return []
-    shown = []
+    items = []
     for endpoint, label in MENU:
         access = access_of(current_app, endpoint)
         if access is None:
             continue
         if access.roles and access.roles.isdisjoint(current_user.roles):
             continue
-        shown.append((endpoint, str(label), access.roles))
+        items.append((endpoint, str(label)))
+    blueprints = [e.split(".")[0] for e, _ in MENU if access_of(current_app, e) is not None]
+    here = (request.endpoint or "").split(".")[0]
+    shown = []
+    for endpoint, label in items:
+        blueprint = endpoint.split(".")[0]
+        if blueprints.count(blueprint) > 1:
+            path = url_for(endpoint)
+            active = request.path == path or request.path.startswith(path + "/")
+        else:
+            active = blueprint == here
+        shown.append((endpoint, label, active))
     return shown
 
 
