@@ -20,6 +20,7 @@ csrf = CSRFProtect()
 
 def create_app(config: dict | None = None) -> Flask:
     from web import audit, auth, authz, database, errors, formatting, i18n, navigation, settings
+    from web.api import bp as api
     from web.views import books, dashboard, loans
 
     app = Flask(__name__, instance_path=str(instance_path()))
@@ -31,7 +32,7 @@ def create_app(config: dict | None = None) -> Flask:
     formatting.init_app(app)
     navigation.init_app(app)
     audit.init_app(app)
-    for blueprint in (dashboard.bp, loans.bp, books.bp):
+    for blueprint in (dashboard.bp, loans.bp, books.bp, api):
         app.register_blueprint(blueprint)
     errors.init_app(app)
     app.jinja_env.globals.update(can=authz.can)
