@@ -75,8 +75,10 @@ def problem(status: int, title: str | None = None, detail: str | None = None, **
 
 
 def refusal(error: LedgerError, status: int | None = None) -> Response:
-    """A refusal by the books: its named code and Chinese message."""
-    status = status or (400 if isinstance(error, FilterError | InvalidIdempotencyKeyError) else 422)
+    """A refusal by the books: its named code and Chinese message. A read refuses only
+    what it was asked (a filter): a 400; a change refused is a 422."""
+    bad_request = isinstance(error, FilterError | InvalidIdempotencyKeyError)
+    status = status or (400 if bad_request or request.method == "GET" else 422)
     if isinstance(error, IdempotencyKeyBusyError):
         status = 409
     extra = {}

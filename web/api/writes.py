@@ -59,7 +59,7 @@ def _field_problem(field: str, message: str, zh: str, status: int = 422):
 @action("file.upload")
 @doc(
     "Upload a bank file", "files", multipart=FILE_FIELDS, response=ReceiptDetailOut,
-    status=201, errors=(400, 422),
+    status=201, also=(200,), errors=(400, 404, 422),
     description="Imported at once, all or nothing (docs/bank-files.md): the receipt says "
     "accepted, rejected (with every bad row) or duplicate (the same bytes were accepted "
     "before; nothing posted again).",
@@ -121,7 +121,7 @@ def _save(upload) -> Path:
 @action("loan.repay")
 @doc(
     "Report one repayment (or reverse one)", "repayments", body=RepaymentIn, response=RepaidOut,
-    status=201, also=(200,), errors=(400, 415, 422),
+    status=201, also=(200,), errors=(400, 404, 415, 422),
     description="As one row of a repayment file. The same bank_ref with the same content "
     "again is not posted twice (200, created false); with other content it is refused.",
 )  # fmt: skip
