@@ -160,6 +160,8 @@ def test_entries_page_and_one_entry(as_user):
     newest = page["items"][0]
     assert auditor.get(f"/api/v1/entries/{newest['id']}").get_json() == newest
     assert auditor.get("/api/v1/entries/999999").status_code == 404
+    # Past what a database id can be: not there either (no error of the database).
+    assert_problem(auditor.get(f"/api/v1/entries/{2**63}"), 404, "not-found")
 
 
 # ------------------------------------------------------------------------- writes
@@ -475,3 +477,19 @@ def test_a_session_post_needs_the_csrf_header_a_token_post_does_not(books, db_ur
         assert login  # the conftest's helper posts without a CSRF token
     finally:
         app.extensions["fundledger"].engine.dispose()
+
+
+def test_a_multipart_part_without_a_name_is_no_server_error(icbc_api):
+    """Found by Schemathesis: a part whose Content-Disposition has no name."""
+    boundary = "b0undary"
+    body = (
+        f"--{boundary}\r\nContent-Disposition: form-data; name\r\n\r\nx\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="kind"\r\n\r\nrepayment\r\n'
+        f"--{boundary}--\r\n"
+    )
+    response = post(
+        icbc_api, "/api/v1/files", data=body.encode(),
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )  # fmt: skip
+    body = assert_problem(response, 422, "invalid-body", "file：请附上文件")
+    assert body["errors"][0]["field"] == "file"

@@ -33,6 +33,8 @@ def _setup(state) -> None:
     # Not signed in: a 401, never the sign-in page's redirect.
     login_manager.blueprint_login_views[bp.name] = None
     init_app_errors(app)
+    # Chinese in the JSON as it is, not as \u escapes (as the problems have it).
+    app.json.ensure_ascii = False
 
 
 bp.before_request(auth.check_csrf)

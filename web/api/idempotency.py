@@ -30,8 +30,12 @@ HEADER = "Idempotency-Key"
 
 def fingerprint() -> str:
     if request.mimetype == "multipart/form-data":
-        parts: list = [["form", name, request.form.getlist(name)] for name in sorted(request.form)]
-        for name in sorted(request.files):
+        # A part may come without a name (None): order it as the empty name.
+        parts: list = [
+            ["form", name, request.form.getlist(name)]
+            for name in sorted(request.form, key=lambda n: n or "")
+        ]
+        for name in sorted(request.files, key=lambda n: n or ""):
             for upload in request.files.getlist(name):
                 digest = hashlib.sha256()
                 while chunk := upload.stream.read(1 << 20):

@@ -14,15 +14,19 @@ import re
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask, current_app, render_template
+from werkzeug.http import HTTP_STATUS_CODES
 
 from web.api import bp
 from web.api.problems import STATUS
 from web.api.schemas import Money, ProblemOut, SignedMoney
+from web.api.spec import MAX_ID
 from web.authz import public
 
 TITLE = "fundledger API"
 VERSION = "1.0.0"
-_PARAM = re.compile(r"<(?:(int|string|path):)?([a-z_]+)>")
+#: What a second success status of a route means (a duplicate file or repayment).
+AGAIN = "Done before: nothing done again"
+_PARAM = re.compile(r"<(?:(int|string|path)(?:\([^)]*\))?:)?([a-z_]+)>")
 
 DESCRIPTION = """The guarantee fund's books for the partner banks' systems and for scripts.
 
@@ -92,7 +96,11 @@ def _operation(rule, method: str, view, api) -> dict:
     if api.description:
         operation["description"] = api.description
     for converter, name in _PARAM.findall(rule.rule):
-        kind = {"type": "integer", "minimum": 1} if converter == "int" else {"type": "string"}
+        kind = (
+            {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+            if converter == "int"
+            else {"type": "string"}
+        )
         operation["parameters"].append(
             {"in": "path", "name": name, "required": True, "schema": kind}
         )
@@ -104,7 +112,9 @@ def _operation(rule, method: str, view, api) -> dict:
                 "in": "header", "name": "Idempotency-Key", "required": True,
                 "schema": {"type": "string", "minLength": 1, "maxLength": 255,
                            "pattern": "^[!-~]+$"},
-                "description": "New for each request; the same when sending one again.",
+                "description": "New for each request; the same when sending one again. "
+                "(On this page, new-uuid is replaced by a new UUID.)",
+                "example": "new-uuid",
             }
         )  # fmt: skip
     if api.body is not None:
@@ -128,9 +138,10 @@ def _operation(rule, method: str, view, api) -> dict:
             },
         }
     if api.response is not None:
-        ok = {"description": "OK", "content": {"application/json": {"schema": api.response}}}
+        content = {"application/json": {"schema": api.response}}
         for status in (api.status, *api.also):
-            operation["responses"][str(status)] = ok
+            described = HTTP_STATUS_CODES[status] if status == api.status else AGAIN
+            operation["responses"][str(status)] = {"description": described, "content": content}
     access = getattr(view, "access", None)
     errors = set(api.errors)
     if access is not None and not access.public:

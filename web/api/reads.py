@@ -35,7 +35,7 @@ from web.api.schemas import (
     ReceiptPage,
     ReceiptsQuery,
 )
-from web.api.spec import doc, load_query
+from web.api.spec import ID, doc, load_query
 from web.authz import BUREAU, READERS, allow, bank_scope, own_bank, require_bank
 from web.database import reading
 from web.views.common import shown
@@ -122,7 +122,7 @@ def entries():
     return paging.page_body(page, EntryOut(many=True))
 
 
-@bp.get("/entries/<int:entry_id>")
+@bp.get(f"/entries/<{ID}:entry_id>")
 @allow(*BUREAU)
 @doc("One journal entry with its postings", "books", response=EntryOut, errors=(404,))
 def entry(entry_id: int):
@@ -151,7 +151,7 @@ def receipt_list():
     return paging.page_body(page, ReceiptOut(many=True))
 
 
-@bp.get("/receipts/<int:receipt_id>")
+@bp.get(f"/receipts/<{ID}:receipt_id>")
 @allow(*READERS)
 @doc(
     "One receipt, with its error lines", "files", response=ReceiptDetailOut, errors=(404,),

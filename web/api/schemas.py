@@ -442,6 +442,12 @@ ReceiptPage = page_of(ReceiptOut, "ReceiptPage")
 TokenPage = page_of(TokenOut, "TokenPage")
 
 
+class FieldErrorOut(Schema):
+    field = fields.String(required=True, metadata={"description": "The field, dotted if nested."})
+    message = fields.String(required=True)
+    zh = fields.String(required=True)
+
+
 class ProblemOut(Schema):
     """An error, RFC 9457; ``code`` is stable, ``zh`` the message in Chinese."""
 
@@ -454,6 +460,5 @@ class ProblemOut(Schema):
     instance = nullable(fields.String)
     key = fields.String(metadata={"description": "The Idempotency-Key, when it is at fault."})
     errors = fields.List(
-        fields.Dict(keys=fields.String(), values=fields.String()),
-        metadata={"description": "Each invalid field: field, message, zh."},
+        fields.Nested(FieldErrorOut), metadata={"description": "Each invalid field."}
     )

@@ -11,6 +11,11 @@ from marshmallow import EXCLUDE, Schema, ValidationError
 
 from web.api.problems import invalid, problem
 
+#: The converter of a record's id in a route: an integer the database's ids can be (a
+#: larger one is a 404 like any id that is not there, not an error of the database).
+MAX_ID = 2**63 - 1
+ID = f"int(max={MAX_ID})"
+
 
 @dataclass(frozen=True)
 class ApiDoc:

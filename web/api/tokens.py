@@ -10,7 +10,7 @@ from ledger.fund.reference import Role
 from ledger.fund.tokens import get_token, issue_token, revoke_token, tokens_page
 from web.api import bp, idempotency, paging
 from web.api.schemas import IssuedTokenOut, TokenIn, TokenOut, TokenPage, TokensQuery
-from web.api.spec import doc, load_body, load_query
+from web.api.spec import ID, doc, load_body, load_query
 from web.authz import action, allow
 from web.database import reading, write
 
@@ -61,7 +61,7 @@ def token_issue():
     )
 
 
-@bp.post("/tokens/<int:token_id>/revoke")
+@bp.post(f"/tokens/<{ID}:token_id>/revoke")
 @action("token.manage")
 @doc("Revoke a token", "tokens", response=TokenOut, errors=(400, 404, 422))
 def token_revoke(token_id: int):

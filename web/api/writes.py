@@ -33,7 +33,7 @@ from web.api.schemas import (
     RepaidOut,
     RepaymentIn,
 )
-from web.api.spec import doc, load_body
+from web.api.spec import ID, doc, load_body
 from web.authz import action, own_bank
 from web.database import books, reading, write
 from web.views.common import shown
@@ -190,7 +190,7 @@ def allocation_record():
     )
 
 
-@bp.post("/allocations/<int:allocation_id>/approve")
+@bp.post(f"/allocations/<{ID}:allocation_id>/approve")
 @action("allocation.approve")
 @doc(
     "Approve a capital allocation (not one's own)", "capital", response=AllocationOut,

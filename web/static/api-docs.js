@@ -1,5 +1,6 @@
 // The API reference page: Swagger UI over /api/v1/openapi.json. A signed-in user's
-// requests carry the page's CSRF token; a POST without an Idempotency-Key gets a new one.
+// requests carry the page's CSRF token; a POST whose Idempotency-Key is left as the
+// document's example (new-uuid) or empty gets a new one.
 (function () {
   var root = document.getElementById("swagger-ui");
   var csrf = root.getAttribute("data-csrf");
@@ -14,7 +15,8 @@
     tryItOutEnabled: false,
     requestInterceptor: function (request) {
       if (csrf) { request.headers["X-CSRFToken"] = csrf; }
-      if (request.method === "POST" && !request.headers["Idempotency-Key"]) {
+      var key = request.headers["Idempotency-Key"];
+      if (request.method === "POST" && (!key || key === "new-uuid")) {
         request.headers["Idempotency-Key"] = newKey();
       }
       return request;
