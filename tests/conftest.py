@@ -32,6 +32,8 @@ TABLES = (
     *OPS_TABLES,
     *RECON_TABLES,
     *BANKFILE_TABLES,
+    "api_tokens",
+    "idempotency_keys",
     *FUND_TABLES,
     "audit_log",
     "postings",

@@ -20,6 +20,7 @@ csrf = CSRFProtect()
 
 def create_app(config: dict | None = None) -> Flask:
     from web import audit, auth, authz, database, errors, formatting, i18n, navigation, settings
+    from web.api import bp as api
     from web.views import admin, books, capital, dashboard, files, loans, operations, recon
 
     app = Flask(__name__, instance_path=str(instance_path()))
@@ -40,6 +41,7 @@ def create_app(config: dict | None = None) -> Flask:
         recon.bp,
         books.bp,
         admin.bp,
+        api,
     ):
         app.register_blueprint(blueprint)
     errors.init_app(app)
