@@ -23,6 +23,8 @@ demo-books: install
 	rm -rf $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm $(DEMO_FILES)
 	DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/fundledger init --demo
 	DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/fundledger imports demo $(DEMO_FILES)
+	DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/fundledger jobs run reconcile
+	DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/fundledger jobs run ageing
 
 demo-cli: demo-books
 	@echo "demo books in $(DEMO_DB); explore with: DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/fundledger --help"
