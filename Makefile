@@ -6,7 +6,7 @@ PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 DEMO_DB := instance/demo.db
 DEMO_FILES := instance/demo-bank-files
 
-.PHONY: run test test-sqlite test-postgresql lint bench bench-import install postgres clean
+.PHONY: run demo-cli test test-sqlite test-postgresql lint bench bench-import install postgres chromium messages clean
 
 $(BIN)/fundledger: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,11 +16,18 @@ $(BIN)/fundledger: pyproject.toml
 
 install: $(BIN)/fundledger
 
-run: install
-	@echo "demo books in $(DEMO_DB); explore with: DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/fundledger --help"
+run: demo-books
+	DATABASE_URL=sqlite:///$(DEMO_DB) scripts/run-demo
+
+demo-books: install
 	rm -rf $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm $(DEMO_FILES)
 	DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/fundledger init --demo
 	DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/fundledger imports demo $(DEMO_FILES)
+	DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/fundledger jobs run reconcile
+	DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/fundledger jobs run ageing
+
+demo-cli: demo-books
+	@echo "demo books in $(DEMO_DB); explore with: DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/fundledger --help"
 	DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/fundledger balances --depth 3
 	DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/fundledger trial-balance --totals-only
 	DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/fundledger verify
@@ -31,14 +38,20 @@ run: install
 
 test: test-sqlite test-postgresql
 
-test-sqlite: install
+test-sqlite: install chromium
 	TEST_DATABASE_URL=sqlite $(BIN)/pytest $(PYTEST_ARGS)
 
-test-postgresql: install postgres
+test-postgresql: install postgres chromium
 	TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest $(PYTEST_ARGS)
 
 postgres:
 	@scripts/ensure-postgres
+
+chromium:
+	@scripts/ensure-chromium
+
+messages: install
+	$(BIN)/python scripts/messages.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -85,3 +85,10 @@ class DatabaseRefusedError(LedgerError):
     """The database's own constraints refused a write the Python checks let through."""
 
     code = "database-refused"
+
+
+class AuditError(LedgerError):
+    """An audit record that cannot be written as given: an unknown outcome, an action code
+    or an address that is not one."""
+
+    code = "audit"

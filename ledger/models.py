@@ -1,4 +1,5 @@
-"""Tables of the books: accounts, journal entries, postings, the chain head, period closes.
+"""Tables of the books: accounts, journal entries, postings, the chain head, period closes,
+the audit log.
 
 The database refuses what would break the books (see the migration that creates the
 triggers); these classes describe the tables and are used for reading.
@@ -244,3 +245,30 @@ class PeriodClose(Base):
     closed_at: Mapped[dt.datetime] = mapped_column(DateTime)
     #: Who closed it.
     actor: Mapped[str] = mapped_column(String(120))
+
+
+class AuditLog(Base):
+    """One sign-in, failed sign-in, sign-out or change made through the web, the API or a
+    password command: who, what, when, from which address. Append-only: the database
+    refuses every UPDATE and DELETE of its rows. Written by ``ledger.audit.record`` only,
+    which masks resident ID numbers before they are stored."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (CheckConstraint("outcome IN ('ok','refused')", name="outcome"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    #: When it happened (naive UTC, microseconds).
+    at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    #: The signed-in user who acted; NULL when nobody was (a failed sign-in).
+    actor: Mapped[str | None] = mapped_column(String(60), index=True)
+    #: Short stable code: ``sign-in``, ``sign-in-failed``, ``allocation.approve``, …
+    action: Mapped[str] = mapped_column(String(60))
+    #: What it was done to, e.g. ``user/wang.fang`` or ``allocation/12``; empty if nothing.
+    target: Mapped[str] = mapped_column(Text, default="")
+    #: ``ok`` or ``refused``.
+    outcome: Mapped[str] = mapped_column(String(10))
+    #: What else is worth keeping (a refusal's reason, the values changed); never a
+    #: password, and resident ID numbers masked.
+    detail: Mapped[dict | None] = mapped_column(JsonText)
+    #: The client's IP address (IPv4 or IPv6), when it came over the network.
+    address: Mapped[str | None] = mapped_column(String(45))

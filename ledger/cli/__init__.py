@@ -2,7 +2,7 @@
 
 The commands live in the modules of this package — ``books`` (the books' own),
 ``fund`` (the fund's operations and reports), ``bankfiles`` (the banks' files and the
-bureau's lists) — and
+bureau's lists), ``audit`` (the audit log) — and
 each is imported only when it runs: ``fundledger --help`` lists them from the table
 below without importing SQLAlchemy, the fund or Alembic. Other packages add commands
 through the ``fundledger.commands`` entry-point group (the ledger imports neither
@@ -53,7 +53,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "fund": ("fund", "fund_group", "Funds: the city's and each district's own (担保基金)."),
     "bank": ("fund", "bank", "Partner banks (经办银行)."),
     "source": ("fund", "source", "Capital sources (资金来源)."),
-    "user": ("fund", "user", "Users and their roles."),
+    "user": ("fund", "user",
+             "Users and their roles; passwords, unlocking after failed sign-ins."),
+    "audit": ("audit", "audit_group",
+              "The audit log: who did what, when, from which address (auditor, admin)."),
     "borrower": ("fund", "borrower", "Borrowers (借款人), keyed by their resident ID number."),
     "policy": ("fund", "policy_group",
                "The rules in force: national eras and the locality's overrides."),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sys
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -21,9 +22,11 @@ from sqlalchemy.orm import Session
 
 from ledger.chain import drain_sealer
 from ledger.cli.options import actor_of, parse_date
+from ledger.clock import CHINA_OFFSET
 from ledger.db import run_in_transaction
 from ledger.errors import FilterError
 from ledger.fund import (
+    access,
     borrowers,
     capital,
     claims,
@@ -434,7 +437,7 @@ def source_add(obj, code, name, kind, district_code, committed, due_on, fund_cod
 
 @click.group()
 def user():
-    """Users and their roles."""
+    """Users and their roles; passwords, unlocking after failed sign-ins."""
 
 
 @user.command("add")
@@ -458,6 +461,80 @@ def user_add(obj, username, name, roles, bank_code, actor):
     )
     at = f" at {bank_code}" if bank_code else ""
     click.echo(f"user {username} added: {name.strip()} ({row.roles}{at})")
+
+
+@user.command("password")
+@click.argument("username")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from standard input instead of prompting: the new password "
+    "on one line, after the current one on the line before when changing your own.",
+)
+@_actor_option
+@click.pass_obj
+def user_password(obj, username, password_stdin, actor):
+    """Change your own password (you give the current one), or, as an admin, reset
+    USERNAME's: they must change it at their next sign-in."""
+    acting = _actor(actor)
+    own = acting == username
+    if password_stdin:
+        lines = sys.stdin.read().splitlines()
+        if len(lines) < (2 if own else 1):
+            raise click.UsageError(
+                "give the current password and the new one on two lines"
+                if own
+                else "give the new password on the first line"
+            )
+        current, new = (lines[0], lines[1]) if own else (None, lines[0])
+    else:
+        current = click.prompt("Current password", hide_input=True) if own else None
+        new = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    account = _write(
+        obj,
+        lambda s: access.set_password(s, username, new, actor=acting, current=current),
+    )
+    if account.must_change_password:
+        click.echo(f"password of {username} reset; they must change it at their next sign-in")
+    else:
+        click.echo(f"password of {username} changed")
+
+
+@user.command("unlock")
+@click.argument("username")
+@_actor_option
+@click.pass_obj
+def user_unlock(obj, username, actor):
+    """Unlock USERNAME's account after failed sign-ins (admin)."""
+    _write(obj, lambda s: access.unlock(s, username, actor=_actor(actor)))
+    click.echo(f"user {username} unlocked")
+
+
+@user.command("list")
+@_actor_option
+@click.pass_obj
+def user_list(obj, actor):
+    """Users, their roles and whether they can sign in (admin)."""
+    found = _read(obj, lambda s: access.accounts(s, actor=_actor(actor)))
+    rows = [["user", "name", "roles", "bank", "sign-in", "last sign-in (China time)"]]
+    for a in found:
+        if not a.active:
+            state = "inactive"
+        elif a.locked_until is not None:
+            state = f"locked until {_china(a.locked_until):%Y-%m-%d %H:%M}"
+        elif not a.has_password:
+            state = "no password"
+        elif a.must_change_password:
+            state = "must change password"
+        else:
+            state = "ok"
+        last = f"{_china(a.last_login_at):%Y-%m-%d %H:%M}" if a.last_login_at else "-"
+        rows.append([a.username, a.name, ",".join(a.roles), a.bank or "-", state, last])
+    _echo_table(rows)
+
+
+def _china(moment: dt.datetime) -> dt.datetime:
+    return moment + CHINA_OFFSET
 
 
 # --------------------------------------------------------------------------- borrowers

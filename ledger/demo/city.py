@@ -10,6 +10,10 @@ late, some prepaid, about 5% stopping), extensions, cancelled commitments, claim
 recoveries (one through a counter-guarantee), write-offs, quarterly deposit interest and
 the first year's books closed.
 
+Every demo user signs in with the one demo password, :data:`DEMO_PASSWORD`
+(``Demo#2026fund``), stored argon2id-hashed: hashed once, the same hash on every user's
+row (its salt is part of it), so that building the demo costs one hash.
+
 Everything is planned first, in plain Python from a seeded random generator (so the same
 seed gives the same books), then played through the operations in date order, many
 operations per transaction. The plan respects the rules the operations enforce: the
@@ -35,7 +39,7 @@ from ledger.accounts import AccountSpec
 from ledger.chain import drain_sealer
 from ledger.clock import business_today
 from ledger.db import run_in_transaction
-from ledger.fund import capital, claims, funds, guarantees, loans, recoveries, reference
+from ledger.fund import access, capital, claims, funds, guarantees, loans, recoveries, reference
 from ledger.fund.approvals import GuaranteeRequest, approve_guarantees
 from ledger.fund.books import PPM, balance_now, share
 from ledger.fund.borrowers import BorrowerSpec, register_borrowers
@@ -91,6 +95,9 @@ CLERKS = ("wang.fang", "zhao.min")
 APPROVERS = ("li.jun", "chen.jing")
 BANK_USERS = {"ICBC": "icbc.liu", "ABC": "abc.sun", "RCB": "rcb.zhou"}
 AUDITOR = "audit.he"
+#: The password of every demo user (it meets the password policy), so that the web
+#: application can be tried; they are not asked to change it.
+DEMO_PASSWORD = "Demo#2026fund"
 USERS = (
     (CLERKS[0], "王芳", [Role.CLERK], None),
     (CLERKS[1], "赵敏", [Role.CLERK], None),
@@ -794,6 +801,9 @@ def _setup(s: Session, committed: dict[str, int]) -> None:
     reference.add_capital_source(s, code, name, kind, district=district, fund=fund, actor=ADMIN)
     for username, name, roles, bank in USERS:
         reference.add_user(s, username, name, roles, bank=bank, actor=ADMIN)
+    access.set_initial_passwords(
+        s, [ADMIN, *(u[0] for u in USERS)], DEMO_PASSWORD, actor=ADMIN, must_change=False
+    )
 
 
 def _allocate(s: Session, source: str, fen: int, on: dt.date, ref: str, n: int) -> None:

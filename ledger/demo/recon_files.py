@@ -83,7 +83,7 @@ BANK_CHARGE = 1_200
 def write_balances(session: Session, bank: str, as_of: dt.date, path: Path) -> dict:
     """A balances file of ``bank`` on ``as_of`` with the planted differences; returns what
     was planted: {type: [(contract, fund figure, bank figure)]}."""
-    from ledger.recon.loans import outstanding_loans
+    from ledger.fund.positions import outstanding_loans
 
     loans = sorted(outstanding_loans(session, as_of, bank=bank).values(), key=lambda f: f.loan_id)
     planted: dict[str, list] = {"amount_differs": [], "missing_at_bank": [],
@@ -404,7 +404,7 @@ def _days(n: int) -> dt.timedelta:
 def _balances_files(session: Session, bank: str, plan: _Plan, copies) -> list[PlantedBreak]:
     """Write each balances file of ``bank``: the fund's loans outstanding on its day with
     the planted differences; return the breaks they make, as at the month's end."""
-    from ledger.recon.loans import outstanding_loans
+    from ledger.fund.positions import outstanding_loans
 
     dates = plan.balances_days
     present = {d: outstanding_loans(session, d, bank=bank) for d in dates}

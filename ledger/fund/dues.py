@@ -96,6 +96,7 @@ def overdue_positions(
     loan_ids: list[int] | None = None,
     *,
     bank: str | None = None,
+    fund: str | None = None,
 ) -> dict[int, tuple[int, int]]:
     """{loan id: (overdue principal, days overdue)} at the end of ``as_of`` of the loans
     overdue then and not repaid in full by then: of ``loan_ids`` if given, of ``bank``'s
@@ -108,6 +109,8 @@ def overdue_positions(
     base = [Loan.disbursed_on < as_of]
     if bank is not None:
         base.append(Loan.bank_code == bank)
+    if fund is not None:
+        base.append(Loan.fund_code == fund)
     if loan_ids is None:
         scopes = [base]
     else:

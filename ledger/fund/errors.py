@@ -259,3 +259,50 @@ class RowsRejectedError(FundError):
             zh=f"{len(self.errors)} 行有错误，本批未入账。第 {first.row} 行 {first.column}："
             f"{first.zh}",
         )
+
+
+class SignInError(FundError):
+    """A sign-in refused. Its subclasses' codes are what a caller matches on."""
+
+    code = "sign-in"
+
+
+class BadCredentialsError(SignInError):
+    """An unknown user, a wrong password, a user without a password or an inactive user:
+    one message for all four, so that a name cannot be probed."""
+
+    code = "bad-credentials"
+
+
+class AccountLockedError(SignInError):
+    """Too many failed sign-ins in a row: the account is locked until ``locked_until``
+    (naive UTC), or until an admin unlocks it."""
+
+    code = "locked"
+
+    def __init__(self, message: str, *, locked_until, zh=None):
+        super().__init__(message, zh=zh)
+        self.locked_until = locked_until
+
+
+class PasswordError(FundError):
+    """A password that cannot be set."""
+
+    code = "password"
+
+
+class PasswordPolicyError(PasswordError):
+    """A new password the policy refuses; ``problems`` lists each thing wrong with it,
+    in Chinese, as the message does."""
+
+    code = "password-policy"
+
+    def __init__(self, message: str, *, problems, zh=None):
+        super().__init__(message, zh=zh)
+        self.problems = tuple(problems)
+
+
+class WrongPasswordError(PasswordError):
+    """A password change whose current password is not the user's."""
+
+    code = "wrong-password"

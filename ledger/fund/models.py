@@ -132,7 +132,10 @@ class CapitalSource(Base):
 
 
 class User(Base):
+    """A person who signs in (``ledger.fund.access``) and acts on the books."""
+
     __tablename__ = "users"
+    __table_args__ = (CheckConstraint("failed_logins >= 0", name="failed_logins"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     #: Login name; also the ``actor`` recorded on everything the user does.
@@ -145,6 +148,21 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by: Mapped[str] = mapped_column(String(60))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    #: The argon2id hash of the password (its parameters and salt included); NULL until
+    #: one is set, and a user without one cannot sign in.
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    #: When the password was last set (UTC).
+    password_changed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    #: Set by an admin's reset: the user must choose a password of their own first.
+    must_change_password: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
+    #: Consecutive failed sign-ins since the last success (or unlock).
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: Sign-in is refused until then (UTC), after too many failures; NULL: not locked.
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    #: The last successful sign-in (UTC).
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class PolicyOverride(Base):

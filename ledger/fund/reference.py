@@ -312,6 +312,20 @@ def banks(session: Session) -> tuple[BankView, ...]:
     )
 
 
+@dataclass(frozen=True)
+class DistrictView:
+    code: str
+    name: str
+
+
+def districts(session: Session) -> tuple[DistrictView, ...]:
+    """Every district, by code."""
+    return tuple(
+        DistrictView(d.code, d.name)
+        for d in session.scalars(select(District).order_by(District.code))
+    )
+
+
 def get_bank(session: Session, code: str, *, for_update: bool = False) -> Bank:
     query = select(Bank).where(Bank.code == code)
     if for_update:

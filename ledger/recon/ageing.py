@@ -12,8 +12,8 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from ledger.fund.policy import rules_on
+from ledger.fund.positions import LoanFigures, outstanding_loans
 from ledger.models import Account, Posting
-from ledger.recon.loans import LoanFigures, outstanding_loans
 
 
 @dataclass(frozen=True)

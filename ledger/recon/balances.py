@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session
 from ledger.bankfiles.models import BankBalanceLine, BankFileImport
 from ledger.chart import CITY_FUND
 from ledger.fund.models import Loan
+from ledger.fund.positions import outstanding_loans
 from ledger.fund.reference import Role, require_bank_access
 from ledger.fund.schedule import bucket
 from ledger.money import format_yuan
 from ledger.recon.breaks import WORKERS, Finding, Recorded, open_in_scope, record_breaks
 from ledger.recon.errors import ReconError
 from ledger.recon.files import mark_reconciled
-from ledger.recon.loans import outstanding_loans
 from ledger.recon.models import Break, BreakType
 from ledger.rows import among, chunks
 

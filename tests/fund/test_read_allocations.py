@@ -72,6 +72,26 @@ def test_filters(portfolio):
         assert ids(allocations_page(s, date_from=D(2025, 6, 1))) == [6, 5]
         page = allocations_page(s, status="approved", limit=3)
         assert (ids(page), page.next_before) == ([4, 3, 2], 2)
+        assert ids(allocations_page(s, fund="CITY", status="approved")) == [4, 3, 2, 1]
+
+
+def test_the_fund_filter_keeps_a_district_funds_allocations_apart(portfolio):
+    from ledger.fund import capital, reference
+    from ledger.fund.funds import add_fund
+    from tests.fund.conftest import run
+
+    def work(s):
+        add_fund(s, "D02", "城西区担保基金", "D02", D(2025, 1, 1), actor="admin")
+        reference.add_capital_source(
+            s, "d02-own", "城西区本级", "district", district="D02", fund="D02", actor="admin"
+        )
+        return capital.record_allocation(s, "d02-own", 300_000, D(2025, 7, 1), actor="clerk").id
+
+    district = run(portfolio, work)
+    with portfolio() as s:
+        assert ids(allocations_page(s, fund="D02")) == [district]
+        assert ids(allocations_page(s, fund="CITY")) == [6, 5, 4, 3, 2, 1]
+        assert ids(allocations_page(s)) == [district, 6, 5, 4, 3, 2, 1]
 
 
 def test_a_filter_it_cannot_have_is_refused_by_name(fund):

@@ -330,6 +330,7 @@ def test_the_commands_are_entry_points_of_the_command_line():
         "scheduler": "jobs.cli:scheduler",
         "jobs": "jobs.cli:jobs_group",
         "alerts": "jobs.cli:alerts_group",
+        "serve": "web.cli:serve",
     }
     import importlib
 

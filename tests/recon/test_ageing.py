@@ -14,9 +14,9 @@ from jobs.recon import ageing_job
 from ledger.fund import capital, funds, guarantees, loans, reference
 from ledger.fund.borrowers import register_borrower
 from ledger.fund.policy import rules_on
+from ledger.fund.positions import outstanding_loans
 from ledger.ops.models import Alert
 from ledger.recon.ageing import ageing
-from ledger.recon.loans import outstanding_loans
 from tests.fund.conftest import D, borrower_id, run, setup_fund
 
 #: The day the figures are asked for.

@@ -14,12 +14,12 @@ from ledger.demo import recon_files
 from ledger.demo.city import build_fund_demo
 from ledger.fund.errors import PermissionDeniedError, StatusTransitionError
 from ledger.fund.models import Loan
+from ledger.fund.positions import outstanding_loans
 from ledger.fund.read.dashboard import dashboard
 from ledger.principal import SYSTEM
 from ledger.recon import breaks
 from ledger.recon.balances import reconcile_balances
 from ledger.recon.errors import BreakError
-from ledger.recon.loans import outstanding_loans
 from ledger.recon.statement import reconcile_statement
 
 TODAY = dt.date(2026, 11, 30)

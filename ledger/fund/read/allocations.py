@@ -45,14 +45,15 @@ def allocations_page(
     *,
     source: str | None = None,
     status: str | None = None,
+    fund: str | None = None,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
     before: int | None = None,
     limit: int = 50,
 ) -> Page[AllocationRow]:
     """Allocations newest first (by recording), from a capital source, in a status
-    (:class:`~ledger.fund.models.AllocationStatus`) and received in a date range (both
-    ends included)."""
+    (:class:`~ledger.fund.models.AllocationStatus`), to a fund (its sources' fund; None:
+    every fund) and received in a date range (both ends included)."""
     one_of(status, AllocationStatus, "allocation status", "资金拨付状态")
     check_range(date_from, date_to, "receipt date", "资金到位日期")
     stmt = select(CapitalAllocation.id, CapitalAllocation, CapitalSource.name).join(
@@ -62,6 +63,8 @@ def allocations_page(
         stmt = stmt.where(CapitalAllocation.source_code == source)
     if status is not None:
         stmt = stmt.where(CapitalAllocation.status == status)
+    if fund is not None:
+        stmt = stmt.where(CapitalSource.fund_code == fund)
     if date_from is not None:
         stmt = stmt.where(CapitalAllocation.received_on >= date_from)
     if date_to is not None:

@@ -13,7 +13,7 @@ from ledger.fund.personal import mask_name
 from ledger.fund.read.views import ClaimView, claim_view
 from ledger.paging import Page, check_range, keyset_page, one_of
 
-__all__ = ["ClaimRow", "claims_page"]
+__all__ = ["ClaimDetail", "ClaimRow", "claim_detail", "claims_page"]
 
 
 @dataclass(frozen=True)
@@ -72,3 +72,32 @@ def _row(r) -> ClaimRow:
         contract_no=r.contract_no,
         borrower_name=r.name,
     )
+
+
+@dataclass(frozen=True)
+class ClaimDetail(ClaimRow):
+    """One claim in full: its line, the loan's fund and the entries its approval and its
+    payment posted (None until they are made)."""
+
+    fund: str
+    approve_entry_id: int | None
+    pay_entry_id: int | None
+
+    def masked(self) -> ClaimDetail:
+        return replace(self, borrower_name=mask_name(self.borrower_name))
+
+
+def claim_detail(session: Session, number: str) -> ClaimDetail | None:
+    """Claim ``number`` (e.g. ``C2025-ICBC-00003``), or None if there is none."""
+    r = session.execute(
+        select(Claim.id, Claim, Loan.bank_code, Loan.contract_no, Loan.fund_code, Borrower.name)
+        .join(Loan, Loan.id == Claim.loan_id)
+        .join(Borrower, Borrower.id == Loan.borrower_id)
+        .where(Claim.number == number.strip())
+    ).one_or_none()
+    if r is None:
+        return None
+    return ClaimDetail(
+        **asdict(_row(r)), fund=r.fund_code, approve_entry_id=r.Claim.approve_entry_id,
+        pay_entry_id=r.Claim.pay_entry_id,
+    )  # fmt: skip

@@ -5,8 +5,9 @@ overdue; the compensation paid and recovered; what awaits approval.
 Each figure comes from the function that computes it for the operations and the other
 reports: capital from :func:`~ledger.fund.capital.capital_by_source`, the cap from
 :func:`~ledger.fund.leverage.capacity_as_of` (never computed here), claims paid from
-:func:`~ledger.fund.leverage.compensation_totals`, a loan's position from
-:func:`~ledger.fund.schedule.position` over its schedule and effective repayments.
+:func:`~ledger.fund.leverage.compensation_totals`, the loans outstanding and overdue from
+:func:`~ledger.fund.positions.outstanding_loans` (each loan's stored installments: equal
+to :func:`~ledger.fund.schedule.position`, tested over a whole demo city).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledger.fund.capital import SourceCapital, capital_by_source
@@ -23,10 +24,8 @@ from ledger.fund.funds import check_fund
 from ledger.fund.leverage import (
     Capacity,
     compensation_totals,
-    effective_repayments,
     placements_as_of,
 )
-from ledger.fund.loans import loan_schedule
 from ledger.fund.models import (
     AllocationStatus,
     CapitalAllocation,
@@ -34,16 +33,14 @@ from ledger.fund.models import (
     ClaimStatus,
     Loan,
     Recovery,
-    Repayment,
     WriteOff,
     WriteOffStatus,
 )
 from ledger.fund.policy import rules_on
+from ledger.fund.positions import outstanding_loans
 from ledger.fund.reference import banks
-from ledger.fund.schedule import Payment, position
-from ledger.rows import chunks
 
-__all__ = ["Awaiting", "BankLine", "Dashboard", "LoanTally", "dashboard"]
+__all__ = ["Awaiting", "BankLine", "Dashboard", "LoanTally", "awaiting", "dashboard"]
 
 
 @dataclass(frozen=True)
@@ -166,7 +163,7 @@ def dashboard(session: Session, on: dt.date, fund: str | None = None) -> Dashboa
         claims_paid=compensation_totals(session, None, on, fund)[0],
         recovered=int(recovered),
         recovered_fund_share=int(fund_share),
-        awaiting=_awaiting(session),
+        awaiting=awaiting(session),
         fund=fund,
     )
 
@@ -174,44 +171,21 @@ def dashboard(session: Session, on: dt.date, fund: str | None = None) -> Dashboa
 def _loans(
     session: Session, on: dt.date, fund: str | None
 ) -> tuple[dict[tuple[str, str], LoanTally], dict[tuple[str, str], LoanTally]]:
-    """Per (bank, fund), the loans outstanding on ``on`` and those of them overdue then.
-
-    A loan is outstanding when it was disbursed by then, not compensated by then and not
-    repaid in full by then; the same loans and principal as the banks' report
-    (:func:`~ledger.fund.queries.banks_as_of`). Only loans not repaid in full by then are
-    read, with their effective repayments, in chunks.
-    """
-    compensated = select(Claim.loan_id).where(Claim.status == ClaimStatus.PAID, Claim.paid_on <= on)
-    not_repaid_by_then = or_(Loan.repaid_principal < Loan.principal, Loan.last_paid_on > on)
-    query = select(Loan).where(
-        Loan.disbursed_on <= on, Loan.id.not_in(compensated), not_repaid_by_then
-    )
-    if fund is not None:
-        query = query.where(Loan.fund_code == fund)
-    candidates = session.scalars(query.order_by(Loan.id)).all()
+    """Per (bank, fund), the loans outstanding on ``on`` and those of them overdue then
+    (:func:`~ledger.fund.positions.outstanding_loans`: disbursed by then, not compensated
+    by then and not repaid in full by then; the same loans and principal as the banks'
+    report, :func:`~ledger.fund.queries.banks_as_of`)."""
     outstanding: dict[tuple[str, str], LoanTally] = defaultdict(LoanTally)
     overdue: dict[tuple[str, str], LoanTally] = defaultdict(LoanTally)
-    for chunk in chunks(candidates):
-        payments: dict[int, list[Payment]] = defaultdict(list)
-        for loan_id, paid_on, principal, interest in session.execute(
-            select(Repayment.loan_id, Repayment.paid_on, Repayment.principal, Repayment.interest)
-            .where(Repayment.loan_id.in_([loan.id for loan in chunk]), effective_repayments())
-            .order_by(Repayment.loan_id, Repayment.paid_on, Repayment.id)
-        ):
-            payments[loan_id].append(Payment(paid_on, principal, interest))
-        for loan in chunk:
-            pos = position(loan_schedule(loan), payments[loan.id], on)
-            if pos.principal_outstanding <= 0:
-                continue
-            one = LoanTally(1, pos.principal_outstanding)
-            key = (loan.bank_code, loan.fund_code)
-            outstanding[key] += one
-            if pos.overdue:
-                overdue[key] += one
+    for f in outstanding_loans(session, on, fund=fund):
+        one = LoanTally(1, f.principal_outstanding)
+        outstanding[(f.bank, f.fund)] += one
+        if f.days_overdue:
+            overdue[(f.bank, f.fund)] += one
     return outstanding, overdue
 
 
-def _awaiting(session: Session) -> Awaiting:
+def awaiting(session: Session) -> Awaiting:
     def count(model, status):
         return select(func.count()).select_from(model).where(model.status == status)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, replace
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ledger.fund.books import balances_as_of, loan_exposure_account, receivable_account
@@ -68,12 +68,14 @@ def loans_page(
     disbursed_from: dt.date | None = None,
     disbursed_to: dt.date | None = None,
     fund: str | None = None,
+    search: str | None = None,
     before: int | None = None,
     limit: int = 50,
 ) -> Page[LoanRow]:
     """Loans newest first, of a bank, of borrowers of a district, in a status
     (:class:`~ledger.fund.models.LoanStatus`), disbursed in a date range (both ends
-    included) and drawing on a fund."""
+    included) and drawing on a fund; ``search`` finds a contract number, a borrower's
+    whole resident ID number or the start of their name."""
     one_of(status, LoanStatus, "loan status", "贷款状态")
     check_range(disbursed_from, disbursed_to, "disbursement date", "放款日期")
     stmt = loan_rows()
@@ -89,6 +91,15 @@ def loans_page(
         stmt = stmt.where(Loan.disbursed_on <= disbursed_to)
     if fund is not None:
         stmt = stmt.where(Loan.fund_code == fund)
+    if search is not None and search.strip():
+        text = search.strip()
+        stmt = stmt.where(
+            or_(
+                Loan.contract_no == text,
+                Borrower.id_number == text.upper(),
+                Borrower.name.startswith(text, autoescape=True),
+            )
+        )
     return keyset_page(
         session, stmt, Loan.id, before=before, limit=limit, values=lambda rows: map(loan_row, rows)
     )

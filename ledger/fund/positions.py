@@ -1,6 +1,6 @@
 """The fund's loans as of a date, as the banks report them: principal outstanding, overdue
 principal, days overdue and bucket, for every loan outstanding then. Shared by the
-loan-level reconciliation and the ageing.
+loan-level reconciliation, the ageing and the dashboard.
 
 A loan is outstanding on ``as_of`` when it was disbursed by then, not compensated by
 then, and not repaid in full by then (the dashboard's rule). The principal outstanding
@@ -39,14 +39,19 @@ class LoanFigures:
 
 
 def outstanding_loans(
-    session: Session, as_of: dt.date, *, bank: str | None = None
+    session: Session, as_of: dt.date, *, bank: str | None = None, fund: str | None = None
 ) -> dict[str, LoanFigures] | list[LoanFigures]:
-    """Every loan (of ``bank``) outstanding at the end of ``as_of``, by contract number
-    when a bank is given, else as a list."""
+    """Every loan (of ``bank``, of ``fund``) outstanding at the end of ``as_of``, by
+    contract number when a bank is given, else as a list."""
     compensated = select(Claim.loan_id).where(
         Claim.status == ClaimStatus.PAID, Claim.paid_on <= as_of
     )
-    later = repaid_after(as_of, *([Loan.bank_code == bank] if bank is not None else []))
+    scope = []
+    if bank is not None:
+        scope.append(Loan.bank_code == bank)
+    if fund is not None:
+        scope.append(Loan.fund_code == fund)
+    later = repaid_after(as_of, *scope)
     query = (
         select(
             Loan.id,
@@ -60,14 +65,13 @@ def outstanding_loans(
             Loan.disbursed_on <= as_of,
             Loan.id.not_in(compensated),
             or_(Loan.repaid_principal < Loan.principal, Loan.last_paid_on > as_of),
+            *scope,
         )
     )
-    if bank is not None:
-        query = query.where(Loan.bank_code == bank)
     # A Core read on the session's connection: plain tuples, no ORM row processing.
     session.flush()
     rows = [r for r in session.connection().execute(query) if r[4] > 0]
-    overdue = overdue_positions(session, as_of, bank=bank)
+    overdue = overdue_positions(session, as_of, bank=bank, fund=fund)
     figures = [
         LoanFigures(r[0], r[1], r[2], r[3], int(r[4]), *overdue.get(r[0], (0, 0))) for r in rows
     ]
