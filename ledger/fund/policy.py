@@ -772,6 +772,26 @@ def _merged(
     return start, tuple(sources), params
 
 
+@dataclass(frozen=True)
+class OverrideView:
+    """A locality's override as recorded: in force from ``effective_from``."""
+
+    id: int
+    effective_from: dt.date
+    params: dict
+    note: str
+    recorded_by: str
+    recorded_at: dt.datetime
+
+
+def overrides(session) -> tuple[OverrideView, ...]:
+    """The locality's overrides, oldest first (what the policy page lists)."""
+    return tuple(
+        OverrideView(row.id, day, params, row.note, row.recorded_by, row.recorded_at)
+        for day, params, row in _stored_overrides(session)
+    )
+
+
 def _stored_overrides(session) -> list[tuple[dt.date, dict, Any]]:
     from sqlalchemy import select
 

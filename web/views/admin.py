@@ -262,9 +262,9 @@ def _policy_page(form: PolicyForm | None = None, status: int = 200):
     with reading() as s:
         in_force = policy.rules_on(s, today)
         overrides = tuple(
-            Override(row.id, day, row.note, policy_lines(params), row.recorded_by,
-                     row.recorded_at)
-            for day, params, row in policy._stored_overrides(s)
+            Override(o.id, o.effective_from, o.note, policy_lines(o.params), o.recorded_by,
+                     o.recorded_at)
+            for o in policy.overrides(s)
         )  # fmt: skip
     eras = tuple((era, policy_lines(era.params)) for era in policy.national_eras())
     return render_template(
