@@ -5,11 +5,7 @@ success answers with what was done, including the journal entries it posted."""
 
 from __future__ import annotations
 
-import re
-import uuid
-from pathlib import Path
-
-from flask import abort, current_app, request, url_for
+from flask import abort, request, url_for
 from flask_login import current_user
 
 from ledger.bankfiles.imports import import_file
@@ -36,6 +32,7 @@ from web.api.schemas import (
 from web.api.spec import ID, doc, load_body
 from web.authz import action, own_bank
 from web.database import books, reading, write
+from web.uploads import display_name, save_upload
 from web.views.common import shown
 
 FILE_FIELDS = {
@@ -79,7 +76,7 @@ def upload():
     if mine is not None and (request.form.get("bank") or mine).strip() != mine:
         abort(404)  # a bank acts for itself; another bank is not there for it
     name = display_name(upload.filename)
-    saved = _save(upload)
+    saved = save_upload(upload)
     try:
         receipt = import_file(
             books().factory, kind=kind, bank=bank, path=saved,
@@ -96,25 +93,6 @@ def upload():
         status,
         {"Location": url_for("api.receipt", receipt_id=receipt.id)},
     )
-
-
-def display_name(filename: str | None) -> str:
-    """The name the uploader gave, without any folder or control character."""
-    name = re.split(r"[\\/]", filename or "")[-1]
-    name = "".join(ch for ch in name if ch.isprintable()).strip()
-    return name[:255] or "upload"
-
-
-def _save(upload) -> Path:
-    """Keep the upload under UPLOAD_FOLDER (as the upload page does), named our own way."""
-    folder = Path(current_app.config["UPLOAD_FOLDER"]) / business_today().strftime("%Y%m%d")
-    folder.mkdir(parents=True, exist_ok=True)
-    suffix = Path(display_name(upload.filename)).suffix.lower()
-    if not re.fullmatch(r"\.[a-z0-9]{1,5}", suffix):
-        suffix = ""
-    path = folder / f"{uuid.uuid4().hex}{suffix}"
-    upload.save(path)
-    return path
 
 
 @bp.post("/repayments")

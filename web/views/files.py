@@ -16,9 +16,7 @@ import worker reads a queued file from there, so it must see the same folder.
 from __future__ import annotations
 
 import io
-import re
 import tempfile
-import uuid
 from itertools import islice
 from pathlib import Path
 
@@ -47,7 +45,6 @@ from ledger.bankfiles.kinds import BANK_KINDS, KINDS
 from ledger.bankfiles.models import ImportStatus
 from ledger.bankfiles.receipts import error_lines, get_receipt, receipts
 from ledger.bankfiles.reports import write_csv, write_xlsx
-from ledger.clock import business_today
 from ledger.errors import FilterError, LedgerError
 from ledger.fund.reference import banks
 from ledger.journal import entry_views
@@ -57,6 +54,7 @@ from ledger.ops.queue import enqueue_import, get_task, tasks_page
 from web.authz import READERS, action, allow, bank_scope, can, own_bank, require_bank
 from web.database import books, reading, write
 from web.i18n import chinese, message
+from web.uploads import XLSX_BYTES_PER_ROW, data_rows, display_name, save_upload  # noqa: F401
 from web.views.common import date_arg, int_arg, text_arg
 
 bp = Blueprint("files", __name__, url_prefix="/files")
@@ -65,12 +63,6 @@ bp = Blueprint("files", __name__, url_prefix="/files")
 SHOWN_ERRORS = 200
 #: Entries shown with their postings on a receipt's page.
 SHOWN_ENTRIES = 50
-#: An XLSX workbook is compressed: its data rows are estimated from its size, at this
-#: many bytes a row. A repayment workbook takes about 52 bytes a row and a balances one
-#: about 30, so the estimate errs towards the background.
-XLSX_BYTES_PER_ROW = 25
-#: A zip file (an XLSX workbook) begins with these bytes.
-_ZIP = b"PK\x03\x04"
 
 
 def kind_labels() -> dict[str, str]:
@@ -166,7 +158,7 @@ def upload():
     kind, bank = form.kind.data, mine or form.bank.data
     upload = form.file.data
     name = display_name(upload.filename)
-    saved = _save(upload)
+    saved = save_upload(upload)
     principal = current_user.principal
     try:
         if data_rows(saved) > current_app.config["BACKGROUND_ROWS"]:
@@ -195,43 +187,6 @@ def _outcome(receipt) -> tuple[str, str]:
     return _("File rejected: nothing was posted. Correct the rows below and upload it again."), (
         "error"
     )
-
-
-def display_name(filename: str | None) -> str:
-    """The name the uploader gave, without any folder or control character."""
-    name = re.split(r"[\\/]", filename or "")[-1]
-    name = "".join(ch for ch in name if ch.isprintable()).strip()
-    return name[:255] or "upload"
-
-
-def _save(upload) -> Path:
-    """Store the upload under UPLOAD_FOLDER with a name of our own: the China date's
-    folder, a random name and the file's extension if it is a short plain one."""
-    folder = Path(current_app.config["UPLOAD_FOLDER"]) / business_today().strftime("%Y%m%d")
-    folder.mkdir(parents=True, exist_ok=True)
-    suffix = Path(display_name(upload.filename)).suffix.lower()
-    if not re.fullmatch(r"\.[a-z0-9]{1,5}", suffix):
-        suffix = ""
-    path = folder / f"{uuid.uuid4().hex}{suffix}"
-    upload.save(path)
-    return path
-
-
-def data_rows(path: Path) -> int:
-    """How many data rows the file holds, cheaply and never fewer than it has: a CSV's
-    lines after the header (blank and multi-line rows count as more); an XLSX workbook's
-    size over :data:`XLSX_BYTES_PER_ROW` (its stored dimension is not to be trusted)."""
-    with open(path, "rb") as f:
-        if f.read(len(_ZIP)) == _ZIP:
-            return path.stat().st_size // XLSX_BYTES_PER_ROW
-        f.seek(0)
-        lines, last = 0, b"\n"
-        while block := f.read(1 << 20):
-            lines += block.count(b"\n")
-            last = block[-1:]
-    if last != b"\n":
-        lines += 1
-    return max(lines - 1, 0)
 
 
 # -------------------------------------------------------------------------- the receipt
