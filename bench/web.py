@@ -122,8 +122,11 @@ def pages(url: str) -> dict[str, str]:
     }
 
 
-def repayment_files(url: str, count: int, rows: int = 1_000) -> tuple[str, list[bytes]]:
-    """``count`` repayment files of one bank, each of ``rows`` loans repaying 1.00 yuan."""
+def repayment_files(url: str, count: int, rows: int = 1_000) -> list[tuple[str, bytes]]:
+    """``count`` repayment files, each of one bank and ``rows`` loans of it (no loan in two
+    files), each loan repaying 1.00 yuan with the balance after it."""
+    from collections import defaultdict
+
     from sqlalchemy import select
 
     from ledger.clock import business_today
@@ -131,23 +134,30 @@ def repayment_files(url: str, count: int, rows: int = 1_000) -> tuple[str, list[
     from ledger.fund.models import Loan
 
     engine = make_engine(url)
+    by_bank: dict[str, list[tuple[str, int]]] = defaultdict(list)
     with session_factory(engine)() as s:
-        contracts = s.scalars(
-            select(Loan.contract_no)
-            .where(Loan.bank_code == "ICBC", Loan.status == "active",
-                   Loan.principal - Loan.repaid_principal > 100 * count)
+        for bank, contract, left in s.execute(
+            select(Loan.bank_code, Loan.contract_no, Loan.principal - Loan.repaid_principal)
+            .where(Loan.status == "active", Loan.principal - Loan.repaid_principal > 100)
             .order_by(Loan.id)
-            .limit(rows)
-        ).all()  # fmt: skip
+        ):
+            by_bank[bank].append((contract, int(left)))
     engine.dispose()
     today = business_today().isoformat()
     stamp = int(time.time())
     files = []
-    for n in range(count):
-        lines = ["bank_ref,contract_no,paid_on,principal,interest"]
-        lines += [f"B{stamp}-{n}-{i},{c},{today},1.00,0" for i, c in enumerate(contracts)]
-        files.append(("\n".join(lines) + "\n").encode())
-    return "ICBC", files
+    for bank, loans in sorted(by_bank.items()):
+        for start in range(0, len(loans) - rows + 1, rows):
+            if len(files) == count:
+                break
+            lines = ["bank_ref,contract_no,paid_on,principal,interest,balance_after"]
+            lines += [
+                f"B{stamp}-{len(files)}-{i},{c},{today},1.00,0,{(left - 100) / 100:.2f}"
+                for i, (c, left) in enumerate(loans[start : start + rows])
+            ]
+            files.append((bank, ("\n".join(lines) + "\n").encode()))
+    assert len(files) == count, f"only {len(files)} files of {rows} active loans"
+    return files
 
 
 def measure(url: str, clients: int, total: int, uploads: int = 0) -> dict[str, list[float]]:
@@ -195,14 +205,15 @@ def measure(url: str, clients: int, total: int, uploads: int = 0) -> dict[str, l
         for t in threads:
             t.join()
         if uploads:
-            bank, files = repayment_files(url, clients * uploads)
+            files = repayment_files(url, clients * uploads)
             timings["upload, 1,000 repayments"] = []
 
             def send(n: int) -> None:
                 b = browsers[n]
                 for i in range(uploads):
                     started = time.perf_counter()
-                    status = b.upload(bank, f"ICBC_repayment_{n}_{i}.csv", files[n * uploads + i])
+                    bank, content = files[n * uploads + i]
+                    status = b.upload(bank, f"{bank}_repayment_{n}_{i}.csv", content)
                     elapsed = (time.perf_counter() - started) * 1000
                     assert status == 302, status
                     with lock:
@@ -213,10 +224,31 @@ def measure(url: str, clients: int, total: int, uploads: int = 0) -> dict[str, l
                 t.start()
             for t in threads:
                 t.join()
+            accepted = uploads_accepted(url, len(files))
+            assert accepted == len(files), f"{accepted} of {len(files)} uploads accepted"
         return timings
+
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def uploads_accepted(url: str, count: int) -> int:
+    """How many of the last ``count`` receipts were accepted with all their rows posted."""
+    from sqlalchemy import select
+
+    from ledger.bankfiles.models import BankFileImport
+    from ledger.db import make_engine, session_factory
+
+    engine = make_engine(url)
+    with session_factory(engine)() as s:
+        last = s.execute(
+            select(BankFileImport.status, BankFileImport.posted)
+            .order_by(BankFileImport.id.desc())
+            .limit(count)
+        ).all()
+    engine.dispose()
+    return sum(1 for status, posted in last if status == "accepted" and posted == 1_000)
 
 
 def report(engine: str, timings: dict[str, list[float]], clients: int) -> None:
