@@ -785,17 +785,6 @@ def policy_group():
     """The rules in force: national eras and the locality's overrides."""
 
 
-def _unit(path: str) -> str:
-    """The unit of a policy key path: ``_fen``, ``_ppm``, ``_bp`` or "" (a plain number)."""
-    for segment in reversed(path.split(".")):
-        if segment.endswith("_heads"):
-            return ""
-        for unit in ("_fen", "_ppm", "_bp"):
-            if segment.endswith(unit) or f"{unit}_" in segment:
-                return unit
-    return ""
-
-
 def _policy_value(unit: str, value: Any) -> str:
     if isinstance(value, tuple | list):
         return ", ".join(_policy_value(unit, v) for v in value) or "(none)"
@@ -812,6 +801,8 @@ def _policy_value(unit: str, value: Any) -> str:
 
 
 def _policy_lines(params, prefix: str = "") -> list[tuple[str, str]]:
+    from ledger.fund.policy import value_unit
+
     lines = []
     for key in sorted(params):
         value = params[key]
@@ -819,7 +810,7 @@ def _policy_lines(params, prefix: str = "") -> list[tuple[str, str]]:
         if hasattr(value, "items"):
             lines += _policy_lines(value, f"{path}.")
         else:
-            lines.append((path, _policy_value(_unit(path), value)))
+            lines.append((path, _policy_value(value_unit(path), value)))
     return lines
 
 

@@ -772,6 +772,17 @@ def _merged(
     return start, tuple(sources), params
 
 
+def value_unit(path: str) -> str:
+    """The unit of a policy key path: ``_fen``, ``_ppm``, ``_bp`` or "" (a plain number)."""
+    for segment in reversed(path.split(".")):
+        if segment.endswith("_heads"):
+            return ""
+        for unit in ("_fen", "_ppm", "_bp"):
+            if segment.endswith(unit) or f"{unit}_" in segment:
+                return unit
+    return ""
+
+
 @dataclass(frozen=True)
 class OverrideView:
     """A locality's override as recorded: in force from ``effective_from``."""

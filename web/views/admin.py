@@ -214,17 +214,6 @@ class Override:
     recorded_at: dt.datetime
 
 
-def _unit(path: str) -> str:
-    """The unit of a policy key path: ``_fen``, ``_ppm``, ``_bp`` or "" (a plain number)."""
-    for segment in reversed(path.split(".")):
-        if segment.endswith("_heads"):
-            return ""
-        for unit in ("_fen", "_ppm", "_bp"):
-            if segment.endswith(unit) or f"{unit}_" in segment:
-                return unit
-    return ""
-
-
 def _value(unit: str, value: Any) -> str:
     if isinstance(value, tuple | list):
         return ", ".join(_value(unit, v) for v in value) or "—"
@@ -248,7 +237,7 @@ def policy_lines(params, prefix: str = "") -> tuple[tuple[str, str], ...]:
         if hasattr(value, "items"):
             lines += policy_lines(value, f"{path}.")
         else:
-            lines.append((path, _value(_unit(path), value)))
+            lines.append((path, _value(policy.value_unit(path), value)))
     return tuple(lines)
 
 
