@@ -828,18 +828,36 @@ def claim(number: str):
     return _claim_page(number)
 
 
-def _claim_action(number: str, name: str, form: FlaskForm, work: Callable, done_text: str):
+def _decide(
+    detail,
+    page,
+    error_type,
+    name: str,
+    form: FlaskForm,
+    work: Callable,
+    done_text: str,
+    done_url: str,
+):
+    """A decision on a claim or a write-off from its page: the record of another bank is
+    a 404; a refusal shows on the page again (422); a success names its entry."""
     with reading() as s:
-        found = claim_detail(s, number)
+        found = detail(s)
     if found is None:
         abort(404)
     require_bank(found.bank_code)
     if form.validate_on_submit():
-        result = _attempt(form, work, {ClaimError: "on"})
+        result = _attempt(form, work, {error_type: "on"})
         if result is not None:
             _done(done_text, [result])
-            return redirect(url_for(".claim", number=number))
-    return _claim_page(number, {name: form, "top": getattr(form, "top_errors", [])}, 422)
+            return redirect(done_url)
+    return page({name: form, "top": getattr(form, "top_errors", [])}, 422)
+
+
+def _claim_action(number: str, name: str, form: FlaskForm, work: Callable, done_text: str):
+    return _decide(
+        lambda s: claim_detail(s, number), lambda f, st: _claim_page(number, f, st),
+        ClaimError, name, form, work, done_text, url_for(".claim", number=number),
+    )  # fmt: skip
 
 
 @bp.post("/claims/<number>/approve")
@@ -1015,17 +1033,11 @@ def write_off(write_off_id: int):
 
 
 def _write_off_action(write_off_id: int, name: str, form: FlaskForm, work, done_text: str):
-    with reading() as s:
-        found = write_off_detail(s, write_off_id)
-    if found is None:
-        abort(404)
-    require_bank(found.bank_code)
-    if form.validate_on_submit():
-        result = _attempt(form, work, {WriteOffError: "on"})
-        if result is not None:
-            _done(done_text, [result])
-            return redirect(url_for(".write_off", write_off_id=write_off_id))
-    return _write_off_page(write_off_id, {name: form, "top": getattr(form, "top_errors", [])}, 422)
+    return _decide(
+        lambda s: write_off_detail(s, write_off_id),
+        lambda f, st: _write_off_page(write_off_id, f, st), WriteOffError, name, form, work,
+        done_text, url_for(".write_off", write_off_id=write_off_id),
+    )  # fmt: skip
 
 
 @bp.post("/write-offs/<int:write_off_id>/approve")
