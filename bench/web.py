@@ -1,5 +1,6 @@
 """Benchmark: the web application under load — 8 concurrent clients on loopback against
-``fundledger serve`` (waitress, 8 threads) over the demo city scaled to 100,000 loans.
+``fundledger serve`` (gunicorn: a worker process a core, 4 threads each) over the demo city
+scaled to 100,000 loans.
 
     python bench/web.py --postgresql postgresql://postgres@127.0.0.1:5432/fl_bench_recon
     python bench/web.py --sqlite instance/city100k.db --requests 2000
@@ -160,13 +161,15 @@ def repayment_files(url: str, count: int, rows: int = 1_000) -> list[tuple[str, 
     return files
 
 
-def measure(url: str, clients: int, total: int, uploads: int = 0) -> dict[str, list[float]]:
+def measure(
+    url: str, clients: int, total: int, uploads: int = 0, workers: int | None = None
+) -> dict[str, list[float]]:
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "FUNDLEDGER_SESSION_COOKIE_SECURE": "false",
            "PYTHONPATH": str(ROOT)}  # fmt: skip
     server = subprocess.Popen(
         [sys.executable, "-c", "from ledger.cli import main; main()", "serve", "--port",
-         str(port), "--threads", str(clients)],
+         str(port), *(["--workers", str(workers)] if workers else [])],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:
@@ -180,9 +183,10 @@ def measure(url: str, clients: int, total: int, uploads: int = 0) -> dict[str, l
         browsers = [Client(port) for _ in range(clients)]
         for b in browsers:
             b.sign_in("wang.fang")
-        for path in targets.values():  # warm each page once
-            status, _ = browsers[0].request("GET", path)
-            assert status == 200, (path, status)
+        for b in browsers:  # warm each page once on each connection (its worker's caches)
+            for path in targets.values():
+                status, _ = b.request("GET", path)
+                assert status == 200, (path, status)
         timings: dict[str, list[float]] = {name: [] for name in targets}
         order = list(targets.items())
         lock = threading.Lock()
@@ -269,17 +273,17 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--uploads", type=int, default=3, help="uploads per client")
+    parser.add_argument("--workers", type=int, help="server processes (default: serve's own)")
     args = parser.parse_args()
     from ledger.db import normalize_url
 
-    if args.postgresql:
-        report("postgresql", measure(normalize_url(args.postgresql), args.clients, args.requests,
-                       args.uploads),
-               args.clients)  # fmt: skip
-    if args.sqlite:
-        report("sqlite", measure(f"sqlite:///{args.sqlite}", args.clients, args.requests,
-                       args.uploads),
-               args.clients)  # fmt: skip
+    for engine, url in (
+        ("postgresql", args.postgresql and normalize_url(args.postgresql)),
+        ("sqlite", args.sqlite and f"sqlite:///{args.sqlite}"),
+    ):
+        if url:
+            timings = measure(url, args.clients, args.requests, args.uploads, args.workers)
+            report(engine, timings, args.clients)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -99,25 +99,36 @@ def entry(session: Session, entry_id: int) -> EntryView | None:
     return _views(session, [row])[0] if row is not None else None
 
 
-def entry_views(session: Session, ids: Iterable[int]) -> tuple[EntryView, ...]:
+def entry_views(
+    session: Session, ids: Iterable[int], *, accounts: Sequence[str] | None = None
+) -> tuple[EntryView, ...]:
     """The entries with these ids, with their postings, in the order given (an id with no
-    entry is left out). Reads them in chunks: a few queries however many."""
+    entry is left out). Reads them in chunks: a few queries however many.
+
+    With ``accounts``, an entry carries only its postings on those accounts: what one
+    loan's page shows of a bank file's entry that moves a thousand loans."""
     ids = list(dict.fromkeys(ids))
     rows: dict[int, JournalEntry] = {}
     for chunk in chunks(ids):
         found = session.scalars(select(JournalEntry).where(JournalEntry.id.in_(chunk)))
         rows.update((r.id, r) for r in found)
-    return _views(session, [rows[i] for i in ids if i in rows])
+    return _views(session, [rows[i] for i in ids if i in rows], accounts)
 
 
-def _views(session: Session, rows: list[JournalEntry]) -> tuple[EntryView, ...]:
+def _views(
+    session: Session, rows: list[JournalEntry], accounts: Sequence[str] | None = None
+) -> tuple[EntryView, ...]:
     postings: dict[int, list[PostingLine]] = defaultdict(list)
     for chunk in chunks([r.id for r in rows]):
-        for entry_id, code, side, amount in session.execute(
+        stmt = (
             select(Posting.entry_id, Account.code, Posting.side, Posting.amount)
             .join(Account, Account.id == Posting.account_id)
             .where(Posting.entry_id.in_(chunk))
-            .order_by(Posting.entry_id, Posting.side.desc(), Account.code)
+        )
+        if accounts is not None:
+            stmt = stmt.where(Account.code.in_(accounts))
+        for entry_id, code, side, amount in session.execute(
+            stmt.order_by(Posting.entry_id, Posting.side.desc(), Account.code)
         ):
             postings[entry_id].append(PostingLine(code, str(side), int(amount)))
     return tuple(

@@ -32,7 +32,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 from ledger.fund import access
 from ledger.fund.errors import FundError
 from ledger.fund.models import User
-from ledger.fund.reference import authenticate
+from ledger.fund.reference import roles_of
 from ledger.principal import Principal
 from web.authz import allow, public
 from web.database import reading, write
@@ -72,7 +72,8 @@ def _load(user_id: str) -> WebUser | None:
         user = s.scalar(select(User).where(User.username == username))
         if user is None or not user.active or _stamp(user) != stamp:
             return None
-        return WebUser(authenticate(s, username), user.name, stamp, user.must_change_password)
+        principal = Principal(user.username, roles_of(user), user.bank_code)
+        return WebUser(principal, user.name, stamp, user.must_change_password)
 
 
 def init_app(app: Flask) -> None:

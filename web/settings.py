@@ -61,8 +61,17 @@ def _stored_secret(path: Path) -> str:
     if path.exists():
         return path.read_text(encoding="ascii").strip()
     path.parent.mkdir(parents=True, exist_ok=True)
+    # Written whole under another name, then linked into place: several web processes
+    # starting at once agree on the first key linked and never read a half-written one.
     key = secrets.token_hex(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    draft = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as out:
         out.write(key)
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        key = path.read_text(encoding="ascii").strip()
+    finally:
+        draft.unlink()
     return key

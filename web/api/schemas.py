@@ -296,7 +296,15 @@ class LoanDetailOut(Schema):
     schedule = fields.List(fields.Nested(InstallmentOut), required=True)
     repayments = fields.List(fields.Nested(RepaymentOut), required=True)
     claims = fields.List(fields.Nested(ClaimOut), required=True)
-    entries = fields.List(fields.Nested(EntryOut), required=True)
+    entries = fields.List(
+        fields.Nested(EntryOut),
+        required=True,
+        metadata={
+            "description": "The entries on the loan's own accounts, each with its postings "
+            "on those accounts only (a bank file's entry moves many loans; "
+            "/api/v1/entries lists entries whole)."
+        },
+    )
 
 
 class SourceOut(Schema):

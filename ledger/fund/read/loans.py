@@ -240,7 +240,9 @@ class LoanDetail:
     #: The loan's own accounts: its exposure and its compensation receivable.
     exposure_account: str
     receivable_account: str
-    #: The journal entries with a posting on the loan's own accounts, oldest first.
+    #: The journal entries with a posting on the loan's own accounts, oldest first, each
+    #: with those postings only (a bank file's entry moves many loans; the entry's own
+    #: page has all of it).
     entries: tuple[EntryView, ...]
 
     def masked(self) -> LoanDetail:
@@ -312,7 +314,7 @@ def loan_detail(session: Session, bank: str, contract_no: str, as_of: dt.date) -
         ),
         exposure_account=exposure,
         receivable_account=receivable,
-        entries=entry_views(session, entry_ids),
+        entries=entry_views(session, entry_ids, accounts=(exposure, receivable)),
     )
 
 
