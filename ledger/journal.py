@@ -15,8 +15,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, lazyload
 
 from ledger.models import Account, JournalEntry, Posting
 from ledger.paging import MAX_PAGE, Page, keyset_page
@@ -48,7 +48,10 @@ class EntryView:
     seq: int | None
     content_hash: str
     hash: str | None
+    #: Its postings (none when a list read it as a summary: ``postings=False``).
     postings: tuple[PostingLine, ...]
+    #: Fen: the sum of its debits, the entry's size (a list's "amount").
+    amount: int = 0
 
     @property
     def sealed(self) -> bool:
@@ -64,10 +67,12 @@ def entries_page(
     account: str | None = None,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
+    postings: bool = True,
 ) -> Page[EntryView]:
     """Entries newest first, filtered by kind, by an account (and the accounts below it)
-    and by effective date, with their postings."""
-    stmt = select(JournalEntry)
+    and by effective date, with their postings — or, with ``postings=False``, with their
+    amount only (a page of bank files' entries holds tens of thousands of postings)."""
+    stmt = select(JournalEntry).options(_POSTINGS_APART)
     if kind is not None:
         stmt = stmt.where(JournalEntry.kind == kind)
     if date_from is not None:
@@ -87,7 +92,7 @@ def entries_page(
         JournalEntry.id,
         before=before,
         limit=limit,
-        values=lambda rows: _views(session, rows),
+        values=lambda rows: _views(session, rows, postings=postings),
         noun="entries",
         scalars=True,
     )
@@ -97,6 +102,11 @@ def entry(session: Session, entry_id: int) -> EntryView | None:
     """One entry with its postings, or None if there is none with that id."""
     row = session.get(JournalEntry, entry_id)
     return _views(session, [row])[0] if row is not None else None
+
+
+#: The views read an entry's postings in a query of their own (only the accounts asked
+#: for); the mapping's eager load of every posting would read a bank file's thousands.
+_POSTINGS_APART = lazyload(JournalEntry.postings)
 
 
 def entry_views(
@@ -110,16 +120,33 @@ def entry_views(
     ids = list(dict.fromkeys(ids))
     rows: dict[int, JournalEntry] = {}
     for chunk in chunks(ids):
-        found = session.scalars(select(JournalEntry).where(JournalEntry.id.in_(chunk)))
+        found = session.scalars(
+            select(JournalEntry).options(_POSTINGS_APART).where(JournalEntry.id.in_(chunk))
+        )
         rows.update((r.id, r) for r in found)
     return _views(session, [rows[i] for i in ids if i in rows], accounts)
 
 
 def _views(
-    session: Session, rows: list[JournalEntry], accounts: Sequence[str] | None = None
+    session: Session,
+    rows: list[JournalEntry],
+    accounts: Sequence[str] | None = None,
+    postings: bool = True,
 ) -> tuple[EntryView, ...]:
-    postings: dict[int, list[PostingLine]] = defaultdict(list)
+    lines: dict[int, list[PostingLine]] = defaultdict(list)
+    amounts: dict[int, int] = {}
     for chunk in chunks([r.id for r in rows]):
+        if accounts is not None or not postings:
+            amounts.update(
+                (entry_id, int(total))
+                for entry_id, total in session.execute(
+                    select(Posting.entry_id, func.sum(Posting.amount))
+                    .where(Posting.entry_id.in_(chunk), Posting.side == "D")
+                    .group_by(Posting.entry_id)
+                )
+            )
+        if not postings:
+            continue
         stmt = (
             select(Posting.entry_id, Account.code, Posting.side, Posting.amount)
             .join(Account, Account.id == Posting.account_id)
@@ -130,7 +157,9 @@ def _views(
         for entry_id, code, side, amount in session.execute(
             stmt.order_by(Posting.entry_id, Posting.side.desc(), Account.code)
         ):
-            postings[entry_id].append(PostingLine(code, str(side), int(amount)))
+            lines[entry_id].append(PostingLine(code, str(side), int(amount)))
+    if accounts is None and postings:
+        amounts = {i: sum(p.amount for p in found if p.side == "D") for i, found in lines.items()}
     return tuple(
         EntryView(
             id=r.id,
@@ -144,7 +173,8 @@ def _views(
             seq=r.seq,
             content_hash=r.content_hash,
             hash=r.hash,
-            postings=tuple(postings[r.id]),
+            postings=tuple(lines[r.id]),
+            amount=amounts.get(r.id, 0),
         )
         for r in rows
     )

@@ -48,7 +48,7 @@ def serve(obj, host, port, workers, threads):
                 "workers": workers,
                 "threads": threads,
                 "worker_class": "gthread",
-                "keepalive": 5,
+                "keepalive": 75,
                 "timeout": 120,
                 "graceful_timeout": 20,
                 "accesslog": None,

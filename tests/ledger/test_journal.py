@@ -100,3 +100,22 @@ def test_entry_views_are_the_entries_asked_for_in_that_order(chart):
 
 def test_the_page_is_the_core_one():
     assert Page is CorePage
+
+
+def test_a_summary_page_carries_each_entrys_amount_without_its_postings(chart):
+    placements(chart, 3)  # entries 1 (funding, 10**9) to 4
+    with chart() as s:
+        summary = entries_page(s, postings=False)
+        whole = entries_page(s)
+        one_account = entry_views(s, [1, 3], accounts=["asset:treasury"])
+    assert [(e.id, e.amount, e.postings) for e in summary.items] == [
+        (4, 102, ()), (3, 101, ()), (2, 100, ()), (1, 10**9, ()),
+    ]  # fmt: skip
+    assert [(e.id, e.amount) for e in whole.items] == [(4, 102), (3, 101), (2, 100), (1, 10**9)]
+    assert [dataclasses.replace(e, postings=()) for e in whole.items] == list(summary.items)
+    # Postings on the accounts asked for only; the amount is still the whole entry's.
+    assert [(e.id, e.amount, [(p.account, p.side, p.amount) for p in e.postings])
+            for e in one_account] == [
+        (1, 10**9, [("asset:treasury", "D", 10**9)]),
+        (3, 101, [("asset:treasury", "C", 101)]),
+    ]  # fmt: skip

@@ -32,7 +32,7 @@ def entries():
             page = entries_page(
                 s, kind=text_arg("kind"), account=text_arg("account"),
                 date_from=date_arg("from", _("From")), date_to=date_arg("to", _("To")),
-                before=int_arg("before"), limit=50,
+                before=int_arg("before"), limit=50, postings=False,
             )  # fmt: skip
         except FilterError as exc:
             error = exc
