@@ -53,6 +53,8 @@ class IdempotencyRecord(Base):
     status: Mapped[int | None] = mapped_column(Integer)
     content_type: Mapped[str | None] = mapped_column(String(100))
     response: Mapped[str | None] = mapped_column(Text)
+    #: The response's ``Location`` header, if it had one (a created or queued thing).
+    location: Mapped[str | None] = mapped_column(Text)
     #: UTC.
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
@@ -98,6 +100,7 @@ class Replay:
     status: int
     content_type: str
     body: str
+    location: str | None = None
 
 
 def check_key(key: str) -> str:
@@ -146,17 +149,28 @@ def claim(
             zh=f"使用 Idempotency-Key「{key}」的首次请求尚在处理中，请稍后再试",
             key=key,
         )
-    return Replay(found.status, found.content_type or "application/json", found.response or "")
+    return Replay(
+        found.status, found.content_type or "application/json", found.response or "",
+        found.location,
+    )  # fmt: skip
 
 
 def complete(
-    session: Session, record_id: int, *, status: int, content_type: str, body: str
+    session: Session,
+    record_id: int,
+    *,
+    status: int,
+    content_type: str,
+    body: str,
+    location: str | None = None,
 ) -> None:
-    """Store the response of the request that claimed ``record_id``."""
+    """Store the response of the request that claimed ``record_id`` (and its
+    ``Location``, to be given back with it)."""
     record = session.get(IdempotencyRecord, record_id)
     if record is None:  # released meanwhile: nothing to keep
         return
     record.status, record.content_type, record.response = status, content_type[:100], body
+    record.location = location
     record.completed_at = utcnow()
     session.flush()
 

@@ -184,16 +184,7 @@ def import_file(
     _check_bank(spec, bank)
     today = today or business_today()
     name = (file_name or path.name)[:255]
-
-    def check(session: Session) -> None:
-        if spec.bureau:
-            require_role(session, actor, *BUREAU_ROLES[spec.name])
-            return
-        get_bank(session, bank)
-        # The scheduler (system) takes in the drop folder's files.
-        require_bank_access(session, actor, bank, Role.CLERK, Role.APPROVER, Role.BANK, Role.SYSTEM)
-
-    run_in_transaction(factory, check)
+    run_in_transaction(factory, lambda session: check_request(session, kind, bank, actor))
     head = _Head(bank=bank, kind=spec.name, file_name=name, actor=actor)
     try:
         sniffed = sniff(path)
@@ -208,6 +199,21 @@ def import_file(
         )
     except _Rejected as rejected:
         return _record_rejected(factory, head, rejected.problems, rejected.reading)
+
+
+def check_request(session: Session, kind: str, bank: str | None, actor: str) -> None:
+    """What :func:`import_file` refuses before it reads a file (see there): an unknown
+    kind or bank, a bank given for a bureau list or none for a bank's file, an actor who
+    may not act for the bank or import the list. Also for a file queued to be imported
+    later (``ledger.ops.queue.enqueue_import``)."""
+    spec = kind_named(kind)
+    _check_bank(spec, bank)
+    if spec.bureau:
+        require_role(session, actor, *BUREAU_ROLES[spec.name])
+        return
+    get_bank(session, bank)
+    # The scheduler (system) takes in the drop folder's files.
+    require_bank_access(session, actor, bank, Role.CLERK, Role.APPROVER, Role.BANK, Role.SYSTEM)
 
 
 def _check_bank(kind: Kind, bank: str | None) -> None:

@@ -237,11 +237,17 @@ def roles_of(user: User) -> set[Role]:
 
 
 def authenticate(session: Session, username: str) -> Principal:
-    """The principal of active user ``username`` (or the scheduler's own, ``system``)."""
+    """The principal of active user ``username`` (or the scheduler's own, ``system``, or
+    an API token's, ``api-token:<id>``, while the token is not revoked: the import worker
+    takes in a file a token queued as that token)."""
     if isinstance(username, Principal):
         return username
     if username == SYSTEM:
         return SYSTEM
+    from ledger.fund import tokens  # it builds on this module
+
+    if tokens.is_token_principal(username):
+        return tokens.token_principal(session, username)
     user = get_user(session, username)
     return Principal(user.username, roles_of(user), user.bank_code)
 

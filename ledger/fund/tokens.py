@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -25,7 +26,7 @@ from sqlalchemy import DateTime, ForeignKey, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ledger.clock import utcnow
-from ledger.fund.errors import FundError, ReferenceDataError, StateError
+from ledger.fund.errors import FundError, PermissionDeniedError, ReferenceDataError, StateError
 from ledger.fund.reference import Role, get_bank, require_role
 from ledger.models import Base, BigId
 from ledger.paging import Page, keyset_page
@@ -94,9 +95,31 @@ class IssuedToken:
     secret: str
 
 
+#: What the name a token acts under starts with (a user's name cannot hold a colon).
+PRINCIPAL_PREFIX = "api-token:"
+
+
 def principal_name(token_id: int) -> str:
     """The name a token acts under: what its entries, rows and audit lines record."""
-    return f"api-token:{token_id}"
+    return f"{PRINCIPAL_PREFIX}{token_id}"
+
+
+def is_token_principal(name: str) -> bool:
+    return name.startswith(PRINCIPAL_PREFIX)
+
+
+def token_principal(session: Session, name: str) -> Principal:
+    """The principal a token's name (``api-token:<id>``) acts as, as
+    :func:`authenticate_token` makes it — for work the token asked for and the scheduler
+    does later, such as a queued file's import. A revoked or unknown token acts no more."""
+    number = name.removeprefix(PRINCIPAL_PREFIX)
+    row = session.get(ApiToken, int(number)) if re.fullmatch(r"[0-9]{1,18}", number) else None
+    if row is None or row.revoked_at is not None:
+        raise PermissionDeniedError(
+            f"{name} is no API token's or its token was revoked",
+            zh=f"{name} 不是有效的接口令牌，或该令牌已被吊销",
+        )
+    return Principal(name, [Role.BANK], row.bank_code)
 
 
 def secret_hash(secret: str) -> str:

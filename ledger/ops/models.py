@@ -187,6 +187,10 @@ class ImportTask(Base):
     rows_read: Mapped[int] = mapped_column(Integer, default=0)
     rows_checked: Mapped[int] = mapped_column(Integer, default=0)
     rows_posted: Mapped[int] = mapped_column(Integer, default=0)
+    #: The data rows counted when it was queued (a CSV's lines, an XLSX workbook's
+    #: estimated from its size): the total to show progress against until the worker
+    #: has read the file. None if not counted.
+    rows_expected: Mapped[int | None] = mapped_column(Integer)
     #: Times the worker took it.
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     receipt_id: Mapped[int | None] = mapped_column(ForeignKey("bank_file_imports.id"))

@@ -24,9 +24,10 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from ledger.bankfiles.imports import check_request
 from ledger.bankfiles.kinds import kind_named
 from ledger.clock import utcnow
-from ledger.fund.reference import Role, authenticate, get_bank, require_bank_access
+from ledger.fund.reference import authenticate
 from ledger.ops.alerts import raise_alert
 from ledger.ops.errors import TaskSourceError, UnknownTaskError
 from ledger.ops.models import AlertKind, ImportTask, Severity, TaskStatus
@@ -61,6 +62,8 @@ class TaskView:
     finished_at: dt.datetime | None
     #: Whether the bytes are kept in the task (else the worker reads ``path``).
     stored: bool
+    #: The data rows counted when it was queued (None: not counted).
+    rows_expected: int | None = None
 
 
 def _view(row: ImportTask) -> TaskView:
@@ -68,7 +71,7 @@ def _view(row: ImportTask) -> TaskView:
         row.id, row.bank_code, row.kind, row.file_name, row.path, row.size, row.actor,
         row.status, row.rows_read, row.rows_checked, row.rows_posted, row.attempts,
         row.receipt_id, row.error, row.worker, row.enqueued_at, row.started_at,
-        row.heartbeat_at, row.finished_at, row.content is not None,
+        row.heartbeat_at, row.finished_at, row.content is not None, row.rows_expected,
     )  # fmt: skip
 
 
@@ -81,12 +84,14 @@ def enqueue_import(
     path: Path | str | None = None,
     content: bytes | None = None,
     file_name: str | None = None,
+    rows_expected: int | None = None,
     now: dt.datetime | None = None,
 ) -> TaskView:
     """Queue a file for the import worker: at ``path`` (which the worker must be able to
     read) or its ``content`` kept in the task (with ``file_name``). The request is checked
     now — the kind, the bank, that ``actor`` may import it — as import_file will check it
-    again; the file itself is read by the worker."""
+    again; the file itself is read by the worker. ``rows_expected`` is the data rows the
+    caller counted, kept for showing progress against."""
     if (path is None) == (content is None):
         raise TaskSourceError(
             "queue a file by its path or by its bytes, one of the two",
@@ -94,16 +99,7 @@ def enqueue_import(
         )
     spec = kind_named(kind)
     principal = authenticate(session, actor)
-    if not spec.bureau:
-        if not bank:
-            raise TaskSourceError(
-                f"a {spec.name} file comes from a partner bank: name the bank",
-                zh=f"{spec.zh}由经办银行报送，请指定银行",
-            )
-        get_bank(session, bank)
-        require_bank_access(
-            session, principal, bank, Role.CLERK, Role.APPROVER, Role.BANK, Role.SYSTEM
-        )
+    check_request(session, spec.name, bank, principal)
     if path is not None:
         path = Path(path)
         if not path.is_file():
@@ -118,7 +114,8 @@ def enqueue_import(
     row = ImportTask(
         bank_code=bank, kind=spec.name, file_name=name[:255], path=where, content=content,
         size=size, actor=str(principal), status=TaskStatus.QUEUED, attempts=0,
-        rows_read=0, rows_checked=0, rows_posted=0, enqueued_at=now or utcnow(),
+        rows_read=0, rows_checked=0, rows_posted=0, rows_expected=rows_expected,
+        enqueued_at=now or utcnow(),
     )  # fmt: skip
     session.add(row)
     session.flush()

@@ -197,6 +197,27 @@ def test_enqueue_checks_the_request(city, tmp_path):
                 s, kind="repayment", bank="ABC", actor="icbc", path=FILES / REPAYMENTS
             ),
         )
+    # As import_file checks it: a bank's file names its bank, a bureau list none, and only
+    # the roles that import a list queue it.
+    from ledger.bankfiles.reading import FileRejected
+
+    def enqueue_as(kind, bank, actor):
+        return run_in_transaction(
+            city,
+            lambda s: enqueue_import(s, kind=kind, bank=bank, actor=actor, path=FILES / REPAYMENTS),
+        )
+
+    with pytest.raises(FileRejected) as caught:
+        enqueue_as("repayment", None, "clerk")
+    assert caught.value.zh == "还款明细由经办银行报送，请指定银行"
+    with pytest.raises(FileRejected) as caught:
+        enqueue_as("borrowers", "ICBC", "clerk")
+    assert caught.value.zh == "借款人名单是本局自己的名单，不属于任何经办银行，请勿指定银行（ICBC）"
+    with pytest.raises(PermissionDeniedError) as caught:
+        enqueue_as("guarantees", None, "clerk")
+    assert caught.value.zh == "用户 clerk 无权执行此操作：需要审核角色"
+    with city() as s:
+        assert tasks_page(s).items == ()
 
 
 def test_tasks_are_taken_oldest_first_and_listed(city):

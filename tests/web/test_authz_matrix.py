@@ -139,6 +139,8 @@ ROUTES = {
     "api.receipt": ("GET", "/api/v1/receipts/{icbc_receipt}", "/api/v1/receipts/{abc_receipt}",
                     READERS, {}, 200),
     "api.upload": ("POST", "/api/v1/files", None, {"clerk", "bank"}, {}, 400),
+    "api.file_task": ("GET", "/api/v1/files/tasks/{icbc_task}", "/api/v1/files/tasks/{abc_task}",
+                      READERS, {}, 200),
     "api.repayment": ("POST", "/api/v1/repayments", None, LOAN_MAKERS, {}, 400),
     "api.allocation_record": ("POST", "/api/v1/allocations", None, {"clerk"}, {}, 400),
     "api.allocation_approve": ("POST", "/api/v1/allocations/5/approve", None, {"approver"},

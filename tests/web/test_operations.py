@@ -429,6 +429,71 @@ def test_nobody_approves_the_claim_they_filed(as_user, books, both):
     ).get_data(as_text=True)
 
 
+def claim_numbers(response) -> list[str]:
+    table = re.search(r'<table id="claims">.*?</table>', response.get_data(as_text=True), re.S)
+    return re.findall(r'<a href="/operations/claims/([^"]+)">', table.group(0)) if table else []
+
+
+def test_the_claims_list_filters_by_fund(as_user, books):
+    """A district's own fund (城西区, D02) guarantees a loan that ICBC claims on: the
+    list of claims shows it for that fund only, the portfolio's for the city's."""
+    from ledger.fund import capital, claims, guarantees, loans
+    from ledger.fund.funds import add_fund
+
+    number = borrower_id(31)
+
+    def work(s):
+        add_fund(s, "D02", "城西区担保基金", "D02", D(2025, 2, 1), actor="admin")
+        reference.add_capital_source(
+            s, "D02-own", "城西区区级出资", "district", district="D02", fund="D02", actor="admin"
+        )
+        a = capital.record_allocation(s, "D02-own", 50_000_000, D(2025, 2, 3), actor="clerk")
+        capital.approve_allocation(s, a.id, actor="approver")
+        capital.place_capital(s, "ICBC", 10_000_000, D(2025, 2, 5), actor="clerk", fund="D02")
+        register_borrower(
+            s, id_number=number, name="钱三一", district="D02",
+            categories=["registered_unemployed"], actor="clerk",
+        )  # fmt: skip
+        guarantee = guarantees.approve_guarantee(
+            s, id_number=number, bank="ICBC", amount=10_000_000, term_months=12,
+            on=D(2025, 2, 10), actor="approver",
+        )  # fmt: skip
+        loans.disburse(
+            s, bank="ICBC", contract_no="ICBC-D02-001", guarantee_no=guarantee.number,
+            borrower_name="钱三一", id_number=number, disbursed_on=D(2025, 2, 12),
+            maturity_on=D(2025, 8, 12), principal=10_000_000, annual_rate_ppm=45_000,
+            method="bullet", actor="icbc",
+        )  # fmt: skip
+        return claims.file_claim(
+            s, bank="ICBC", contract_no="ICBC-D02-001", on=D(2025, 11, 17), actor="icbc"
+        ).number
+
+    assert run(books, work) == "C2025-ICBC-00004"
+    city = ["C2025-ICBC-00003", "C2025-ICBC-00002", "C2025-ICBC-00001", "C2025-ABC-00002",
+            "C2025-ABC-00001"]  # fmt: skip
+    clerk = as_user("clerk")
+    everything = clerk.get("/operations/claims")
+    assert claim_numbers(everything) == ["C2025-ICBC-00004", *city]
+    assert (
+        '<label>担保基金<select name="fund"><option value="">全部</option>'
+        '<option value="CITY" >市本级担保基金</option>'
+        '<option value="D02" >城西区担保基金</option></select></label>'
+    ) in everything.get_data(as_text=True)
+    own = clerk.get("/operations/claims?fund=D02")
+    assert claim_numbers(own) == ["C2025-ICBC-00004"]
+    assert '<option value="D02" selected>城西区担保基金</option>' in own.get_data(as_text=True)
+    assert claim_numbers(clerk.get("/operations/claims?fund=CITY")) == city
+    assert claim_numbers(clerk.get("/operations/claims?fund=D02&status=approved")) == []
+    assert claim_numbers(as_user("icbc").get("/operations/claims?fund=D02&bank=ABC")) == [
+        "C2025-ICBC-00004"
+    ]
+    assert claim_numbers(as_user("abc").get("/operations/claims?fund=D02")) == []
+    unknown = clerk.get("/operations/claims?fund=NOPE")
+    assert unknown.status_code == 400
+    assert "担保基金 NOPE 不存在" in text(unknown)
+    assert claim_numbers(unknown) == []
+
+
 # ----------------------------------------------------------------------------- after compensation
 
 

@@ -2,10 +2,11 @@
 
 Before the route runs, the key is claimed for the request's principal, method, path
 and body fingerprint: the first request with a key runs and its response is stored;
-the same key with the same request gets that response again (``Idempotent-Replayed:
-true``) and nothing runs; the same key with another request is a 422 naming the key; a
-key whose first request is still running is a 409; a POST without a key is a 400. A
-response with a server error (5xx) is not kept: the key may be used again.
+the same key with the same request gets that response again, with its ``Location``
+(``Idempotent-Replayed: true``), and nothing runs; the same key with another request is
+a 422 naming the key; a key whose first request is still running is a 409; a POST
+without a key is a 400. A response with a server error (5xx) is not kept: the key may
+be used again.
 
 The fingerprint is the SHA-256 of the body as sent — except for a multipart upload,
 whose boundary a client draws anew for each attempt: there it is the SHA-256 of its
@@ -76,6 +77,8 @@ def before() -> Response | None:
         return refusal(error)
     if isinstance(outcome, Replay):
         response = Response(outcome.body, status=outcome.status, content_type=outcome.content_type)
+        if outcome.location is not None:
+            response.headers["Location"] = outcome.location
         response.headers["Idempotent-Replayed"] = "true"
         return response
     g.idempotency_claim = outcome.id
@@ -102,6 +105,7 @@ def after(response: Response) -> Response:
         lambda s: idempotency.complete(
             s, claim_id, status=response.status_code,
             content_type=response.content_type or "application/json", body=body,
+            location=response.headers.get("Location"),
         )
     )  # fmt: skip
     return response

@@ -142,6 +142,15 @@ def _operation(rule, method: str, view, api) -> dict:
         for status in (api.status, *api.also):
             described = HTTP_STATUS_CODES[status] if status == api.status else AGAIN
             operation["responses"][str(status)] = {"description": described, "content": content}
+    for status, (schema, described, location) in api.others.items():
+        operation["responses"][str(status)] = {
+            "description": described,
+            "content": {"application/json": {"schema": schema}},
+        }
+        if location:
+            operation["responses"][str(status)]["headers"] = {
+                "Location": {"schema": {"type": "string"}, "description": location}
+            }
     access = getattr(view, "access", None)
     errors = set(api.errors)
     if access is not None and not access.public:

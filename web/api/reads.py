@@ -1,5 +1,6 @@
 """The API's reads: loans (the list with the page's filters, one loan in full), the
-dashboard, the journal's entries, and the receipts of uploaded files. The same read
+dashboard, the journal's entries, the receipts of uploaded files and the tasks of the
+files queued for the import worker. The same read
 functions as the pages, the same masking of names and ID numbers, the same bank scope:
 a bank's token reads its own bank's figures, and another bank's object is a 404."""
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import replace
 
-from flask import abort
+from flask import abort, url_for
 from sqlalchemy.exc import NoResultFound
 
 from ledger.bankfiles.receipts import error_lines, get_receipt, receipts
@@ -18,6 +19,9 @@ from ledger.fund.read.dashboard import dashboard as dashboard_of
 from ledger.fund.read.loans import loan_detail, loans_page
 from ledger.journal import entries_page
 from ledger.journal import entry as entry_view
+from ledger.ops.errors import UnknownTaskError
+from ledger.ops.models import TaskStatus
+from ledger.ops.queue import TaskView, get_task
 from web.api import bp, paging
 from web.api.schemas import (
     DashboardOut,
@@ -34,6 +38,7 @@ from web.api.schemas import (
     ReceiptOut,
     ReceiptPage,
     ReceiptsQuery,
+    TaskOut,
 )
 from web.api.spec import ID, doc, load_query
 from web.authz import BUREAU, READERS, allow, bank_scope, own_bank, require_bank
@@ -177,3 +182,40 @@ def receipt_body(s, receipt_id: int) -> dict:
         "errors": lines[:MAX_ERROR_LINES],
         "errors_truncated": len(lines) > MAX_ERROR_LINES,
     }
+
+
+@bp.get(f"/files/tasks/<{ID}:task_id>")
+@allow(*READERS)
+@doc(
+    "A queued upload's task, with its progress", "files", response=TaskOut, errors=(404,),
+    description="A file too large to import during its upload is queued for the import "
+    "worker (the upload answered 202 with this task and its address). Poll it: `queued`, "
+    "`running` (rows read, checked and posted so far), then `done` with the receipt's id "
+    "and address (the receipt says accepted, rejected with every bad row, or duplicate) or "
+    "`failed` with the error. Another bank's task is a 404.",
+)  # fmt: skip
+def file_task(task_id: int):
+    with reading() as s:
+        try:
+            found = get_task(s, task_id)
+        except UnknownTaskError:
+            abort(404)
+    if own_bank() is not None and found.bank_code != own_bank():
+        abort(404)
+    return TaskOut().dump(task_body(found))
+
+
+def task_body(task: TaskView) -> dict:
+    """A task as :class:`TaskOut` answers it: its progress against the rows counted when
+    it was queued (the rows read, once done), and its receipt's address once done."""
+    done = task.status == TaskStatus.DONE
+    if done or task.rows_expected is None:
+        total = task.rows_read if done else None
+    else:
+        total = max(task.rows_expected, task.rows_read)
+    progress = {
+        "read": task.rows_read, "checked": task.rows_checked, "posted": task.rows_posted,
+        "total": total,
+    }  # fmt: skip
+    receipt_url = url_for("api.receipt", receipt_id=task.receipt_id) if task.receipt_id else None
+    return {**vars(task), "progress": progress, "receipt_url": receipt_url}

@@ -389,6 +389,59 @@ class ReceiptDetailOut(ReceiptOut):
     errors_truncated = fields.Boolean(required=True)
 
 
+class TaskProgressOut(Schema):
+    read = fields.Integer(required=True, metadata={"description": "Data rows read."})
+    checked = fields.Integer(
+        required=True, metadata={"description": "Rows checked by the fund's operations."}
+    )
+    posted = fields.Integer(
+        required=True,
+        metadata={"description": "Rows posted (in the import's transaction until it is done)."},
+    )
+    total = nullable(
+        fields.Integer, required=True,
+        metadata={
+            "description": "The file's data rows: once done, those the import read; before, "
+            "those counted when it was queued (a CSV's lines after its header; an XLSX "
+            "workbook's estimated from its size), never fewer than read."
+        },
+    )  # fmt: skip
+
+
+class TaskOut(Schema):
+    """A file too large to import during the request, queued for the import worker:
+    poll it until it is done (then its receipt says what became of the file) or failed
+    (the request itself was refused when the worker took it, or the import broke)."""
+
+    id = fields.Integer(required=True)
+    status = fields.String(
+        required=True, metadata={"enum": ["queued", "running", "done", "failed"]}
+    )
+    bank = nullable(fields.String, attribute="bank_code", required=True)
+    kind = fields.String(required=True)
+    file_name = fields.String(required=True)
+    size = fields.Integer(required=True, metadata={"description": "Bytes."})
+    uploaded_by = fields.String(attribute="actor", required=True)
+    enqueued_at = Moment(required=True)
+    started_at = nullable(Moment, required=True)
+    finished_at = nullable(Moment, required=True)
+    progress = fields.Nested(TaskProgressOut, required=True)
+    receipt_id = nullable(
+        fields.Integer, required=True, metadata={"description": "Once done: the receipt."}
+    )
+    receipt_url = nullable(
+        fields.String, required=True,
+        metadata={"description": "Once done: the receipt's address in this API."},
+    )  # fmt: skip
+    error = nullable(
+        fields.String, required=True,
+        metadata={
+            "description": "Once failed, why: the refusal's code and message (in English, "
+            "then Chinese). Also the last attempt's, when one broke and it was queued again."
+        },
+    )  # fmt: skip
+
+
 class RepaidOut(Schema):
     repayment = fields.Nested(RepaymentOut, required=True)
     created = fields.Boolean(

@@ -29,6 +29,9 @@ class ApiDoc:
     status: int = 200
     #: Other success statuses with the same body.
     also: tuple[int, ...] = ()
+    #: Other success statuses with a body of their own: status → (schema, description,
+    #: what its Location header names or None).
+    others: dict = field(default_factory=dict)
     errors: tuple[int, ...] = ()
     description: str = ""
     extra: dict = field(default_factory=dict)

@@ -1,11 +1,12 @@
 """The API's writes, each one operation in one transaction (``web.database.write``):
-a bank file's upload, one repayment, a capital allocation and its approval. A refusal
+a bank file's upload (a large one queued for the import worker, as the upload page
+does), one repayment, a capital allocation and its approval. A refusal
 is a problem with the operation's code and Chinese message, and nothing is posted; a
 success answers with what was done, including the journal entries it posted."""
 
 from __future__ import annotations
 
-from flask import abort, request, url_for
+from flask import abort, current_app, request, url_for
 from flask_login import current_user
 
 from ledger.bankfiles.imports import import_file
@@ -19,20 +20,23 @@ from ledger.fund.read.allocations import allocations_page
 from ledger.fund.read.loans import loan_detail, loans_page
 from ledger.fund.repayments import repay, reverse_repayment
 from ledger.journal import entry_views
+from ledger.ops.queue import enqueue_import
 from web.api import bp
 from web.api.problems import problem
-from web.api.reads import receipt_body
+from web.api.reads import receipt_body, task_body
 from web.api.schemas import (
     AllocationIn,
     AllocationOut,
     ReceiptDetailOut,
     RepaidOut,
     RepaymentIn,
+    TaskOut,
 )
 from web.api.spec import ID, doc, load_body
 from web.authz import action, own_bank
 from web.database import books, reading, write
-from web.uploads import display_name, save_upload
+from web.settings import DEFAULTS
+from web.uploads import data_rows, display_name, save_upload
 from web.views.common import shown
 
 FILE_FIELDS = {
@@ -57,9 +61,15 @@ def _field_problem(field: str, message: str, zh: str, status: int = 422):
 @doc(
     "Upload a bank file", "files", multipart=FILE_FIELDS, response=ReceiptDetailOut,
     status=201, also=(200,), errors=(400, 404, 422),
-    description="Imported at once, all or nothing (docs/bank-files.md): the receipt says "
-    "accepted, rejected (with every bad row) or duplicate (the same bytes were accepted "
-    "before; nothing posted again).",
+    others={
+        202: (TaskOut, "Accepted: queued for the import worker", "The task: poll it (GET)")
+    },
+    description="All or nothing (docs/bank-files.md). A file of at most the server's "
+    f"threshold of data rows ({DEFAULTS['BACKGROUND_ROWS']:,} unless configured) is imported "
+    "at once: the receipt says accepted, rejected (with every bad row) or duplicate (the "
+    "same bytes were accepted before; nothing posted again). A larger one is queued for the "
+    "import worker: 202 with its task, to poll at its `Location` until it is done and names "
+    "the receipt.",
 )  # fmt: skip
 def upload():
     kind = (request.form.get("kind") or "").strip()
@@ -77,11 +87,24 @@ def upload():
         abort(404)  # a bank acts for itself; another bank is not there for it
     name = display_name(upload.filename)
     saved = save_upload(upload)
+    principal = current_user.principal
     try:
+        rows = data_rows(saved)
+        if rows > current_app.config["BACKGROUND_ROWS"]:
+            task = write(
+                lambda s: enqueue_import(
+                    s, kind=kind, bank=bank, actor=principal, path=saved, file_name=name,
+                    rows_expected=rows,
+                )
+            )  # fmt: skip
+            return (
+                TaskOut().dump(task_body(task)),
+                202,
+                {"Location": url_for("api.file_task", task_id=task.id)},
+            )
         receipt = import_file(
-            books().factory, kind=kind, bank=bank, path=saved,
-            actor=current_user.principal, file_name=name,
-        )  # fmt: skip
+            books().factory, kind=kind, bank=bank, path=saved, actor=principal, file_name=name
+        )
     except LedgerError:
         saved.unlink(missing_ok=True)
         raise

@@ -161,12 +161,14 @@ def upload():
     saved = save_upload(upload)
     principal = current_user.principal
     try:
-        if data_rows(saved) > current_app.config["BACKGROUND_ROWS"]:
+        rows = data_rows(saved)
+        if rows > current_app.config["BACKGROUND_ROWS"]:
             task = write(
                 lambda s: enqueue_import(
-                    s, kind=kind, bank=bank, actor=principal, path=saved, file_name=name
+                    s, kind=kind, bank=bank, actor=principal, path=saved, file_name=name,
+                    rows_expected=rows,
                 )
-            )
+            )  # fmt: skip
             flash(_("The file is large: it is imported in the background."), "info")
             return redirect(url_for(".task", task_id=task.id))
         receipt = import_file(

@@ -64,12 +64,13 @@ from ledger.fund.errors import (
     LimitError,
     PermissionDeniedError,
     RecoveryError,
+    ReferenceDataError,
     RepeatLoanError,
     RowsRejectedError,
     StateError,
     WriteOffError,
 )
-from ledger.fund.funds import funds
+from ledger.fund.funds import check_fund, funds
 from ledger.fund.models import (
     CLAIM_LIFECYCLE,
     WRITE_OFF_LIFECYCLE,
@@ -782,20 +783,20 @@ def claim_statuses() -> dict[str, str]:
 def claims_list():
     error = page = None
     with reading() as s:
-        every = banks(s)
+        every, every_fund = banks(s), funds(s)
         try:
             page = claims_page(
                 s, bank=bank_scope(text_arg("bank")), status=text_arg("status"),
                 filed_from=date_arg("from", _("Filed from")),
-                filed_to=date_arg("to", _("Filed to")), fund=text_arg("fund"),
+                filed_to=date_arg("to", _("Filed to")), fund=check_fund(s, text_arg("fund")),
                 before=int_arg("before"), limit=50,
             )  # fmt: skip
-        except FilterError as exc:
+        except (FilterError, ReferenceDataError) as exc:  # an unknown fund: the latter
             error = exc
     items = [shown(c) for c in page.items] if page else []
     return render_template(
         "operations/claims.html", page=page, items=items, error=error, banks=every,
-        statuses=claim_statuses(), own=own_bank(),
+        funds=every_fund, statuses=claim_statuses(), own=own_bank(),
     ), 400 if error else 200  # fmt: skip
 
 
