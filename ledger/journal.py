@@ -19,10 +19,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.models import Account, JournalEntry, Posting
-from ledger.paging import MAX_PAGE, Page, keyset_page
+from ledger.paging import MAX_PAGE, Cursor, Page, SortKey, keyset_page
 from ledger.rows import chunks
 
-__all__ = ["MAX_PAGE", "EntryView", "Page", "PostingLine", "entries_page", "entry", "entry_views"]
+__all__ = [
+    "ENTRY_SORTS",
+    "MAX_PAGE",
+    "EntryView",
+    "Page",
+    "PostingLine",
+    "entries_page",
+    "entry",
+    "entry_views",
+]
+
+#: The orders the journal may be listed in: the effective (business) date.
+ENTRY_SORTS = (SortKey("effective_date", JournalEntry.effective_date, dt.date),)
 
 
 @dataclass(frozen=True)
@@ -64,8 +76,11 @@ def entries_page(
     account: str | None = None,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
+    sort: str | None = None,
+    after: Cursor | str | None = None,
 ) -> Page[EntryView]:
-    """Entries newest first, filtered by kind, by an account (and the accounts below it)
+    """Entries newest first, or sorted by one of :data:`ENTRY_SORTS` (``ledger.paging``),
+    filtered by kind, by an account (and the accounts below it)
     and by effective date, with their postings."""
     stmt = select(JournalEntry)
     if kind is not None:
@@ -90,6 +105,9 @@ def entries_page(
         values=lambda rows: _views(session, rows),
         noun="entries",
         scalars=True,
+        sort=sort,
+        sorts=ENTRY_SORTS,
+        after=after,
     )
 
 
