@@ -19,10 +19,22 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, lazyload
 
 from ledger.models import Account, JournalEntry, Posting
-from ledger.paging import MAX_PAGE, Page, keyset_page
+from ledger.paging import MAX_PAGE, Cursor, Page, SortKey, keyset_page
 from ledger.rows import chunks
 
-__all__ = ["MAX_PAGE", "EntryView", "Page", "PostingLine", "entries_page", "entry", "entry_views"]
+__all__ = [
+    "ENTRY_SORTS",
+    "MAX_PAGE",
+    "EntryView",
+    "Page",
+    "PostingLine",
+    "entries_page",
+    "entry",
+    "entry_views",
+]
+
+#: The orders the journal may be listed in: the effective (business) date.
+ENTRY_SORTS = (SortKey("effective_date", JournalEntry.effective_date, dt.date),)
 
 
 @dataclass(frozen=True)
@@ -67,11 +79,14 @@ def entries_page(
     account: str | None = None,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
+    sort: str | None = None,
+    after: Cursor | str | None = None,
     postings: bool = True,
 ) -> Page[EntryView]:
-    """Entries newest first, filtered by kind, by an account (and the accounts below it)
-    and by effective date, with their postings — or, with ``postings=False``, with their
-    amount only (a page of bank files' entries holds tens of thousands of postings)."""
+    """Entries newest first, or sorted by one of :data:`ENTRY_SORTS` (``ledger.paging``),
+    filtered by kind, by an account (and the accounts below it) and by effective date,
+    with their postings — or, with ``postings=False``, with their amount only (a page of
+    bank files' entries holds tens of thousands of postings)."""
     stmt = select(JournalEntry).options(_POSTINGS_APART)
     if kind is not None:
         stmt = stmt.where(JournalEntry.kind == kind)
@@ -95,6 +110,9 @@ def entries_page(
         values=lambda rows: _views(session, rows, postings=postings),
         noun="entries",
         scalars=True,
+        sort=sort,
+        sorts=ENTRY_SORTS,
+        after=after,
     )
 
 

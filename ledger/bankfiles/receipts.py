@@ -24,7 +24,7 @@ from ledger.bankfiles.models import (
 )
 from ledger.clock import CHINA_OFFSET
 from ledger.money import fen_to_yuan
-from ledger.paging import Page, check_range, keyset_page, one_of
+from ledger.paging import Cursor, Page, SortKey, check_range, keyset_page, one_of
 from ledger.rows import chunks
 
 STATUS_ZH = IMPORT_LIFECYCLE.names_zh
@@ -141,6 +141,10 @@ def error_lines(session: Session, import_id: int) -> Iterator[Problem]:
         )  # fmt: skip
 
 
+#: The orders the receipts may be sorted in: the moment of the upload.
+RECEIPT_SORTS = (SortKey("uploaded_at", BankFileImport.__table__.c.uploaded_at, dt.datetime),)
+
+
 def receipts(
     session: Session,
     *,
@@ -149,10 +153,13 @@ def receipts(
     status: str | None = None,
     uploaded_from: dt.date | None = None,
     uploaded_to: dt.date | None = None,
+    sort: str | None = None,
+    after: Cursor | str | None = None,
     before: int | None = None,
     limit: int = 50,
 ) -> Page[Receipt]:
-    """Receipts newest first: of a bank, of a kind of file, in a status
+    """Receipts newest first, or sorted by one of :data:`RECEIPT_SORTS`
+    (``ledger.paging``): of a bank, of a kind of file, in a status
     (:class:`~ledger.bankfiles.models.ImportStatus`), uploaded in a date range (both ends
     included; China dates, as the business date is)."""
     one_of(kind, KINDS, "file kind", "文件类型")
@@ -176,6 +183,9 @@ def receipts(
         table.c.id,
         before=before,
         limit=limit,
+        sort=sort,
+        sorts=RECEIPT_SORTS,
+        after=after,
         values=lambda rows: _receipts(session, rows),
     )
 

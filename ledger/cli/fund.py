@@ -14,6 +14,7 @@ import datetime as dt
 import re
 import sys
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -55,10 +56,10 @@ from ledger.fund.eligibility import (
 from ledger.fund.errors import FundError
 from ledger.fund.leverage import compensation_rate_ppm, placements_as_of, repayment_rate_ppm
 from ledger.fund.models import CITY_FUND, AllocationStatus, ClaimStatus, LoanStatus
-from ledger.fund.read.allocations import allocations_page
+from ledger.fund.read.allocations import ALLOCATION_SORTS, allocations_page
 from ledger.fund.read.borrowers import DECLARED, borrower_detail, borrowers_page, erasable_page
-from ledger.fund.read.claims import claims_page
-from ledger.fund.read.loans import CounterGuaranteeView, loan_detail, loans_page
+from ledger.fund.read.claims import CLAIM_SORTS, claims_page
+from ledger.fund.read.loans import LOAN_SORTS, CounterGuaranteeView, loan_detail, loans_page
 from ledger.fund.schedule import METHOD_NAMES_ZH, Method, parse_method
 from ledger.fund.trades import PROJECT_KIND_NAMES_ZH, PROJECT_KINDS, trade_name_zh
 from ledger.money import MoneyError, format_percent, format_times, format_yuan, yuan_to_fen
@@ -209,7 +210,7 @@ def _shown_page(session: Session, page: Page, unmasked: bool, actor: str | None)
     if unmasked:
         personal.check_whole_view(session, _actor(actor))
         return page
-    return Page(tuple(item.masked() for item in page.items), page.next_before)
+    return replace(page, items=tuple(item.masked() for item in page.items))
 
 
 _BORROWER_KEY = re.compile(r"^#?(\d{1,12})$")
@@ -271,11 +272,31 @@ def _echo_page(page: Page, header: list[str], row: Callable, right: Iterable[int
         _echo_table([header, *(row(item) for item in page.items)], right)
     if page.next_before is not None:
         click.echo(f"next page: --before {page.next_before}")
+    elif page.next_after is not None:
+        click.echo(f"next page: --sort {page.sort} --after {page.next_after}")
 
 
 def _paging_options(f):
     f = click.option("--limit", default=50, show_default=True, type=int, help="Rows a page.")(f)
     return click.option("--before", type=int, help="Only ids below this (the next page).")(f)
+
+
+def _sorting_options(keys: Iterable[str]):
+    """``--sort`` among ``keys`` (and id) and ``--after``, the cursor of a sorted list's
+    next page, beside :func:`_paging_options`."""
+    names = ", ".join(["id", *keys])
+
+    def add(f):
+        f = click.option(
+            "--after", help="The cursor of the next page of a sorted list, as printed."
+        )(f)
+        return click.option(
+            "--sort",
+            help=f"Sort by one of: {names}; a leading - for descending (-principal). "
+            "Default: newest first.",
+        )(f)
+
+    return add
 
 
 def _values(choices: Iterable[str]) -> str:
@@ -1112,14 +1133,17 @@ def capital_matching(obj, as_of):
 @click.option("--received-from", callback=_date, help="Received on or after this date.")
 @click.option("--received-to", callback=_date, help="Received on or before this date.")
 @_paging_options
+@_sorting_options(k.name for k in ALLOCATION_SORTS)
 @click.pass_obj
-def capital_allocations(obj, source_code, status, received_from, received_to, before, limit):
-    """Allocations received from the capital sources, the most recently recorded first."""
+def capital_allocations(obj, source_code, status, received_from, received_to, before, limit,
+                        sort, after):  # fmt: skip
+    """Allocations received from the capital sources, the most recently recorded first
+    unless sorted."""
     page = _read(
         obj,
         lambda s: allocations_page(
             s, source=source_code, status=status, date_from=received_from,
-            date_to=received_to, before=before, limit=limit,
+            date_to=received_to, sort=sort, after=after, before=before, limit=limit,
         ),
     )  # fmt: skip
     _echo_page(
@@ -1535,12 +1559,13 @@ def _counter_guarantee_line(cg: CounterGuaranteeView) -> str:
 @click.option("--disbursed-to", callback=_date, help="Disbursed on or before this date.")
 @click.option("--fund", "fund_code", help="Loans drawing on this fund.")
 @_paging_options
+@_sorting_options(k.name for k in LOAN_SORTS)
 @_unmasked_option
 @click.pass_obj
 def loan_list(obj, bank_code, district_code, status, disbursed_from, disbursed_to, fund_code,
-              before, limit, unmasked, actor):  # fmt: skip
-    """Loans, the most recently recorded first; principal and outstanding in yuan;
-    borrowers' names and ID numbers masked unless --unmasked."""
+              before, limit, sort, after, unmasked, actor):  # fmt: skip
+    """Loans, the most recently recorded first unless sorted; principal and outstanding in
+    yuan; borrowers' names and ID numbers masked unless --unmasked."""
     page = _read(
         obj,
         lambda s: _shown_page(
@@ -1548,7 +1573,8 @@ def loan_list(obj, bank_code, district_code, status, disbursed_from, disbursed_t
             loans_page(
                 s, bank=bank_code, district=district_code, status=status,
                 disbursed_from=disbursed_from, disbursed_to=disbursed_to,
-                fund=funds.check_fund(s, fund_code), before=before, limit=limit,
+                fund=funds.check_fund(s, fund_code), sort=sort, after=after, before=before,
+                limit=limit,
             ),
             unmasked,
             actor,
@@ -1636,19 +1662,21 @@ def claim_pay(obj, number, on, actor):
 @click.option("--filed-to", callback=_date, help="Filed on or before this date.")
 @click.option("--fund", "fund_code", help="Claims on loans drawing on this fund.")
 @_paging_options
+@_sorting_options(k.name for k in CLAIM_SORTS)
 @_unmasked_option
 @click.pass_obj
-def claim_list(obj, bank_code, status, filed_from, filed_to, fund_code, before, limit,
-               unmasked, actor):  # fmt: skip
-    """Claims, the most recently filed first; amounts in yuan; borrowers' names masked
-    unless --unmasked."""
+def claim_list(obj, bank_code, status, filed_from, filed_to, fund_code, before, limit, sort,
+               after, unmasked, actor):  # fmt: skip
+    """Claims, the most recently filed first unless sorted; amounts in yuan; borrowers'
+    names masked unless --unmasked."""
     page = _read(
         obj,
         lambda s: _shown_page(
             s,
             claims_page(
                 s, bank=bank_code, status=status, filed_from=filed_from, filed_to=filed_to,
-                fund=funds.check_fund(s, fund_code), before=before, limit=limit,
+                fund=funds.check_fund(s, fund_code), sort=sort, after=after, before=before,
+                limit=limit,
             ),
             unmasked,
             actor,

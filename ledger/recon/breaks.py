@@ -13,14 +13,14 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import BigInteger, func, select
 from sqlalchemy.orm import Session
 
 from ledger.clock import utcnow
 from ledger.fund.lifecycle import set_status
 from ledger.fund.reference import Role, authenticate, require_bank_access, require_role
 from ledger.money import format_yuan
-from ledger.paging import Page, check_range, keyset_page, one_of
+from ledger.paging import Cursor, Page, SortKey, check_range, keyset_page, one_of
 from ledger.principal import Principal
 from ledger.recon.errors import BreakError, BreakNotFoundError
 from ledger.recon.models import (
@@ -407,6 +407,14 @@ def _reader(session: Session, actor, bank: str | None) -> str | None:
     return bank
 
 
+#: The orders the break queue may be sorted in: the date found (oldest first is the
+#: longest open), and the size of the difference (its absolute value, in fen).
+BREAK_SORTS = (
+    SortKey("found_on", Break.found_on, dt.date),
+    SortKey("difference", func.abs(Break.difference, type_=BigInteger), int),
+)
+
+
 def breaks_page(
     session: Session,
     *,
@@ -417,10 +425,13 @@ def breaks_page(
     type: str | None = None,
     found_from: dt.date | None = None,
     found_to: dt.date | None = None,
+    sort: str | None = None,
+    after: Cursor | str | None = None,
     before: int | None = None,
     limit: int = 50,
 ) -> Page[BreakView]:
-    """Breaks newest first, filtered; a bank user sees only their own bank's."""
+    """Breaks newest first, or sorted by one of :data:`BREAK_SORTS` (``ledger.paging``),
+    filtered; a bank user sees only their own bank's."""
     bank = _reader(session, actor, bank)
     status = one_of(status, [s.value for s in BreakStatus], "status", "状态")
     type = one_of(type, [t.value for t in BreakType], "break type", "差异类型")
@@ -436,6 +447,7 @@ def breaks_page(
         stmt = stmt.where(Break.found_on <= found_to)
     return keyset_page(
         session, stmt, Break.id, before=before, limit=limit, scalars=True, noun="breaks",
+        sort=sort, sorts=BREAK_SORTS, after=after,
         values=lambda rows: [break_view(b) for b in rows],
     )  # fmt: skip
 

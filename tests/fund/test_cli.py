@@ -614,6 +614,37 @@ def test_lists_page_filter_and_refuse_what_they_cannot_list(portfolio, ok, run):
         assert message in refused.stderr
 
 
+def test_the_lists_sort_and_print_the_sorted_next_page(portfolio, ok, run):
+    from ledger.paging import Cursor
+
+    first = ok("loan", "list", "--sort", "-maturity", "--limit", "2").splitlines()
+    # ICBC-003 (id 4) and ICBC-002 (3) both mature on 2026-04-01: the higher id first.
+    assert [line.split()[:3] for line in first[1:3]] == [
+        ["6", "ABC", "ABC-002"], ["4", "ICBC", "ICBC-003"]
+    ]  # fmt: skip
+    cursor = Cursor("-maturity", "2026-04-01", 4).token()
+    assert first[3] == f"next page: --sort -maturity --after {cursor}"
+    second = ok("loan", "list", "--sort=-maturity", "--after", cursor, "--limit", "2")
+    assert [line.split()[2] for line in second.splitlines()[1:3]] == ["ICBC-002", "ABC-001"]
+    by_amount = ok("claim", "list", "--sort", "amount", "--bank", "ICBC")
+    assert [line.split()[1] for line in by_amount.splitlines()[1:]] == [
+        "C2025-ICBC-00002", "C2025-ICBC-00001", "C2025-ICBC-00003"
+    ]  # fmt: skip
+    oldest = ok("capital", "allocations", "--sort", "received_on", "--limit", "1")
+    assert oldest.splitlines()[1].split()[:2] == ["1", "provincial"]
+    for args, message in (
+        (("loan", "list", "--sort", "rate"),
+         "Error: unknown sort 'rate'; sort by one of: id, disbursed_on, principal, maturity, "
+         "contract_no (ascending; with a leading - descending)"),
+        (("loan", "list", "--sort", "principal", "--after", cursor),
+         "Error: the cursor was made for sort '-maturity', not 'principal': send it with "
+         "the sort it came with"),
+    ):  # fmt: skip
+        refused = run(*args)
+        assert (refused.exit_code, refused.stdout) == (2, ""), refused.output
+        assert message in " ".join(refused.stderr.split())
+
+
 def test_a_certificate_is_registered_shown_and_revoked(fund, run):
     ok = fund
     ok("borrower", "add", "--id-number", ZHANG, "--name", "张三", "--district", "D01",

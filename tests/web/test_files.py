@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import html
 import io
 import re
 import tempfile
@@ -413,6 +414,8 @@ def test_the_list_filters_by_kind_status_and_date(as_user, books):
     row = text(clerk.get("/files?status=accepted"))
     assert f"#{accepted}" in row and "ICBC 还款明细 还款明细.csv clerk 1 1 0 0 已接收" in row
     assert ids(f"/files?before={accepted}") == [rejected]
+    assert ids("/files?sort=uploaded_at") == [rejected, accepted]
+    assert ids("/files?sort=-uploaded_at&status=rejected") == [rejected]
 
     bad = clerk.get("/files?status=lost")
     assert bad.status_code == 400
@@ -436,6 +439,13 @@ def test_the_list_pages_by_keyset(books, db_url, uploads):
         assert f"before={made[1]}" in first
         second = clerk.get(f"/files?before={made[1]}").get_data(as_text=True)
         assert re.findall(r'href="/files/(\d+)"', second) == [str(made[0])]
+        # Oldest upload first: the next page's link carries the sort and its cursor.
+        first = clerk.get("/files?sort=uploaded_at&kind=repayment").get_data(as_text=True)
+        assert re.findall(r'href="/files/(\d+)"', first) == [str(made[0]), str(made[1])]
+        link = html.unescape(re.search(r'<a href="([^"]*)">下一页 »</a>', first).group(1))
+        assert link.startswith("/files?sort=uploaded_at&kind=repayment&after=")
+        second = clerk.get(link).get_data(as_text=True)
+        assert re.findall(r'href="/files/(\d+)"', second) == [str(made[2])]
     finally:
         engine = app.extensions["fundledger"].engine
         assert drain_sealer(engine)

@@ -133,6 +133,36 @@ def test_a_bank_user_sees_its_own_banks_breaks_only(as_user, breaks):
 # ------------------------------------------------------------------------------ a break
 
 
+def test_the_queue_sorts_by_age_and_by_the_size_of_the_difference(as_user, books, breaks):
+    """By the date found (the age), and by the difference's size whichever its sign: a
+    fourth break, ABC-002's balance 2,000.00 lower at the bank, sorts by 2,000.00."""
+    one, two, three = breaks
+    finding = Finding("amount_differs", "ABC", "CITY", "ABC-002", D(2025, 12, 15),
+                      fund_figure=6_000_000, bank_figure=5_800_000)  # fmt: skip
+    four = run(
+        books,
+        lambda s: record_break(s, finding, source="balances", found_on=D(2025, 12, 15),
+                               actor="clerk").id,
+    )  # fmt: skip
+    clerk = as_user("clerk")
+    assert ids(clerk.get("/recon/breaks?sort=-difference")) == [two, four, three, one]
+    assert ids(clerk.get("/recon/breaks?sort=difference")) == [one, three, four, two]
+    oldest = clerk.get("/recon/breaks?sort=found_on")
+    assert ids(oldest) == [one, two, three, four]
+    page = oldest.get_data(as_text=True)
+    # The age is the date found the other way round: oldest first is the age descending.
+    assert re.search(r'aria-sort="descending"><a href="/recon/breaks\?sort=-found_on"[^>]*>'
+                     r"账龄（天） ▼</a>", page)  # fmt: skip
+    assert re.search(r'aria-sort="ascending"><a href="/recon/breaks\?sort=-found_on"[^>]*>'
+                     r"发现日期 ▲</a>", page)  # fmt: skip
+    assert ids(clerk.get("/recon/breaks?sort=-found_on&bank=ICBC")) == [three, one]
+    assert ids(as_user("icbc").get("/recon/breaks?sort=-difference&bank=ABC")) == [three, one]
+    bad = clerk.get("/recon/breaks?sort=age")
+    assert bad.status_code == 400
+    assert ("排序方式 'age' 无效，可按以下之一排序：id、found_on、difference（升序；前加 - 为降序）"
+            in text(bad))  # fmt: skip
+
+
 def test_a_breaks_page_shows_its_figures_and_history(as_user, breaks):
     one = breaks[0]
     body = text(as_user("auditor").get(f"/recon/breaks/{one}"))

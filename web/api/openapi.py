@@ -38,7 +38,8 @@ DESCRIPTION = """The guarantee fund's books for the partner banks' systems and f
 * Money is a decimal string of yuan, `"1234.50"`, never a JSON number. Rates are parts
   per million. Dates are ISO, moments UTC.
 * Lists answer `{"items": [...], "next_cursor": ...}`: send `?cursor=<next_cursor>` for
-  the next page, until it is null.
+  the next page, until it is null. A list sorted by `?sort=` (a column, `-` first for
+  descending) pages the same way; send each cursor with the sort it came with.
 * Errors are `application/problem+json` (RFC 9457) with a stable `code` and the message
   in Chinese, `zh`.
 """

@@ -52,8 +52,11 @@ MAX_ERROR_LINES = 1000
 @bp.get("/loans")
 @allow(*READERS)
 @doc(
-    "Loans, newest first", "loans", query=LoansQuery, response=LoanPage, errors=(400,),
-    description="A bank's token lists its own bank's loans whatever `bank` says.",
+    "Loans, newest first or sorted", "loans", query=LoansQuery, response=LoanPage,
+    errors=(400,),
+    description="A bank's token lists its own bank's loans whatever `bank` says. `sort` "
+    "orders them by a column (`-` first: descending), then by id; the cursor of a page "
+    "serves only with the sort it was made with.",
 )  # fmt: skip
 def loans():
     q = load_query(LoansQuery)
@@ -61,8 +64,8 @@ def loans():
         page = loans_page(
             s, bank=bank_scope(q.get("bank")), district=q.get("district"),
             status=q.get("status"), fund=q.get("fund"), disbursed_from=q.get("from_"),
-            disbursed_to=q.get("to"), search=q.get("q"), before=paging.decode(q.get("cursor")),
-            limit=q["limit"],
+            disbursed_to=q.get("to"), search=q.get("q"), sort=q.get("sort"),
+            after=paging.cursor(q.get("cursor")), limit=q["limit"],
         )  # fmt: skip
     page = replace(page, items=tuple(shown(r) for r in page.items))
     return paging.page_body(page, LoanRowOut(many=True))
@@ -114,7 +117,8 @@ def dashboard():
 @bp.get("/entries")
 @allow(*BUREAU)
 @doc(
-    "Journal entries, newest first", "books", query=EntriesQuery, response=EntryPage,
+    "Journal entries, newest first or by effective date", "books", query=EntriesQuery,
+    response=EntryPage,
     errors=(400,),
 )  # fmt: skip
 def entries():
@@ -122,7 +126,8 @@ def entries():
     with reading() as s:
         page = entries_page(
             s, kind=q.get("kind"), account=q.get("account"), date_from=q.get("from_"),
-            date_to=q.get("to"), before=paging.decode(q.get("cursor")), limit=q["limit"],
+            date_to=q.get("to"), sort=q.get("sort"), after=paging.cursor(q.get("cursor")),
+            limit=q["limit"],
         )  # fmt: skip
     return paging.page_body(page, EntryOut(many=True))
 
@@ -141,7 +146,7 @@ def entry(entry_id: int):
 @bp.get("/receipts")
 @allow(*READERS)
 @doc(
-    "Receipts of uploaded files, newest first", "files", query=ReceiptsQuery,
+    "Receipts of uploaded files, newest first or by upload time", "files", query=ReceiptsQuery,
     response=ReceiptPage, errors=(400,),
     description="A bank's token lists its own bank's receipts whatever `bank` says.",
 )  # fmt: skip
@@ -151,7 +156,7 @@ def receipt_list():
         page = receipts(
             s, bank=bank_scope(q.get("bank")), kind=q.get("kind"), status=q.get("status"),
             uploaded_from=q.get("from_"), uploaded_to=q.get("to"),
-            before=paging.decode(q.get("cursor")), limit=q["limit"],
+            sort=q.get("sort"), after=paging.cursor(q.get("cursor")), limit=q["limit"],
         )  # fmt: skip
     return paging.page_body(page, ReceiptOut(many=True))
 

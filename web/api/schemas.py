@@ -16,8 +16,11 @@ import re
 from marshmallow import Schema, ValidationError, fields, validate
 
 from ledger.bankfiles.kinds import KINDS
+from ledger.bankfiles.receipts import RECEIPT_SORTS
+from ledger.fund.read.loans import LOAN_SORTS
+from ledger.journal import ENTRY_SORTS
 from ledger.money import fen_to_yuan, yuan_to_fen
-from ledger.paging import MAX_PAGE
+from ledger.paging import MAX_PAGE, SortKey
 
 _UNSIGNED = r"^[0-9]{1,13}(\.[0-9]{1,2})?$"
 _SIGNED = r"^-?[0-9]{1,13}\.[0-9]{2}$"
@@ -81,9 +84,28 @@ def nullable(field_class, *args, **kwargs):
 # ----------------------------------------------------------------------- queries
 
 
+def sort_field(keys: tuple[SortKey, ...], what: dict[str, str]) -> fields.String:
+    """``?sort=``: one of ``keys`` or ``id``, ascending, or descending with a ``-`` first.
+    Not checked here: the list refuses another with its ``invalid-filter`` problem, which
+    names the sorts it has in English and Chinese."""
+    names = ["id", *(k.name for k in keys)]
+    said = "; ".join(f"`{n}` {what.get(n, 'the id: the order of recording')}" for n in names)
+    return fields.String(
+        metadata={
+            "description": f"The order: {said}. Ascending, or descending with a `-` first; "
+            "then by id in the same direction. Default `-id`, newest first. Send the "
+            "same sort with each page's cursor.",
+            "enum": [f"{sign}{n}" for n in names for sign in ("", "-")],
+        }
+    )
+
+
 class PageQuery(Schema):
     cursor = fields.String(
-        metadata={"description": "The next_cursor of the page before; none for the first page."}
+        metadata={
+            "description": "The next_cursor of the page before (with the same sort and "
+            "filters); none for the first page."
+        }
     )
     limit = fields.Integer(
         load_default=50, validate=validate.Range(min=1, max=MAX_PAGE),
@@ -92,6 +114,15 @@ class PageQuery(Schema):
 
 
 class LoansQuery(PageQuery):
+    sort = sort_field(
+        LOAN_SORTS,
+        {
+            "disbursed_on": "the disbursement date",
+            "principal": "the principal lent",
+            "maturity": "the final maturity (the extended one if extended)",
+            "contract_no": "the contract number",
+        },
+    )
     bank = fields.String(metadata={"description": "A bank's code (a bank's token: its own)."})
     district = fields.String(metadata={"description": "The borrower's district code."})
     status = fields.String(
@@ -114,6 +145,7 @@ class DashboardQuery(Schema):
 
 
 class EntriesQuery(PageQuery):
+    sort = sort_field(ENTRY_SORTS, {"effective_date": "the effective (business) date"})
     kind = fields.String(metadata={"description": "The entry's kind, e.g. loan.repayment."})
     account = fields.String(metadata={"description": "An account and the accounts below it."})
     from_ = Day(data_key="from", metadata={"description": "Effective on or after."})
@@ -121,6 +153,7 @@ class EntriesQuery(PageQuery):
 
 
 class ReceiptsQuery(PageQuery):
+    sort = sort_field(RECEIPT_SORTS, {"uploaded_at": "the moment of the upload"})
     bank = fields.String(metadata={"description": "A bank's code (a bank's token: its own)."})
     kind = fields.String(metadata={"enum": sorted(KINDS)})
     status = fields.String(metadata={"enum": ["accepted", "rejected", "duplicate"]})

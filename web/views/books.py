@@ -18,7 +18,7 @@ from ledger.journal import entries_page
 from ledger.journal import entry as entry_view
 from web.authz import BUREAU, allow
 from web.database import reading
-from web.views.common import date_arg, int_arg, text_arg
+from web.views.common import date_arg, int_arg, page_size, text_arg
 
 bp = Blueprint("books", __name__, url_prefix="/books")
 
@@ -32,7 +32,8 @@ def entries():
             page = entries_page(
                 s, kind=text_arg("kind"), account=text_arg("account"),
                 date_from=date_arg("from", _("From")), date_to=date_arg("to", _("To")),
-                before=int_arg("before"), limit=50, postings=False,
+                sort=text_arg("sort"), after=text_arg("after"), before=int_arg("before"),
+                limit=page_size(), postings=False,
             )  # fmt: skip
         except FilterError as exc:
             error = exc

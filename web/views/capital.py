@@ -32,7 +32,7 @@ from ledger.money import MoneyError, yuan_to_fen
 from web.authz import BUREAU, action, allow
 from web.database import reading, write
 from web.i18n import message
-from web.views.common import date_arg, int_arg, text_arg
+from web.views.common import date_arg, int_arg, page_size, text_arg
 
 bp = Blueprint("capital", __name__, url_prefix="/capital")
 
@@ -196,7 +196,8 @@ def index():
             page = allocations_page(
                 s, source=text_arg("source"), status=text_arg("status"), fund=fund,
                 date_from=date_arg("from", _("Received from")),
-                date_to=date_arg("to", _("Received to")), before=int_arg("before"), limit=50,
+                date_to=date_arg("to", _("Received to")), sort=text_arg("sort"),
+                after=text_arg("after"), before=int_arg("before"), limit=page_size(),
             )  # fmt: skip
         except LedgerError as exc:
             error = exc

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import request
+from flask import current_app, request
 from flask_login import current_user
 
 from ledger.errors import FilterError
@@ -29,6 +29,11 @@ def date_arg(name: str, label: str) -> dt.date | None:
 def int_arg(name: str) -> int | None:
     value = request.args.get(name, type=int)
     return value if value is not None and value > 0 else None
+
+
+def page_size() -> int:
+    """The rows of a list page (the setting ``PAGE_SIZE``)."""
+    return current_app.config["PAGE_SIZE"]
 
 
 def text_arg(name: str) -> str | None:

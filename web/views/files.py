@@ -122,8 +122,9 @@ def _index(form: UploadForm | None, status: int = 200, refusal: str | None = Non
             page = receipts(
                 s, bank=scope, kind=text_arg("kind"), status=text_arg("status"),
                 uploaded_from=date_arg("from", _("Uploaded from")),
-                uploaded_to=date_arg("to", _("Uploaded to")),
-                before=int_arg("before"), limit=current_app.config["PAGE_SIZE"],
+                uploaded_to=date_arg("to", _("Uploaded to")), sort=text_arg("sort"),
+                after=text_arg("after"), before=int_arg("before"),
+                limit=current_app.config["PAGE_SIZE"],
             )  # fmt: skip
         except FilterError as exc:
             error = exc

@@ -20,7 +20,7 @@ from ledger.fund.read.loans import loan_detail, loans_page
 from ledger.fund.reference import banks, districts
 from web.authz import READERS, allow, bank_scope, own_bank, require_bank
 from web.database import reading
-from web.views.common import date_arg, int_arg, shown, text_arg
+from web.views.common import date_arg, int_arg, page_size, shown, text_arg
 
 bp = Blueprint("loans", __name__)
 
@@ -49,8 +49,10 @@ def index():
                 disbursed_from=date_arg("from", _("Disbursed from")),
                 disbursed_to=date_arg("to", _("Disbursed to")),
                 search=text_arg("q"),
+                sort=text_arg("sort"),
+                after=text_arg("after"),
                 before=int_arg("before"),
-                limit=50,
+                limit=page_size(),
             )
         except FilterError as exc:
             error = exc

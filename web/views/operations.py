@@ -90,7 +90,7 @@ from ledger.money import MoneyError, yuan_to_fen
 from web.authz import READERS, action, allow, bank_scope, can, own_bank, require_bank
 from web.database import reading, write
 from web.i18n import chinese, message
-from web.views.common import date_arg, int_arg, shown, text_arg
+from web.views.common import date_arg, int_arg, page_size, shown, text_arg
 
 bp = Blueprint("operations", __name__, url_prefix="/operations")
 
@@ -789,7 +789,8 @@ def claims_list():
                 s, bank=bank_scope(text_arg("bank")), status=text_arg("status"),
                 filed_from=date_arg("from", _("Filed from")),
                 filed_to=date_arg("to", _("Filed to")), fund=check_fund(s, text_arg("fund")),
-                before=int_arg("before"), limit=50,
+                sort=text_arg("sort"), after=text_arg("after"), before=int_arg("before"),
+                limit=page_size(),
             )  # fmt: skip
         except (FilterError, ReferenceDataError) as exc:  # an unknown fund: the latter
             error = exc

@@ -43,7 +43,7 @@ from ledger.recon.monthend import (
 from web.authz import BUREAU, READERS, action, allow, bank_scope, own_bank
 from web.database import books, reading, write
 from web.i18n import message
-from web.views.common import date_arg, int_arg, text_arg
+from web.views.common import date_arg, int_arg, page_size, text_arg
 
 bp = Blueprint("recon", __name__, url_prefix="/recon")
 
@@ -123,7 +123,8 @@ def breaks():
                 s, actor=current_user.principal, bank=bank_scope(text_arg("bank")),
                 fund=text_arg("fund"), status=text_arg("status"), type=text_arg("type"),
                 found_from=date_arg("from", _("Found from")), found_to=found_to,
-                before=int_arg("before"), limit=50,
+                sort=text_arg("sort"), after=text_arg("after"), before=int_arg("before"),
+                limit=page_size(),
             )  # fmt: skip
         except FilterError as exc:
             error = exc

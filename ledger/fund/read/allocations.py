@@ -10,9 +10,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.fund.models import AllocationStatus, CapitalAllocation, CapitalSource
-from ledger.paging import Page, check_range, keyset_page, one_of
+from ledger.paging import Cursor, Page, SortKey, check_range, keyset_page, one_of
 
-__all__ = ["AllocationRow", "allocations_page"]
+__all__ = ["ALLOCATION_SORTS", "AllocationRow", "allocations_page"]
+
+#: The orders the allocation list may be sorted in: the date received, the amount.
+ALLOCATION_SORTS = (
+    SortKey("received_on", CapitalAllocation.received_on, dt.date),
+    SortKey("amount", CapitalAllocation.amount, int),
+)
 
 
 @dataclass(frozen=True)
@@ -48,10 +54,13 @@ def allocations_page(
     fund: str | None = None,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
+    sort: str | None = None,
+    after: Cursor | str | None = None,
     before: int | None = None,
     limit: int = 50,
 ) -> Page[AllocationRow]:
-    """Allocations newest first (by recording), from a capital source, in a status
+    """Allocations newest first (by recording), or sorted by one of
+    :data:`ALLOCATION_SORTS` (``ledger.paging``), from a capital source, in a status
     (:class:`~ledger.fund.models.AllocationStatus`), to a fund (its sources' fund; None:
     every fund) and received in a date range (both ends included)."""
     one_of(status, AllocationStatus, "allocation status", "资金拨付状态")
@@ -75,6 +84,9 @@ def allocations_page(
         CapitalAllocation.id,
         before=before,
         limit=limit,
+        sort=sort,
+        sorts=ALLOCATION_SORTS,
+        after=after,
         values=lambda rows: map(_row, rows),
     )
 

@@ -11,9 +11,12 @@ from sqlalchemy.orm import Session
 from ledger.fund.models import Borrower, Claim, ClaimStatus, Loan
 from ledger.fund.personal import mask_name
 from ledger.fund.read.views import ClaimView, claim_view
-from ledger.paging import Page, check_range, keyset_page, one_of
+from ledger.paging import Cursor, Page, SortKey, check_range, keyset_page, one_of
 
-__all__ = ["ClaimDetail", "ClaimRow", "claim_detail", "claims_page"]
+__all__ = ["CLAIM_SORTS", "ClaimDetail", "ClaimRow", "claim_detail", "claims_page"]
+
+#: The orders the claim list may be sorted in: the filing date, the fund's share.
+CLAIM_SORTS = (SortKey("filed_on", Claim.filed_on, dt.date), SortKey("amount", Claim.amount, int))
 
 
 @dataclass(frozen=True)
@@ -37,10 +40,13 @@ def claims_page(
     filed_from: dt.date | None = None,
     filed_to: dt.date | None = None,
     fund: str | None = None,
+    sort: str | None = None,
+    after: Cursor | str | None = None,
     before: int | None = None,
     limit: int = 50,
 ) -> Page[ClaimRow]:
-    """Claims newest first, on loans of a bank, in a status
+    """Claims newest first, or sorted by one of :data:`CLAIM_SORTS` (``ledger.paging``),
+    on loans of a bank, in a status
     (:class:`~ledger.fund.models.ClaimStatus`), filed in a date range (both ends
     included) and on loans of a fund."""
     one_of(status, ClaimStatus, "claim status", "代偿申请状态")
@@ -61,8 +67,9 @@ def claims_page(
     if fund is not None:
         stmt = stmt.where(Loan.fund_code == fund)
     return keyset_page(
-        session, stmt, Claim.id, before=before, limit=limit, values=lambda rows: map(_row, rows)
-    )
+        session, stmt, Claim.id, before=before, limit=limit, sort=sort, sorts=CLAIM_SORTS,
+        after=after, values=lambda rows: map(_row, rows),
+    )  # fmt: skip
 
 
 def _row(r) -> ClaimRow:
