@@ -3,8 +3,9 @@
 imports nothing from ``web``). ``flask --app web run`` serves it for development.
 
 Several worker processes, each with a few threads: a page is Python work, and one
-process runs Python on one core at a time, so a process a core is what lets 8 clients
-be served at once on a 2-core host (docs/benchmarks.md). Each worker builds the app
+process runs Python on one core at a time, so processes — two a core, one running
+Python while another waits on the database — are what let 8 clients be served at once
+on a 2-core host (docs/benchmarks.md). Each worker builds the app
 after it is forked (no preloading): its database pool, its figure cache and its sealer
 are its own."""
 
@@ -17,7 +18,8 @@ import click
 
 
 def default_workers() -> int:
-    return max(2, os.cpu_count() or 1)
+    """Two a core: while one waits on the database, the other runs Python."""
+    return 2 * (os.cpu_count() or 1)
 
 
 @click.command()
@@ -25,7 +27,7 @@ def default_workers() -> int:
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option(
     "--workers", type=click.IntRange(min=1), default=None,
-    help="Worker processes (default: one a core, at least 2).",
+    help="Worker processes (default: two a core).",
 )  # fmt: skip
 @click.option(
     "--threads", default=4, show_default=True, type=click.IntRange(min=1),

@@ -190,6 +190,23 @@ def receipts(
     )
 
 
+def upload_counts(session: Session, day: dt.date, *, bank: str | None = None) -> dict[str, int]:
+    """How many files (of ``bank``, or of every bank) were uploaded on the China date
+    ``day``, by status: one count query, however many files and entries."""
+    table = BankFileImport.__table__
+    query = (
+        select(table.c.status, func.count())
+        .where(
+            table.c.uploaded_at >= _utc_start(day),
+            table.c.uploaded_at < _utc_start(day + dt.timedelta(days=1)),
+        )
+        .group_by(table.c.status)
+    )
+    if bank is not None:
+        query = query.where(table.c.bank_code == bank)
+    return {status: int(n) for status, n in session.execute(query)}
+
+
 def _utc_start(day: dt.date) -> dt.datetime:
     """The moment (naive UTC, as ``uploaded_at`` is) the China date ``day`` begins."""
     return dt.datetime.combine(day, dt.time()) - CHINA_OFFSET

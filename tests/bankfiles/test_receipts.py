@@ -9,6 +9,7 @@ import datetime as dt
 import pytest
 
 from ledger.bankfiles.imports import get_receipt, receipts
+from ledger.bankfiles.receipts import upload_counts
 from ledger.bankfiles.models import BankFileImport
 from ledger.chain import update
 from ledger.errors import FilterError
@@ -117,6 +118,11 @@ def test_the_upload_date_is_the_china_date(uploads):
             done[5].id, done[4].id, done[3].id,
         ]  # fmt: skip
         assert ids(receipts(s, uploaded_from=day(2026, 12, 1), bank="ICBC")) == [done[5].id]
+        # The dashboard's counts of a day's uploads, by status, on the same China dates.
+        assert upload_counts(s, day(2026, 11, 29)) == {"rejected": 1, "duplicate": 1}
+        assert upload_counts(s, day(2026, 11, 30)) == {"accepted": 2}
+        assert upload_counts(s, day(2026, 11, 30), bank="ABC") == {"accepted": 1}
+        assert upload_counts(s, day(2026, 11, 30), bank="RCB") == {}
 
 
 def test_a_filter_it_cannot_have_is_refused_by_name(city):

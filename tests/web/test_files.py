@@ -475,3 +475,18 @@ def matrix_objects(factory) -> dict[str, int]:
     )  # fmt: skip
     made["icbc_task"], made["abc_task"] = tasks
     return made
+
+
+def test_the_dashboard_counts_todays_uploads_by_status(as_user):
+    def card(client) -> str:
+        page = text(client.get("/"))
+        return re.search(r"今日上传文件 \d+ 已接收 \d+ · 已拒收 \d+", page).group(0)
+
+    icbc, clerk = as_user("icbc"), as_user("clerk")
+    assert card(clerk) == "今日上传文件 0 已接收 0 · 已拒收 0"
+    receipt_id(upload(icbc, GOOD))
+    receipt_id(upload(icbc, BAD, name="还款明细-2.csv"))
+    receipt_id(upload(clerk, GOOD.replace("ICBC-001", "ABC-001"), bank="ABC", name="abc.csv"))
+    assert card(clerk) == "今日上传文件 3 已接收 1 · 已拒收 2"
+    # A bank user counts its own bank's files only.
+    assert card(icbc) == "今日上传文件 2 已接收 1 · 已拒收 1"

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from flask import Blueprint, current_app, render_template, request
 
-from ledger.bankfiles.receipts import receipts
+from ledger.bankfiles.receipts import upload_counts
 from ledger.clock import business_today
 from ledger.fund.funds import check_fund, funds
 from ledger.fund.leverage import compensation_rate_ppm, repayment_rate_ppm
@@ -53,7 +53,7 @@ def index():
         version = books_version(s)
         waiting = awaiting(s)
         last_ageing = runs_page(s, job="ageing", status="succeeded", limit=1).items
-        uploads = receipts(s, bank=bank, uploaded_from=today, uploaded_to=today, limit=200)
+        uploads = upload_counts(s, today, bank=bank)
     # Computed in a transaction that commits: the loans' stored installments and states
     # it writes on the way serve the next computation (ledger.fund.dues).
     cached = current_app.extensions["fundledger.figures"].get(
@@ -68,5 +68,5 @@ def index():
     return render_template(
         "dashboard/index.html", board=board, lines=lines, funds=every_fund, fund=fund,
         per_fund=per_fund, rates=rates, ageing=ageing, buckets=buckets,
-        uploads=uploads.items, bank=bank,
+        uploads=uploads, bank=bank,
     )  # fmt: skip
