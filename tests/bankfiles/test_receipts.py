@@ -9,8 +9,8 @@ import datetime as dt
 import pytest
 
 from ledger.bankfiles.imports import get_receipt, receipts
-from ledger.bankfiles.receipts import upload_counts
 from ledger.bankfiles.models import BankFileImport
+from ledger.bankfiles.receipts import upload_counts
 from ledger.chain import update
 from ledger.errors import FilterError
 from tests.bankfiles.conftest import do_import
