@@ -128,13 +128,18 @@ _POSTINGS_APART = lazyload(JournalEntry.postings)
 
 
 def entry_views(
-    session: Session, ids: Iterable[int], *, accounts: Sequence[str] | None = None
+    session: Session,
+    ids: Iterable[int],
+    *,
+    accounts: Sequence[str] | None = None,
+    amounts: bool = True,
 ) -> tuple[EntryView, ...]:
     """The entries with these ids, with their postings, in the order given (an id with no
     entry is left out). Reads them in chunks: a few queries however many.
 
     With ``accounts``, an entry carries only its postings on those accounts: what one
-    loan's page shows of a bank file's entry that moves a thousand loans."""
+    loan's page shows of a bank file's entry that moves a thousand loans. With
+    ``amounts=False`` its ``amount`` is left 0 (one query less where nobody shows it)."""
     ids = list(dict.fromkeys(ids))
     rows: dict[int, JournalEntry] = {}
     for chunk in chunks(ids):
@@ -142,7 +147,7 @@ def entry_views(
             select(JournalEntry).options(_POSTINGS_APART).where(JournalEntry.id.in_(chunk))
         )
         rows.update((r.id, r) for r in found)
-    return _views(session, [rows[i] for i in ids if i in rows], accounts)
+    return _views(session, [rows[i] for i in ids if i in rows], accounts, sums=amounts)
 
 
 def _views(
@@ -150,11 +155,12 @@ def _views(
     rows: list[JournalEntry],
     accounts: Sequence[str] | None = None,
     postings: bool = True,
+    sums: bool = True,
 ) -> tuple[EntryView, ...]:
     lines: dict[int, list[PostingLine]] = defaultdict(list)
     amounts: dict[int, int] = {}
     for chunk in chunks([r.id for r in rows]):
-        if accounts is not None or not postings:
+        if sums and (accounts is not None or not postings):
             amounts.update(
                 (entry_id, int(total))
                 for entry_id, total in session.execute(

@@ -15,7 +15,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ledger.fund.books import balances_as_of, loan_exposure_account, receivable_account
-from ledger.fund.loans import get_loan, loan_position, loan_schedule
+from ledger.fund.loans import get_loan, loan_schedule
 from ledger.fund.models import (
     CITY_FUND,
     Borrower,
@@ -40,7 +40,7 @@ from ledger.fund.read.views import (
     loan_row,
     loan_rows,
 )
-from ledger.fund.schedule import Installment, Position
+from ledger.fund.schedule import Installment, Payment, Position, position
 from ledger.journal import EntryView, entry_views
 from ledger.models import Account, Posting
 from ledger.paging import Cursor, Page, SortKey, check_range, keyset_page, one_of
@@ -287,6 +287,15 @@ def loan_detail(session: Session, bank: str, contract_no: str, as_of: dt.date) -
     repayments = session.scalars(
         select(Repayment).where(Repayment.loan_id == loan.id).order_by(Repayment.id)
     ).all()
+    schedule = loan_schedule(loan)
+    # The effective repayments (neither a reversal nor reversed), as loan_position reads
+    # them, taken from the rows already read.
+    reversed_ids = {r.reversal_of_id for r in repayments if r.reversal_of_id is not None}
+    payments = [
+        Payment(r.paid_on, r.principal, r.interest)
+        for r in sorted(repayments, key=lambda r: (r.paid_on, r.id))
+        if r.reversal_of_id is None and r.id not in reversed_ids
+    ]
     entry_ids = session.scalars(
         select(Posting.entry_id)
         .join(Account, Account.id == Posting.account_id)
@@ -299,8 +308,8 @@ def loan_detail(session: Session, bank: str, contract_no: str, as_of: dt.date) -
         borrower=borrower_view(session.get(Borrower, loan.borrower_id)),
         commitment=commitment_view(session.get(Commitment, loan.commitment_id)),
         as_of=as_of,
-        position=loan_position(session, loan, as_of),
-        schedule=loan_schedule(loan),
+        position=position(schedule, payments, as_of),
+        schedule=schedule,
         exposure=balance[exposure],
         receivable=balance[receivable],
         repayments=_repayment_views(repayments),
@@ -332,7 +341,7 @@ def loan_detail(session: Session, bank: str, contract_no: str, as_of: dt.date) -
         ),
         exposure_account=exposure,
         receivable_account=receivable,
-        entries=entry_views(session, entry_ids, accounts=(exposure, receivable)),
+        entries=entry_views(session, entry_ids, accounts=(exposure, receivable), amounts=False),
     )
 
 
