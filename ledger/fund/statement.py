@@ -8,9 +8,9 @@ same tomorrow as today. Net capital always equals assets minus liabilities.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from ledger import chart
@@ -27,8 +27,17 @@ class SourceLine:
     name: str
     opening: int
     contributed: int
+    #: Deposit interest and guarantee fees attributed in the period.
     income: int
+    #: Losses attributed in the period, net: written off less recovered after write-off.
     losses: int
+    #: ``income`` by kind: deposit interest, guarantee fees.
+    interest: int = 0
+    fees: int = 0
+    #: ``losses`` by side: written off (debits of the source's loss account), and
+    #: recovered after write-off (its credits), so ``losses = written_off - recovered``.
+    written_off: int = 0
+    recovered: int = 0
 
     @property
     def closing(self) -> int:
@@ -57,6 +66,15 @@ class FundStatement:
     movements: dict[str, int]
     #: The fund it is of; None: every fund, consolidated for the city.
     fund: str | None = None
+    #: Guarantee exposure per bank (every fund of the statement's at the bank), opening
+    #: and closing; they add up to ``exposure``.
+    exposures: tuple[AssetLine, ...] = ()
+    #: How each entry kind moved the assets and the liability in the period:
+    #: ``{kind: {line: fen}}``, a line one of :data:`FLOW_LINES`, fen signed in the
+    #: line's normal direction (an asset up, claims payable up). Per line, the kinds add
+    #: up to closing − opening; per kind, assets − liabilities is what it did to net
+    #: capital.
+    flows: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def opening(self) -> int:
@@ -78,18 +96,24 @@ def fund_statement(
     scope = [fund] if fund is not None else fund_codes(session)
     sources = all_sources(session, fund)
     lines = []
+    accounts = _source_accounts(session, [s.code for s in sources], start, end)
     for s in sources:
-        cap = _pair(session, [chart.capital_account(s.code)], before, end)
-        inc = _pair(session, list(chart.source_income_accounts(s.code)), before, end)
-        loss = _pair(session, [chart.loss_account(s.code)], before, end)
+        cap = accounts.get(chart.capital_account(s.code), _NOTHING)
+        interest = accounts.get(chart.interest_income_account(s.code), _NOTHING)
+        fees = accounts.get(chart.guarantee_fee_income_account(s.code), _NOTHING)
+        loss = accounts.get(chart.loss_account(s.code), _NOTHING)
         lines.append(
             SourceLine(
                 s.code,
                 s.name,
-                cap[0] + inc[0] - loss[0],
-                cap[1] - cap[0],
-                inc[1] - inc[0],
-                loss[1] - loss[0],
+                cap.opening + interest.opening + fees.opening - loss.opening,
+                cap.change,
+                interest.change + fees.change,
+                loss.change,
+                interest=interest.change,
+                fees=fees.change,
+                written_off=loss.debits,
+                recovered=loss.credits,
             )
         )
     treasuries = [chart.treasury_account(f) for f in scope]
@@ -108,12 +132,135 @@ def fund_statement(
         "应付代偿款",
         *_pair(session, [chart.CLAIMS_PAYABLE], before, end, fund),
     )
+    # A bank's exposure is the one balance of its exposure contra accounts (every exposure
+    # posting pairs with it; verify checks it against its loans'): a few postings a day,
+    # where the loans' own accounts hold one for every loan a bank file moved.
+    exposures = []
+    for bank in session.scalars(select(Bank).order_by(Bank.code)):
+        codes = [chart.exposure_contra_account(bank.code, f) for f in scope]
+        exposures.append(
+            AssetLine(
+                chart.exposure_account(bank.code, scope[0]),
+                f"在保责任余额-{bank.name}",
+                *_pair(session, codes, before, end),
+            )
+        )
     exposure = AssetLine(
-        chart.EXPOSURE, "在保责任余额", *_pair(session, [chart.EXPOSURE], before, end, fund)
+        chart.EXPOSURE,
+        "在保责任余额",
+        sum(x.opening for x in exposures),
+        sum(x.closing for x in exposures),
     )
     return FundStatement(
-        start, end, lines, assets, payable, exposure, _movements(session, start, end, fund), fund
+        start,
+        end,
+        lines,
+        assets,
+        payable,
+        exposure,
+        _movements(session, start, end, fund),
+        fund,
+        tuple(exposures),
+        _flows(session, start, end, fund),
     )
+
+
+@dataclass(frozen=True)
+class _Activity:
+    """One account's balance the day before the period, and its debits and credits in it,
+    in its normal direction."""
+
+    opening: int
+    debits: int
+    credits: int
+    normal: str
+
+    @property
+    def change(self) -> int:
+        net = self.debits - self.credits
+        return net if self.normal == "D" else -net
+
+
+_NOTHING = _Activity(0, 0, 0, "C")
+
+
+def _source_accounts(
+    session: Session, sources: list[str], start: dt.date, end: dt.date
+) -> dict[str, _Activity]:
+    """Every capital source's own accounts (capital, deposit interest, guarantee fees,
+    losses) in one query: {code: activity}."""
+    codes = []
+    for code in sources:
+        codes += [chart.capital_account(code), *chart.source_income_accounts(code)]
+        codes.append(chart.loss_account(code))
+    if not codes:
+        return {}
+    signed = case((Posting.side == Account.normal_side, Posting.amount), else_=-Posting.amount)
+    in_period = Posting.effective_date >= start
+    rows = session.execute(
+        select(
+            Account.code,
+            Account.normal_side,
+            func.coalesce(func.sum(case((Posting.effective_date < start, signed), else_=0)), 0),
+            func.coalesce(
+                func.sum(case((and_(in_period, Posting.side == "D"), Posting.amount), else_=0)), 0
+            ),
+            func.coalesce(
+                func.sum(case((and_(in_period, Posting.side == "C"), Posting.amount), else_=0)), 0
+            ),
+        )
+        .join(Posting, Posting.account_id == Account.id)
+        .where(Account.code.in_(codes), Posting.effective_date <= end)
+        .group_by(Account.code, Account.normal_side)
+    )
+    return {
+        code: _Activity(int(opening), int(debits), int(credits), normal)
+        for code, normal, opening, debits, credits in rows
+    }
+
+
+#: The lines of the statement's assets and liability whose movements ``flows`` gives.
+FLOW_LINES = ("treasury", "special", "receivable", "payable")
+
+_LINE = case(
+    (func.substr(Account.code, 1, len(chart.TREASURY)) == chart.TREASURY, "treasury"),
+    (func.substr(Account.code, 1, len(chart.SPECIAL) + 1) == chart.SPECIAL + ":", "special"),
+    (
+        func.substr(Account.code, 1, len(chart.RECEIVABLE) + 1) == chart.RECEIVABLE + ":",
+        "receivable",
+    ),
+    (
+        func.substr(Account.code, 1, len(chart.CLAIMS_PAYABLE) + 1) == chart.CLAIMS_PAYABLE + ":",
+        "payable",
+    ),
+    else_="",
+)
+
+
+def _flows(
+    session: Session, start: dt.date, end: dt.date, fund: str | None
+) -> dict[str, dict[str, int]]:
+    """{entry kind: {line: fen}}: what each kind did to the treasury, the special accounts,
+    the receivables and claims payable in the period (of ``fund``'s accounts, or every
+    fund's)."""
+    signed = case((Posting.side == Account.normal_side, Posting.amount), else_=-Posting.amount)
+    query = (
+        select(JournalEntry.kind, _LINE, func.sum(signed))
+        .join(Posting, Posting.entry_id == JournalEntry.id)
+        .join(Account, Account.id == Posting.account_id)
+        .where(
+            JournalEntry.effective_date.between(start, end),
+            Account.type.in_(("asset", "liability")),
+        )
+        .group_by(JournalEntry.kind, _LINE)
+    )
+    if fund is not None:
+        query = query.where(Account.fund == fund)
+    flows: dict[str, dict[str, int]] = {}
+    for kind, line, fen in session.execute(query):
+        if line and fen:
+            flows.setdefault(kind, dict.fromkeys(FLOW_LINES, 0))[line] = int(fen)
+    return dict(sorted(flows.items()))
 
 
 def _pair(

@@ -13,6 +13,16 @@ fingerprint whoever produces them and whenever.
 The anchor (:class:`Anchor`) is the hash chain's position the figures stand on: for a
 period the books have closed, the chain head recorded when it was closed; for an open
 period, the head when the report was produced.
+
+**Rows too many to hold.** A section's ``rows`` is normally a tuple. A register of
+100,000 loans may instead give a *row source*: a callable, taking nothing, that returns
+a fresh iterable of the same rows each time it is called (e.g. a keyset walk over the
+loans in chunks). The report stays immutable — the callable is its value — and every
+consumer reads rows through :meth:`Section.iter_rows`: the fingerprint (computed when
+the report is made, by :func:`canonical_chunks`, without holding the rows), each
+export, ``verify-report``. A row source reads through the session the report was built
+with: render the report before that session closes. :func:`content` holds every row
+and is for reports small enough to hold.
 """
 
 from __future__ import annotations
@@ -20,10 +30,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
-#: What a column holds: money in fen, a ratio in ppm, a count, text or an ISO date.
+#: What a column holds: money in fen, a ratio in ppm, a count, text or an ISO date. A
+#: figure (money, ratio, count) or a date may be None (no figure); a text cell is never
+#: None — an empty one is "" (a file cannot tell the two apart).
 Kind = Literal["money", "ratio", "count", "text", "date"]
 Cell = int | str | dt.date | None
 
@@ -57,13 +70,27 @@ class Row:
         return self.drills[index] if index < len(self.drills) else None
 
 
+#: A section's rows produced on demand: each call returns a fresh iterable of the same rows.
+RowSource = Callable[[], Iterable[Row]]
+
+
 @dataclass(frozen=True)
 class Section:
     key: str
     zh: str
     en: str
     columns: tuple[Column, ...]
-    rows: tuple[Row, ...]
+    #: The rows, or a :data:`RowSource` for a section too long to hold.
+    rows: tuple[Row, ...] | RowSource
+
+    @property
+    def lazy(self) -> bool:
+        """Whether the rows come from a row source (read them with :meth:`iter_rows`)."""
+        return callable(self.rows)
+
+    def iter_rows(self) -> Iterator[Row]:
+        """The rows, whether held or produced on demand."""
+        return iter(self.rows()) if callable(self.rows) else iter(self.rows)
 
 
 @dataclass(frozen=True)
@@ -124,29 +151,64 @@ def content(report: Report) -> dict:
     an exported file carries for ``verify-report`` to compare."""
     return {
         "kind": report.kind,
-        "params": [list(p) for p in sorted(report.params)],
+        "params": _params(report),
         "sections": [
             {
                 "key": s.key,
                 "columns": [c.key for c in s.columns],
-                "rows": [[_cell(v) for v in r.cells] for r in s.rows],
+                "rows": [cells(r) for r in s.iter_rows()],
             }
             for s in report.sections
         ],
-        "anchor": {
-            "seq": report.anchor.seq,
-            "hash": report.anchor.hash,
-            "closed_through": report.anchor.closed_through.isoformat()
-            if report.anchor.closed_through
-            else None,
-        },
+        "anchor": _anchor(report.anchor),
     }
+
+
+def cells(row: Row) -> list[int | str | None]:
+    """A row's cells as the canonical content holds them (a date as its ISO text)."""
+    return [_cell(v) for v in row.cells]
+
+
+def _params(report: Report) -> list[list[str]]:
+    return [list(p) for p in sorted(report.params)]
+
+
+def _anchor(anchor: Anchor) -> dict:
+    return {
+        "seq": anchor.seq,
+        "hash": anchor.hash,
+        "closed_through": anchor.closed_through.isoformat() if anchor.closed_through else None,
+    }
+
+
+def canonical_chunks(report: Report) -> Iterator[bytes]:
+    """``canonical(content(report))`` in pieces, a row at a time: the same bytes, without
+    holding every row (a register's row source is read once, as it goes)."""
+    yield (
+        f'{{"anchor":{_dumps(_anchor(report.anchor))},"kind":{_dumps(report.kind)},'
+        f'"params":{_dumps(_params(report))},"sections":['
+    ).encode()
+    for n, s in enumerate(report.sections):
+        columns = _dumps([c.key for c in s.columns])
+        yield f'{"," if n else ""}{{"columns":{columns},"key":{_dumps(s.key)},"rows":['.encode()
+        for m, row in enumerate(s.iter_rows()):
+            yield (("," if m else "") + _dumps(cells(row))).encode()
+        yield b"]}"
+    yield b"]}"
+
+
+def _dumps(value) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def canonical(doc: dict) -> bytes:
     """``doc`` as canonical JSON: sorted keys, no whitespace, UTF-8."""
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return _dumps(doc).encode()
 
 
 def fingerprint(report: Report) -> str:
-    return hashlib.sha256(canonical(content(report))).hexdigest()
+    """SHA-256 of ``canonical(content(report))``, taken a row at a time."""
+    digest = hashlib.sha256()
+    for chunk in canonical_chunks(report):
+        digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,176 @@
+"""The trial balance (试算平衡表) and the balance sheet (资产负债表) as of any date, from
+the books' balances by effective date (``ledger.balances``): the same whenever produced
+for a date the books have closed through.
+
+Trial balance — ``accounts``: every postable account with postings by the date, its
+debit or credit balance, and the total; ``memorandum``: the off-balance-sheet accounts
+(exposure, counter-guarantees) the same way; ``proof``: each part's debits − credits,
+0 in balanced books.
+
+Balance sheet — ``assets``, ``liabilities``, ``net_assets`` (capital, income, less
+losses: what the sources own) and ``memorandum``: the groups of the chart and, below a
+group of banks' or sources' accounts, each one (a loan's own accounts are summed in
+their group, never listed); ``proof``: assets − liabilities − net assets = 0.
+
+Every balance drills to the ``postings`` list of its account through the date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+
+from sqlalchemy.orm import Session
+
+from ledger.balances import balances, trial_balance
+from ledger.models import AccountType
+from ledger.reports.anchor import anchor_for
+from ledger.reports.common import money, parse_date, report, text
+from ledger.reports.document import Report, Row, Section
+from ledger.reports.general_ledger import drill
+
+TB_KIND, TB_ZH, TB_EN = "trial-balance", "试算平衡表", "Trial balance"
+BS_KIND, BS_ZH, BS_EN = "balance-sheet", "资产负债表", "Balance sheet"
+
+TB_COLUMNS = (
+    text("code", "科目代码", "Account"),
+    text("name", "科目名称", "Name"),
+    text("type", "类别", "Type"),
+    money("debit", "借方余额", "Debit"),
+    money("credit", "贷方余额", "Credit"),
+)
+TB_PROOF_COLUMNS = (
+    text("part", "部分", "Part"),
+    money("debit", "借方合计", "Debits"),
+    money("credit", "贷方合计", "Credits"),
+    money("difference", "差额", "Difference"),
+)
+BS_COLUMNS = (
+    text("code", "科目代码", "Account"),
+    text("name", "科目名称", "Name"),
+    money("balance", "余额", "Balance"),
+)
+BS_PROOF_COLUMNS = (
+    money("assets", "资产合计", "Assets"),
+    money("liabilities", "负债合计", "Liabilities"),
+    money("net_assets", "净资产合计", "Net assets"),
+    money("difference", "差额", "Difference"),
+)
+TYPES_ZH = {
+    "asset": "资产",
+    "liability": "负债",
+    "capital": "资本",
+    "income": "收入",
+    "expense": "损失",
+    "memorandum": "备查",
+}
+#: A loan's own account (``…:L12``): summed in its group, never a line of its own.
+_LOAN = re.compile(r":L\d+$")
+
+
+def trial_balance_report(session: Session, as_of: dt.date) -> Report:
+    anchor = anchor_for(session, as_of)
+    tb = trial_balance(session, as_of=as_of)
+    memo = AccountType.MEMORANDUM.value
+    sections = []
+    proof = []
+    for key, zh, en, is_memo in (
+        ("accounts", "科目余额", "Accounts", False),
+        ("memorandum", "备查登记", "Memorandum accounts", True),
+    ):
+        rows = [
+            Row(
+                (x.code, x.name, TYPES_ZH.get(x.type, x.type), x.debit, x.credit),
+                (None, None, None, drill([x.code], end=as_of), drill([x.code], end=as_of)),
+            )
+            for x in tb.lines
+            if (x.type == memo) == is_memo
+        ]
+        debit, credit = tb.total(memorandum=is_memo)
+        rows.append(Row(("", "合计", "", debit, credit), total=True))
+        sections.append(Section(key, zh, en, TB_COLUMNS, tuple(rows)))
+        proof.append(Row((zh, debit, credit, debit - credit)))
+    sections.append(
+        Section(
+            "proof",
+            "平衡检查：借方 = 贷方",
+            "Proof: debits = credits",
+            TB_PROOF_COLUMNS,
+            tuple(proof),
+        )
+    )
+    return report(TB_KIND, TB_ZH, TB_EN, {"as_of": as_of.isoformat()}, sections, anchor)
+
+
+def balance_sheet_report(session: Session, as_of: dt.date) -> Report:
+    anchor = anchor_for(session, as_of)
+    accounts = {
+        b.code: b
+        for b in balances(session, as_of=as_of)
+        if (b.debits or b.credits) and not _LOAN.search(b.code)
+    }
+
+    def lines(root: str, sign: int = 1) -> list[Row]:
+        """``root``'s groups (second level) and, below a group, each of its accounts
+        (third level), with postings by the date; balances times ``sign``."""
+        rows = []
+        for code in sorted(accounts):
+            depth = code.count(":")
+            if not code.startswith(root + ":") or depth > 2:
+                continue
+            b = accounts[code]
+            name = b.name if sign > 0 or depth > 1 else f"减：{b.name}"
+            rows.append(
+                Row(
+                    (code, ("　" if depth > 1 else "") + name, sign * b.balance),
+                    (None, None, drill([code], end=as_of)),
+                )
+            )
+        return rows
+
+    def total(root: str, zh: str, sign: int = 1) -> tuple[Row, int]:
+        b = accounts.get(root)
+        fen = sign * b.balance if b else 0
+        return Row((root, zh, fen), (None, None, drill([root], end=as_of)), total=True), fen
+
+    assets_total, held = total("asset", "资产合计")
+    liabilities_total, owed = total("liability", "负债合计")
+    equity = []
+    own = 0
+    for root, sign in (("capital", 1), ("income", 1), ("expense", -1)):
+        line, fen = total(root, "", sign)
+        if root in accounts:
+            name = accounts[root].name if sign > 0 else f"减：{accounts[root].name}"
+            equity.append(Row((root, name, fen), line.drills))
+            equity += lines(root, sign)
+        own += fen
+    memo = [
+        row
+        for row in lines("memo")
+        if accounts[row.cells[0]].normal_side == "D"  # the contra accounts mirror them
+    ]
+    sections = [
+        Section("assets", "资产", "Assets", BS_COLUMNS, (*lines("asset"), assets_total)),
+        Section("liabilities", "负债", "Liabilities", BS_COLUMNS,
+                (*lines("liability"), liabilities_total)),
+        Section("net_assets", "净资产", "Net assets", BS_COLUMNS,
+                (*equity, Row(("", "净资产合计", own), total=True))),
+        Section("memorandum", "表外备查", "Memorandum", BS_COLUMNS, tuple(memo)),
+        Section("proof", "平衡检查：资产 = 负债 + 净资产",
+                "Proof: assets = liabilities + net assets", BS_PROOF_COLUMNS,
+                (Row((held, owed, own, held - owed - own)),)),
+    ]  # fmt: skip
+    return report(BS_KIND, BS_ZH, BS_EN, {"as_of": as_of.isoformat()}, sections, anchor)
+
+
+def trial_balance_from_params(session: Session, params: Mapping[str, object]) -> Report:
+    return trial_balance_report(session, parse_date(params, "as_of"))
+
+
+def balance_sheet_from_params(session: Session, params: Mapping[str, object]) -> Report:
+    return balance_sheet_report(session, parse_date(params, "as_of"))
+
+
+def period(params: Mapping[str, object]) -> tuple[dt.date | None, dt.date]:
+    return None, parse_date(params, "as_of")
