@@ -29,11 +29,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger import chart
 from ledger.fund.funds import check_fund, fund_codes
 from ledger.fund.statement import FLOW_LINES, fund_statement
+from ledger.models import Account
 from ledger.reports.anchor import anchor_for
 from ledger.reports.common import check_period, money, one, parse_date, report, text
 from ledger.reports.document import Drill, Report, Row, Section
@@ -97,6 +99,7 @@ def fund_statement_report(
 
     # ----------------------------------------------------------------- capital by source
     rows = []
+    opened = _opened(session, st.sources)
     for s in st.sources:
         figures = (s.opening, s.contributed, s.interest, s.fees, s.written_off, s.recovered,
                    s.closing)  # fmt: skip
@@ -104,23 +107,29 @@ def fund_statement_report(
             continue
         own = [chart.capital_account(s.code), *chart.source_income_accounts(s.code),
                chart.loss_account(s.code)]  # fmt: skip
+        own = [code for code in own if code in opened]  # a fee account opens with a fee
         loss = [chart.loss_account(s.code)]
+
+        def to(codes, **kw):
+            codes = [code for code in codes if code in opened]
+            return drill(codes, **kw) if codes else None
+
         rows.append(
             Row(
                 (s.code, s.name, *figures),
                 (
                     None, None,
-                    drill(own, end=before),
-                    drill([chart.capital_account(s.code)], **period),
-                    drill([chart.interest_income_account(s.code)], **period),
-                    drill([chart.guarantee_fee_income_account(s.code)], **period),
-                    drill(loss, **period, side="D"),
-                    drill(loss, **period, side="C"),
-                    drill(own, end=end),
+                    to(own, end=before),
+                    to([chart.capital_account(s.code)], **period),
+                    to([chart.interest_income_account(s.code)], **period),
+                    to([chart.guarantee_fee_income_account(s.code)], **period),
+                    to(loss, **period, side="D"),
+                    to(loss, **period, side="C"),
+                    to(own, end=end),
                 ),
             )
         )  # fmt: skip
-    rows.append(_total(rows, 2, ("", "合计")))
+    rows.append(_total(rows, CAPITAL_COLUMNS, ("", "合计")))
     capital = Section("capital", "基金资本（按资金来源）", "Capital by source", CAPITAL_COLUMNS,
                       tuple(rows))  # fmt: skip
 
@@ -145,7 +154,7 @@ def fund_statement_report(
                  *drills, None),
             )
         )  # fmt: skip
-    rows.append(_total(rows, 2, ("", "合计")))
+    rows.append(_total(rows, MOVEMENT_COLUMNS, ("", "合计")))
     movements = Section("movements", "本期变动（按业务类型）", "Movements by kind",
                         MOVEMENT_COLUMNS, tuple(rows))  # fmt: skip
 
@@ -162,7 +171,7 @@ def fund_statement_report(
                  drill(codes, end=end, **_fund(line.code, fund))),
             )
         )  # fmt: skip
-    total_assets = _total(rows, 2, ("", "资产合计"))
+    total_assets = _total(rows, BALANCE_COLUMNS, ("", "资产合计"))
     owed = st.liabilities
     held = (total_assets.cells[2], total_assets.cells[3])
     assets = Section(
@@ -193,7 +202,7 @@ def fund_statement_report(
                 (None, None, drill(contras, end=before), drill(contras, end=end)),
             )
         )
-    rows.append(_total(rows, 2, ("", "合计")))
+    rows.append(_total(rows, EXPOSURE_COLUMNS, ("", "合计")))
     exposure = Section("exposure", "在保责任余额（按合作银行）", "Guarantee exposure by bank",
                        EXPOSURE_COLUMNS, tuple(rows))  # fmt: skip
 
@@ -211,12 +220,20 @@ def fund_statement_report(
     return report(KIND, ZH, EN, params, [capital, movements, assets, exposure, proof], anchor)
 
 
-def _total(rows: list[Row], first: int, label: tuple[str, ...]) -> Row:
-    """A total line: the sum of each money column from ``first`` on."""
-    width = len(label) + (len(rows[0].cells) - first if rows else 0)
-    if not rows:
-        return Row((*label, *([0] * (width - len(label)))), total=True)
-    sums = [sum(r.cells[i] or 0 for r in rows) for i in range(first, len(rows[0].cells))]
+def _opened(session: Session, sources) -> set[str]:
+    """Which of the sources' own accounts are open (a guarantee fee account opens with the
+    first fee a source receives)."""
+    codes = []
+    for s in sources:
+        codes += [chart.capital_account(s.code), *chart.source_income_accounts(s.code),
+                  chart.loss_account(s.code)]  # fmt: skip
+    return set(session.scalars(select(Account.code).where(Account.code.in_(codes))))
+
+
+def _total(rows: list[Row], columns: tuple, label: tuple[str, ...]) -> Row:
+    """A total line: the label, then the sum of each column after it."""
+    first = len(label)
+    sums = [sum(r.cells[i] or 0 for r in rows) for i in range(first, len(columns))]
     return Row((*label, *sums), total=True)
 
 

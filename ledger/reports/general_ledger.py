@@ -141,14 +141,18 @@ def general_ledger(
                  source.drill, None, None, None),
             )
         )  # fmt: skip
-    period = drill(accounts, start=start, end=end, **filters)
+    sides = {key: value for key, value in filters.items() if key != "side"}
     rows.append(
         Row(
             (end, "", "", "", CLOSING, "", debits, credits, balance),
-            (None,) * 6 + (period, period, drill(accounts, end=end, **filters)),
+            (None,) * 6 + (
+                drill(accounts, start=start, end=end, **sides, side=side or "D"),
+                drill(accounts, start=start, end=end, **sides, side=side or "C"),
+                drill(accounts, end=end, **filters),
+            ),
             total=True,
         )
-    )
+    )  # fmt: skip
     title = "、".join(f"{r.code} {r.name}" for r in roots)
     section = Section("postings", f"明细账：{title}", f"Ledger: {', '.join(accounts)}",
                       COLUMNS, tuple(rows))  # fmt: skip

@@ -8,7 +8,8 @@ debit or credit balance, and the total; ``memorandum``: the off-balance-sheet ac
 0 in balanced books.
 
 Balance sheet — ``assets``, ``liabilities``, ``net_assets`` (capital, income, less
-losses: what the sources own) and ``memorandum``: the groups of the chart and, below a
+losses — named "减：", each line its account's balance: what the sources own) and
+``memorandum``: the groups of the chart and, below a
 group of banks' or sources' accounts, each one (a loan's own accounts are summed in
 their group, never listed); ``proof``: assets − liabilities − net assets = 0.
 
@@ -82,7 +83,7 @@ def trial_balance_report(session: Session, as_of: dt.date) -> Report:
         rows = [
             Row(
                 (x.code, x.name, TYPES_ZH.get(x.type, x.type), x.debit, x.credit),
-                (None, None, None, drill([x.code], end=as_of), drill([x.code], end=as_of)),
+                (None, None, None, *_balance_drills(x, as_of)),
             )
             for x in tb.lines
             if (x.type == memo) == is_memo
@@ -103,6 +104,12 @@ def trial_balance_report(session: Session, as_of: dt.date) -> Report:
     return report(TB_KIND, TB_ZH, TB_EN, {"as_of": as_of.isoformat()}, sections, anchor)
 
 
+def _balance_drills(line, as_of: dt.date) -> tuple:
+    """The drill of the cell that holds the balance (the debit one when it is 0)."""
+    to = drill([line.code], end=as_of)
+    return (None, to) if line.credit else (to, None)
+
+
 def balance_sheet_report(session: Session, as_of: dt.date) -> Report:
     anchor = anchor_for(session, as_of)
     accounts = {
@@ -111,40 +118,41 @@ def balance_sheet_report(session: Session, as_of: dt.date) -> Report:
         if (b.debits or b.credits) and not _LOAN.search(b.code)
     }
 
-    def lines(root: str, sign: int = 1) -> list[Row]:
+    def lines(root: str) -> list[Row]:
         """``root``'s groups (second level) and, below a group, each of its accounts
-        (third level), with postings by the date; balances times ``sign``."""
+        (third level), with postings by the date."""
         rows = []
         for code in sorted(accounts):
             depth = code.count(":")
             if not code.startswith(root + ":") or depth > 2:
                 continue
             b = accounts[code]
-            name = b.name if sign > 0 or depth > 1 else f"减：{b.name}"
             rows.append(
                 Row(
-                    (code, ("　" if depth > 1 else "") + name, sign * b.balance),
+                    (code, ("　" if depth > 1 else "") + b.name, b.balance),
                     (None, None, drill([code], end=as_of)),
                 )
             )
         return rows
 
-    def total(root: str, zh: str, sign: int = 1) -> tuple[Row, int]:
+    def total(root: str, zh: str) -> tuple[Row, int]:
         b = accounts.get(root)
-        fen = sign * b.balance if b else 0
+        fen = b.balance if b else 0
         return Row((root, zh, fen), (None, None, drill([root], end=as_of)), total=True), fen
 
     assets_total, held = total("asset", "资产合计")
     liabilities_total, owed = total("liability", "负债合计")
+    # Net assets: capital and income, less losses (shown as the positive balances they
+    # are, named "减：", so that each line is its account's balance).
     equity = []
     own = 0
     for root, sign in (("capital", 1), ("income", 1), ("expense", -1)):
-        line, fen = total(root, "", sign)
+        line, fen = total(root, "")
         if root in accounts:
             name = accounts[root].name if sign > 0 else f"减：{accounts[root].name}"
             equity.append(Row((root, name, fen), line.drills))
-            equity += lines(root, sign)
-        own += fen
+            equity += lines(root)
+        own += sign * fen
     memo = [
         row
         for row in lines("memo")
