@@ -168,9 +168,9 @@ def verify_file(session: Session, path: Path) -> Verdict:
 
 
 def verify(session: Session, found: FileReport) -> Verdict:
-    kind = registry.get(found.kind)
     params = registry.params_of(found.params)
     try:
+        kind = registry.get(found.kind)
         books = kind.build(session, params)
         _start, end = kind.period(params)
     except ReportError as exc:
@@ -419,8 +419,9 @@ def read_xlsx(data: bytes) -> FileReport:
             head = json.loads(first[2])
             anchor = head["anchor"]
             embedded: dict[str, list[tuple]] = {s["key"]: [] for s in head["sections"]}
-            for key, cells in lines:
-                embedded[key].append(tuple(json.loads(cells)))
+            for line in lines:  # a workbook saved again may pad its lines with empty cells
+                if line and line[0] not in (None, ""):
+                    embedded[line[0]].append(tuple(json.loads(line[1])))
             sections = []
             for s in head["sections"]:
                 rows = []
