@@ -67,9 +67,14 @@ def _emit(report, fmt: str, out: str | None) -> None:
 
 
 def _produce(obj, build, fmt: str, out: str | None) -> None:
-    """Build the report and write it in one session (a register's rows stream from it)."""
+    """Build the report and write it in one session (a register's rows stream from it).
+
+    What is committed and awaits its seal is sealed first: the anchor of an open period
+    (the chain's head) then covers every entry the figures count."""
+    from ledger.chain import seal_pending
     from ledger.errors import FilterError
 
+    seal_pending(obj.engine)
     try:
         with obj.factory() as s:
             _emit(build(s), fmt, out)

@@ -116,35 +116,39 @@ def fund_statement(
                 recovered=loss.credits,
             )
         )
-    treasuries = [chart.treasury_account(f) for f in scope]
-    assets = [AssetLine(chart.TREASURY, "财政待拨付资金", *_pair(session, treasuries, before, end))]
-    for bank in session.scalars(select(Bank).order_by(Bank.code)):
-        codes = [chart.special_account(bank.code, f) for f in scope]
-        pair = _pair(session, codes, before, end)
-        assets.append(AssetLine(codes[0], f"专户-{bank.name}", *pair))
+    banks = list(session.scalars(select(Bank).order_by(Bank.code)))
+    # The treasury, the special and exposure contra accounts and claims payable are
+    # postable accounts named by code: read in one pass over their own postings.
+    leaves = {"treasury": [chart.treasury_account(f) for f in scope]}
+    for bank in banks:
+        leaves[f"special:{bank.code}"] = [chart.special_account(bank.code, f) for f in scope]
+        # A bank's exposure is the one balance of its exposure contra accounts (every
+        # exposure posting pairs with it; verify checks it against its loans'): a few
+        # postings a day, where the loans' own accounts hold one for every loan moved.
+        leaves[f"exposure:{bank.code}"] = [
+            chart.exposure_contra_account(bank.code, f) for f in scope
+        ]
+    leaves["payable"] = [chart.claims_payable_account(b.code, f) for b in banks for f in scope]
+    pairs = _leaf_pairs(session, leaves, before, end)
+    assets = [AssetLine(chart.TREASURY, "财政待拨付资金", *pairs["treasury"])]
+    for bank in banks:
+        code = chart.special_account(bank.code, scope[0])
+        assets.append(AssetLine(code, f"专户-{bank.name}", *pairs[f"special:{bank.code}"]))
     assets.append(
         AssetLine(
             chart.RECEIVABLE, "代偿应收款", *_pair(session, [chart.RECEIVABLE], before, end, fund)
         )
     )
-    payable = AssetLine(
-        chart.CLAIMS_PAYABLE,
-        "应付代偿款",
-        *_pair(session, [chart.CLAIMS_PAYABLE], before, end, fund),
-    )
-    # A bank's exposure is the one balance of its exposure contra accounts (every exposure
-    # posting pairs with it; verify checks it against its loans'): a few postings a day,
-    # where the loans' own accounts hold one for every loan a bank file moved.
-    exposures = []
-    for bank in session.scalars(select(Bank).order_by(Bank.code)):
-        codes = [chart.exposure_contra_account(bank.code, f) for f in scope]
-        exposures.append(
-            AssetLine(
-                chart.exposure_account(bank.code, scope[0]),
-                f"在保责任余额-{bank.name}",
-                *_pair(session, codes, before, end),
-            )
+    payable = AssetLine(chart.CLAIMS_PAYABLE, "应付代偿款", *pairs["payable"])
+    exposures = [
+        AssetLine(
+            chart.exposure_account(bank.code, scope[0]),
+            f"在保责任余额-{bank.name}",
+            *pairs[f"exposure:{bank.code}"],
         )
+        for bank in banks
+    ]
+    moved, flows = _movements(session, start, end, fund)
     exposure = AssetLine(
         chart.EXPOSURE,
         "在保责任余额",
@@ -158,10 +162,10 @@ def fund_statement(
         assets,
         payable,
         exposure,
-        _movements(session, start, end, fund),
+        moved,
         fund,
         tuple(exposures),
-        _flows(session, start, end, fund),
+        flows,
     )
 
 
@@ -237,71 +241,101 @@ _LINE = case(
 )
 
 
-def _flows(
-    session: Session, start: dt.date, end: dt.date, fund: str | None
-) -> dict[str, dict[str, int]]:
-    """{entry kind: {line: fen}}: what each kind did to the treasury, the special accounts,
-    the receivables and claims payable in the period (of ``fund``'s accounts, or every
-    fund's)."""
-    signed = case((Posting.side == Account.normal_side, Posting.amount), else_=-Posting.amount)
-    query = (
-        select(JournalEntry.kind, _LINE, func.sum(signed))
-        .join(Posting, Posting.entry_id == JournalEntry.id)
-        .join(Account, Account.id == Posting.account_id)
-        .where(
-            JournalEntry.effective_date.between(start, end),
-            Account.type.in_(("asset", "liability")),
+def _leaf_pairs(
+    session: Session, lines: dict[str, list[str]], before: dt.date, end: dt.date
+) -> dict[str, tuple[int, int]]:
+    """For each line, the balance of its postable accounts at the end of ``before`` and of
+    ``end``, in their normal direction (a line's accounts share it): one query."""
+    codes = sorted({code for named in lines.values() for code in named})
+    by_code: dict[str, tuple[int, int]] = {}
+    if codes:
+        signed = case((Posting.side == Account.normal_side, Posting.amount),
+                      else_=-Posting.amount)  # fmt: skip
+        rows = session.execute(
+            select(
+                Account.code,
+                func.coalesce(
+                    func.sum(case((Posting.effective_date <= before, signed), else_=0)), 0
+                ),
+                func.coalesce(func.sum(signed), 0),
+            )
+            .join(Posting, Posting.account_id == Account.id)
+            .where(Account.code.in_(codes), Posting.effective_date <= end)
+            .group_by(Account.code)
         )
-        .group_by(JournalEntry.kind, _LINE)
-    )
-    if fund is not None:
-        query = query.where(Account.fund == fund)
-    flows: dict[str, dict[str, int]] = {}
-    for kind, line, fen in session.execute(query):
-        if line and fen:
-            flows.setdefault(kind, dict.fromkeys(FLOW_LINES, 0))[line] = int(fen)
-    return dict(sorted(flows.items()))
+        by_code = {code: (int(opening), int(closing)) for code, opening, closing in rows}
+    return {
+        line: (
+            sum(by_code.get(code, (0, 0))[0] for code in named),
+            sum(by_code.get(code, (0, 0))[1] for code in named),
+        )
+        for line, named in lines.items()
+    }
 
 
 def _pair(
     session: Session, codes: list[str], before: dt.date, end: dt.date, fund: str | None = None
 ) -> tuple[int, int]:
     """Balance of ``codes``' subtrees (their accounts of ``fund`` only, when given) at the
-    end of ``before`` and of ``end``."""
-    normal = session.scalar(select(Account.normal_side).where(Account.code == codes[0]))
+    end of ``before`` and of ``end``, in the normal direction of the first.
+
+    A postable account has no children: those named are read by their ids (the postings'
+    index by account and date), only a group by its subtree."""
+    named = session.execute(
+        select(Account.id, Account.code, Account.is_group, Account.normal_side, Account.fund)
+        .where(Account.code.in_(codes))
+    ).all()  # fmt: skip
+    normal = next((a.normal_side for a in named if a.code == codes[0]), None)
     if normal is None:
         return 0, 0
+    leaves = [a.id for a in named if not a.is_group and (fund is None or a.fund == fund)]
+    groups = [a.code for a in named if a.is_group]
+    which = [Posting.account_id.in_(leaves)] if leaves else []
+    if groups:
+        under = select(Account.id).where(or_(*(subtree_filter(code) for code in groups)))
+        if fund is not None:
+            under = under.where(Account.fund == fund)
+        which.append(Posting.account_id.in_(under))
+    if not which:
+        return 0, 0
     signed = case((Posting.side == normal, Posting.amount), else_=-Posting.amount)
-    query = (
+    row = session.execute(
         select(
             func.coalesce(func.sum(case((Posting.effective_date <= before, signed), else_=0)), 0),
             func.coalesce(func.sum(signed), 0),
-        )
-        .join(Account, Account.id == Posting.account_id)
-        .where(or_(*(subtree_filter(code) for code in codes)), Posting.effective_date <= end)
-    )
-    if fund is not None:
-        query = query.where(Account.fund == fund)
-    row = session.execute(query).one()
+        ).where(or_(*which), Posting.effective_date <= end)
+    ).one()
     return int(row[0]), int(row[1])
 
 
 def _movements(
     session: Session, start: dt.date, end: dt.date, fund: str | None = None
-) -> dict[str, int]:
+) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
+    """In one pass over the period's postings on the books' own (not memorandum) accounts:
+    fen moved per entry kind (its debits), and what each kind did to each of
+    :data:`FLOW_LINES` (signed in the line's normal direction)."""
     query = (
-        select(JournalEntry.kind, func.sum(Posting.amount))
+        select(
+            JournalEntry.kind, _LINE, Posting.side, Account.normal_side, func.sum(Posting.amount)
+        )
         .join(Posting, Posting.entry_id == JournalEntry.id)
         .join(Account, Account.id == Posting.account_id)
         .where(
             JournalEntry.effective_date.between(start, end),
-            Posting.side == "D",
             Account.type != "memorandum",
         )
-        .group_by(JournalEntry.kind)
-        .order_by(JournalEntry.kind)
+        .group_by(JournalEntry.kind, _LINE, Posting.side, Account.normal_side)
     )
     if fund is not None:
         query = query.where(Account.fund == fund)
-    rows = session.execute(query)
-    return {kind: int(total) for kind, total in rows}
+    moved: dict[str, int] = {}
+    flows: dict[str, dict[str, int]] = {}
+    for kind, line, side, normal, fen in session.execute(query):
+        fen = int(fen)
+        if side == "D":
+            moved[kind] = moved.get(kind, 0) + fen
+        if line:
+            lines = flows.setdefault(kind, dict.fromkeys(FLOW_LINES, 0))
+            lines[line] += fen if side == normal else -fen
+    flows = {k: v for k, v in sorted(flows.items()) if any(v.values())}
+    return dict(sorted(moved.items())), flows

@@ -421,7 +421,7 @@ def read_xlsx(data: bytes) -> FileReport:
             embedded: dict[str, list[tuple]] = {s["key"]: [] for s in head["sections"]}
             for line in lines:  # a workbook saved again may pad its lines with empty cells
                 if line and line[0] not in (None, ""):
-                    embedded[line[0]].append(tuple(json.loads(line[1])))
+                    embedded[line[0]] += [tuple(cells) for cells in json.loads(line[1])]
             sections = []
             for s in head["sections"]:
                 rows = []

@@ -11,6 +11,7 @@ import io
 import pytest
 from openpyxl import load_workbook
 
+from ledger.chain import drain_sealer
 from ledger.fund import capital, loans, reference
 from ledger.fund.closing import close_books
 from ledger.models import PeriodClose
@@ -59,6 +60,7 @@ def later(factory):
         )  # fmt: skip
 
     run(factory, work)
+    assert drain_sealer(factory.kw["bind"])
 
 
 def files(report):

@@ -10,9 +10,13 @@ are produced, so a register of 100,000 loans is never held).
   anchor; the fingerprint in every page's footer too, with the page number;
 - ``_content`` (hidden): the report's canonical content (``document.content``) for
   ``verify-report`` — ``A1`` a marker, ``B1`` the version, ``C1`` JSON of the kind,
-  parameters, anchor, fingerprint and each section's key, columns and sheet; then one
-  line a row: the section's key and the row's cells as JSON. The fingerprint is also
+  parameters, anchor, fingerprint and each section's key, columns and sheet; then lines
+  of a section's key and, in ``B``, a JSON list of its next rows' cells (as many rows as
+  fit in a cell: a line per row would double what is written). The fingerprint is also
   the document's custom property ``fundledger.fingerprint``.
+
+openpyxl writes a cell at a time through ``et_xmlfile`` in pure Python, or through lxml
+when it is installed (several times faster: docs/reports.md has the figures).
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ FORMATS = {"money": "#,##0.00", "ratio": "0.00##%", "count": "0", "date": "yyyy-
 WIDTHS = {"money": 18, "ratio": 12, "count": 10, "date": 12, "text": 24}
 FINGERPRINT, ANCHOR = "指纹 fingerprint", "锚点 anchor"
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+#: The most text a cell of the hidden content holds (Excel's limit is 32,767 characters).
+CELL_TEXT = 30_000
 
 
 def sheet_names(report: Report) -> list[str]:
@@ -111,6 +117,8 @@ def write_xlsx(report: Report, out: BinaryIO) -> None:
             sheet.column_dimensions[get_column_letter(i)].width = WIDTHS.get(kind, 16)
         sheet.freeze_panes = "A2"
         sheet.append([cell(sheet, heading(c), strong=True, text=True) for c in section.columns])
+        batch: list[str] = []
+        size = 0
         for row in section.iter_rows():
             sheet.append(
                 [
@@ -119,7 +127,14 @@ def write_xlsx(report: Report, out: BinaryIO) -> None:
                     for v, c in zip(row.cells, section.columns, strict=True)
                 ]
             )  # fmt: skip
-            hidden.append([section.key, cell(hidden, _dumps(cells(row)), text=True)])
+            line = _dumps(cells(row))
+            if batch and size + len(line) + 1 > CELL_TEXT:
+                hidden.append([section.key, cell(hidden, f"[{','.join(batch)}]", text=True)])
+                batch, size = [], 0
+            batch.append(line)
+            size += len(line) + 1
+        if batch:
+            hidden.append([section.key, cell(hidden, f"[{','.join(batch)}]", text=True)])
         sheet.append([])
         sheet.append([FINGERPRINT, report.fingerprint])
         sheet.append([ANCHOR, anchor_text(report)])
