@@ -21,11 +21,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from ledger.balances import balances, trial_balance
-from ledger.models import AccountType
+from ledger.balances import trial_balance
+from ledger.models import Account, AccountType, Posting
 from ledger.reports.anchor import anchor_for
 from ledger.reports.common import money, parse_date, report, text
 from ledger.reports.document import Report, Row, Section
@@ -104,6 +106,54 @@ def trial_balance_report(session: Session, as_of: dt.date) -> Report:
     return report(TB_KIND, TB_ZH, TB_EN, {"as_of": as_of.isoformat()}, sections, anchor)
 
 
+@dataclass(frozen=True)
+class _Balance:
+    name: str
+    normal_side: str
+    debits: int
+    credits: int
+
+    @property
+    def balance(self) -> int:
+        net = self.debits - self.credits
+        return net if self.normal_side == "D" else -net
+
+
+def _upper_balances(session: Session, as_of: dt.date) -> dict[str, _Balance]:
+    """The accounts of the top three levels that are not a loan's own, with the debits and
+    credits of their subtrees by the date — those with any. (``ledger.balances.balances``
+    reads every account, a loan's too: 200,000 of them in a city of 100,000 loans.)"""
+    depth = func.length(Account.code) - func.length(func.replace(Account.code, ":", ""))
+    named = {
+        code: (name, side)
+        for code, name, side in session.execute(
+            select(Account.code, Account.name, Account.normal_side).where(depth <= 2)
+        )
+        if not _LOAN.search(code)
+    }
+    totals: dict[str, list[int]] = {}
+    debit = func.sum(case((Posting.side == "D", Posting.amount), else_=0))
+    credit = func.sum(case((Posting.side == "C", Posting.amount), else_=0))
+    for code, d, c in session.execute(
+        select(Account.code, debit, credit)
+        .join(Posting, Posting.account_id == Account.id)
+        .where(Posting.effective_date <= as_of)
+        .group_by(Account.code)
+    ):
+        parts = code.split(":")
+        for n in range(1, min(len(parts), 3) + 1):
+            prefix = ":".join(parts[:n])
+            if prefix in named:
+                total = totals.setdefault(prefix, [0, 0])
+                total[0] += int(d or 0)
+                total[1] += int(c or 0)
+    return {
+        code: _Balance(named[code][0], named[code][1], d, c)
+        for code, (d, c) in totals.items()
+        if d or c
+    }
+
+
 def _balance_drills(line, as_of: dt.date) -> tuple:
     """The drill of the cell that holds the balance (the debit one when it is 0)."""
     to = drill([line.code], end=as_of)
@@ -112,11 +162,7 @@ def _balance_drills(line, as_of: dt.date) -> tuple:
 
 def balance_sheet_report(session: Session, as_of: dt.date) -> Report:
     anchor = anchor_for(session, as_of)
-    accounts = {
-        b.code: b
-        for b in balances(session, as_of=as_of)
-        if (b.debits or b.credits) and not _LOAN.search(b.code)
-    }
+    accounts = _upper_balances(session, as_of)
 
     def lines(root: str) -> list[Row]:
         """``root``'s groups (second level) and, below a group, each of its accounts
