@@ -93,12 +93,15 @@ def test_a_closed_period_reports_the_same_after_later_postings(books):
     ]  # fmt: skip
     # The files of the first production are proved against the books as they are now.
     with books() as s:
-        for fmt, data in files(first[0]).items():
-            verdict = verify(s, reader_for(f"dec.{fmt}", data)(data))
-            assert verdict.matches, fmt
-            assert verdict.fingerprint_holds and verdict.edited == ()
-            assert verdict.figures == 78
-            assert (verdict.since, verdict.since_count) == ((), 0)
+        for report in first:
+            for fmt, data in files(report).items():
+                verdict = verify(s, reader_for(f"report.{fmt}", data)(data))
+                assert verdict.matches, (report.kind, fmt)
+                assert verdict.fingerprint_holds and verdict.edited == ()
+                assert (verdict.since, verdict.since_count) == ((), 0)
+                assert verdict.books.fingerprint == report.fingerprint
+        december = verify(s, read_csv(files(first[0])["csv"]))
+    assert december.figures == 78
 
 
 def test_an_edited_file_fails_naming_the_changed_figure(books):
