@@ -168,6 +168,23 @@ def link_new_entries(conn: Connection, content_hashes: Sequence[str]) -> list[tu
     return links
 
 
+def seal_and_hold(session: Session) -> tuple[int, str]:
+    """Take the chain head for ``session``'s transaction (held until it ends), seal every
+    entry committed and still awaiting its seal, and return the head: ``(seq, hash)``.
+
+    What a period close records: no entry can be sealed before it while the transaction
+    holds the head, so the head returned covers every entry committed before it. When it
+    sealed any, the transaction writes its chain mark as it commits."""
+    conn = session.connection()
+    head = conn.execute(_HEAD_LOCKED).one()
+    seq, prev, n = head.seq, head.hash, SEAL_BATCH
+    while n == SEAL_BATCH:
+        n, seq, prev = _seal_after(conn, seq, prev, SEAL_BATCH)
+        if n:
+            note_linked(session)
+    return seq, prev
+
+
 def _seal_after(conn: Connection, seq: int, prev: str, limit: int) -> tuple[int, int, str]:
     """Seal up to ``limit`` pending entries after ``(seq, prev)``: (how many, new end)."""
     pending = conn.execute(_PENDING_IN_ORDER, {"limit": limit}).all()

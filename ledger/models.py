@@ -245,6 +245,12 @@ class PeriodClose(Base):
     closed_at: Mapped[dt.datetime] = mapped_column(DateTime)
     #: Who closed it.
     actor: Mapped[str] = mapped_column(String(120))
+    #: The hash chain's head when the close was made (``seq`` and ``hash``): every entry
+    #: dated in the closed period is at or before it. What a report of the period stands
+    #: on (``ledger.reports.anchor``). Nullable in the schema only so that migration 0028
+    #: could add it; every close has it.
+    chain_seq: Mapped[int | None] = mapped_column(BigInteger)
+    chain_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class AuditLog(Base):

@@ -1,8 +1,10 @@
 """The ``fundledger`` command line.
 
 The commands live in the modules of this package — ``books`` (the books' own),
-``fund`` (the fund's operations and reports), ``bankfiles`` (the banks' files and the
-bureau's lists), ``audit`` (the audit log) — and
+``fund`` (the fund's operations and reports), ``reports`` (the reports' documents: fund
+statement, trial balance, balance sheet, ledger detail, joining ``fund``'s ``report``
+group, and ``verify-report``), ``bankfiles`` (the banks' files and the bureau's lists),
+``audit`` (the audit log) — and
 each is imported only when it runs: ``fundledger --help`` lists them from the table
 below without importing SQLAlchemy, the fund or Alembic. Other packages add commands
 through the ``fundledger.commands`` entry-point group (the ledger imports neither
@@ -71,8 +73,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "counter-guarantee": ("fund", "counter_guarantee", "Counter-guarantees (反担保)."),
     "write-off": ("fund", "write_off", "Write-offs (核销) of compensation receivables."),
     "report": ("fund", "report",
-               "Reports: banks' positions and capacity, quarterly interest subsidy, "
-               "guarantee fees."),
+               "Reports: fund statement, trial balance, balance sheet, ledger detail, "
+               "banks' positions and capacity, interest subsidy, guarantee fees."),
+    "verify-report": ("reports", "verify_report",
+                      "Recompute a report file (CSV, XLSX) from the books and say whether "
+                      "every figure still matches."),
     "import": ("bankfiles", "import_command",
                "Import a partner bank's FILE, or the bureau's list, of KIND and print its "
                "receipt."),

@@ -22,6 +22,7 @@ import click
 from sqlalchemy.orm import Session
 
 from ledger.chain import drain_sealer
+from ledger.cli import reports
 from ledger.cli.options import actor_of, parse_date
 from ledger.clock import CHINA_OFFSET
 from ledger.db import run_in_transaction
@@ -1811,7 +1812,11 @@ def write_off_reject(obj, write_off_id, reason, on, actor):
 
 @click.group()
 def report():
-    """Reports: banks' positions and capacity, quarterly interest subsidy, guarantee fees."""
+    """Reports: fund statement, trial balance, balance sheet, ledger detail, banks'
+    positions and capacity, interest subsidy, guarantee fees."""
+
+
+reports.attach(report)
 
 
 @report.command("banks")

@@ -217,6 +217,10 @@ def test_subsidy_claim_for_a_quarter(books):
     }
 
 
+def _line(code):
+    return {"asset:treasury": "treasury", "asset:receivable": "receivable"}.get(code, "special")
+
+
 def test_fund_statement_for_a_quarter(books):
     with books() as s:
         st = fund_statement(s, D(2025, 7, 1), D(2025, 9, 30))
@@ -244,6 +248,42 @@ def test_fund_statement_for_a_quarter(books):
     }
     assert st.opening == sum(a.opening for a in st.assets) - st.liabilities.opening
     assert st.closing == sum(a.closing for a in st.assets) - st.liabilities.closing
+    # Losses by side: all written off, nothing recovered after; income by kind: none.
+    assert [(x.code, x.interest, x.fees, x.written_off, x.recovered) for x in st.sources] == [
+        ("city", 0, 0, 2_000_000, 0),
+        ("district-D01", 0, 0, 600_000, 0),
+        ("other", 0, 0, 400_000, 0),
+        ("provincial", 0, 0, 5_000_000, 0),
+    ]
+    assert [(x.code, x.name, x.opening, x.closing) for x in st.exposures] == [
+        ("memo:exposure:ABC", "在保责任余额-农业银行", 0, 0),
+        ("memo:exposure:ICBC", "在保责任余额-工商银行", 16_000_000, 8_000_000),
+    ]
+    # What each kind did to the treasury, the special accounts, receivables, claims payable.
+    assert st.flows == {
+        "claim.approval": {"treasury": 0, "special": 0, "receivable": 8_000_000,
+                           "payable": 8_000_000},
+        "claim.payment": {"treasury": 0, "special": -8_000_000, "receivable": 0,
+                          "payable": -8_000_000},
+        "write-off": {"treasury": 0, "special": 0, "receivable": -8_000_000, "payable": 0},
+    }  # fmt: skip
+    with books() as s:
+        year = fund_statement(s, D(2025, 1, 1), D(2025, 12, 31))
+    assert [(x.code, x.opening, x.interest, x.written_off, x.closing) for x in year.sources] == [
+        ("city", 200_000_000, 250_000, 2_000_000, 198_250_000),
+        ("district-D01", 60_000_000, 75_000, 600_000, 59_475_000),
+        ("other", 40_000_000, 50_000, 400_000, 39_650_000),
+        ("provincial", 500_000_000, 625_001, 5_000_000, 495_625_001),
+    ]  # fmt: skip
+    assert year.flows["interest.deposit"] == {
+        "treasury": 0, "special": 1_000_001, "receivable": 0, "payable": 0
+    }  # fmt: skip
+    for line in ("treasury", "special", "receivable"):
+        moved = sum(kinds[line] for kinds in year.flows.values())
+        assert moved == sum(a.closing - a.opening for a in year.assets if _line(a.code) == line)
+    assert sum(k["payable"] for k in year.flows.values()) == (
+        year.liabilities.closing - year.liabilities.opening
+    )
     with (
         pytest.raises(ValueError, match=r"the period ends \(2025-06-30\) before it starts"),
         books() as s,

@@ -12,7 +12,10 @@ import pytest
 LEDGER = Path(__file__).resolve().parents[2] / "ledger"
 #: The core's modules; the command line sits above every layer and may import them all.
 CORE = sorted(p for p in LEDGER.glob("*.py") if p.name != "cli.py")
-ABOVE = ("ledger.fund", "ledger.bankfiles", "ledger.recon", "ledger.ops", "web", "jobs")
+ABOVE = (
+    "ledger.fund", "ledger.bankfiles", "ledger.recon", "ledger.ops", "ledger.reports", "web",
+    "jobs",
+)  # fmt: skip
 
 
 def imported(path: Path) -> set[str]:
@@ -31,7 +34,7 @@ def test_the_core_imports_nothing_above_it(path):
     assert above == [], f"{path.name} imports {above}"
 
 
-@pytest.mark.parametrize("package", ["fund", "bankfiles", "recon", "ops"])
+@pytest.mark.parametrize("package", ["fund", "bankfiles", "recon", "ops", "reports"])
 def test_the_domain_never_imports_the_web_or_the_jobs(package):
     for path in sorted((LEDGER / package).rglob("*.py")):
         assert not {n for n in imported(path) if n.startswith(("web", "jobs"))}, path.name
@@ -39,9 +42,11 @@ def test_the_domain_never_imports_the_web_or_the_jobs(package):
 
 #: Each domain package and the packages above it, which it never imports.
 LAYERS = {
-    "fund": ("ledger.bankfiles", "ledger.recon", "ledger.ops"),
-    "bankfiles": ("ledger.recon", "ledger.ops"),
-    "recon": ("ledger.ops",),
+    "fund": ("ledger.bankfiles", "ledger.recon", "ledger.ops", "ledger.reports"),
+    "bankfiles": ("ledger.recon", "ledger.ops", "ledger.reports"),
+    "recon": ("ledger.ops", "ledger.reports"),
+    "ops": ("ledger.reports",),
+    "reports": ("ledger.cli", "ledger.demo"),
 }
 
 
