@@ -13,14 +13,14 @@ Both columns stay nullable so that adding them is a plain ALTER TABLE on both en
 every close has them once this revision has run.
 
 Revision ID: 0028
-Revises: 0026
+Revises: 0027
 Create Date: 2027-01-10
 """
 
 from alembic import op
 
 revision = "0028"
-down_revision = "0026"
+down_revision = "0027"
 branch_labels = None
 depends_on = None
 
