@@ -1,7 +1,7 @@
 """What the upload page and the API's upload share: the name a file is shown by, where
 it is kept (``UPLOAD_FOLDER``: the scheduler's import worker reads a queued file from
 there, so it must see the same folder), and a cheap count of its data rows, which sends
-a large file to the worker."""
+a large file to the worker; and taking a saved file in (:func:`import_or_queue`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,12 @@ from pathlib import Path
 
 from flask import current_app
 
+from ledger.bankfiles.imports import Receipt, import_file
 from ledger.clock import business_today
+from ledger.errors import LedgerError
+from ledger.ops.models import ImportTask
+from ledger.ops.queue import enqueue_import
+from web.database import books, write
 
 #: An XLSX workbook is compressed: its data rows are estimated from its size, at this
 #: many bytes a row. A repayment workbook takes about 52 bytes a row and a balances one
@@ -56,3 +61,28 @@ def data_rows(path: Path) -> int:
     if last != b"\n":
         lines += 1
     return max(lines - 1, 0)
+
+
+def import_or_queue(
+    *, kind: str, bank: str | None, saved: Path, name: str, actor
+) -> tuple[ImportTask | None, Receipt | None]:
+    """Take in a saved upload: a file of more than ``BACKGROUND_ROWS`` data rows is
+    queued for the scheduler's import worker (the task, no receipt yet), a smaller one
+    imported now (its receipt). A refusal removes the saved file and is raised."""
+    try:
+        rows = data_rows(saved)
+        if rows > current_app.config["BACKGROUND_ROWS"]:
+            task = write(
+                lambda s: enqueue_import(
+                    s, kind=kind, bank=bank, actor=actor, path=saved, file_name=name,
+                    rows_expected=rows,
+                )
+            )  # fmt: skip
+            return task, None
+        receipt = import_file(
+            books().factory, kind=kind, bank=bank, path=saved, actor=actor, file_name=name
+        )
+        return None, receipt
+    except LedgerError:
+        saved.unlink(missing_ok=True)
+        raise

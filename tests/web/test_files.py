@@ -293,7 +293,7 @@ def test_a_large_file_is_queued_and_the_worker_imports_it(books, db_url, uploads
 
 
 def test_data_rows_are_counted_cheaply(tmp_path):
-    from web.views.files import XLSX_BYTES_PER_ROW, data_rows
+    from web.uploads import XLSX_BYTES_PER_ROW, data_rows
 
     csv_file = tmp_path / "a.csv"
     csv_file.write_bytes(GOOD.encode())

@@ -6,21 +6,18 @@ success answers with what was done, including the journal entries it posted."""
 
 from __future__ import annotations
 
-from flask import abort, current_app, request, url_for
+from flask import abort, request, url_for
 from flask_login import current_user
 
-from ledger.bankfiles.imports import import_file
 from ledger.bankfiles.kinds import KINDS
 from ledger.bankfiles.models import ImportStatus
 from ledger.clock import business_today
-from ledger.errors import LedgerError
 from ledger.fund import capital
 from ledger.fund.models import CapitalAllocation, Loan, Repayment
 from ledger.fund.read.allocations import allocations_page
 from ledger.fund.read.loans import loan_detail, loans_page
 from ledger.fund.repayments import repay, reverse_repayment
 from ledger.journal import entry_views
-from ledger.ops.queue import enqueue_import
 from web.api import bp
 from web.api.problems import problem
 from web.api.reads import receipt_body, task_body
@@ -34,9 +31,9 @@ from web.api.schemas import (
 )
 from web.api.spec import ID, doc, load_body
 from web.authz import action, own_bank
-from web.database import books, reading, write
+from web.database import reading, write
 from web.settings import DEFAULTS
-from web.uploads import data_rows, display_name, save_upload
+from web.uploads import display_name, import_or_queue, save_upload
 from web.views.common import shown
 
 FILE_FIELDS = {
@@ -87,27 +84,15 @@ def upload():
         abort(404)  # a bank acts for itself; another bank is not there for it
     name = display_name(upload.filename)
     saved = save_upload(upload)
-    principal = current_user.principal
-    try:
-        rows = data_rows(saved)
-        if rows > current_app.config["BACKGROUND_ROWS"]:
-            task = write(
-                lambda s: enqueue_import(
-                    s, kind=kind, bank=bank, actor=principal, path=saved, file_name=name,
-                    rows_expected=rows,
-                )
-            )  # fmt: skip
-            return (
-                TaskOut().dump(task_body(task)),
-                202,
-                {"Location": url_for("api.file_task", task_id=task.id)},
-            )
-        receipt = import_file(
-            books().factory, kind=kind, bank=bank, path=saved, actor=principal, file_name=name
+    task, receipt = import_or_queue(
+        kind=kind, bank=bank, saved=saved, name=name, actor=current_user.principal
+    )
+    if task is not None:
+        return (
+            TaskOut().dump(task_body(task)),
+            202,
+            {"Location": url_for("api.file_task", task_id=task.id)},
         )
-    except LedgerError:
-        saved.unlink(missing_ok=True)
-        raise
     with reading() as s:
         body = receipt_body(s, receipt.id)
     status = 201 if receipt.status != ImportStatus.DUPLICATE else 200

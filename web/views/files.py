@@ -40,7 +40,6 @@ from flask_wtf.file import FileField, FileRequired
 from sqlalchemy.exc import NoResultFound
 from wtforms import SelectField
 
-from ledger.bankfiles.imports import import_file
 from ledger.bankfiles.kinds import BANK_KINDS, KINDS
 from ledger.bankfiles.models import ImportStatus
 from ledger.bankfiles.receipts import error_lines, get_receipt, receipts
@@ -50,11 +49,11 @@ from ledger.fund.reference import banks
 from ledger.journal import entry_views
 from ledger.ops.errors import UnknownTaskError
 from ledger.ops.models import TaskStatus
-from ledger.ops.queue import enqueue_import, get_task, tasks_page
+from ledger.ops.queue import get_task, tasks_page
 from web.authz import READERS, action, allow, bank_scope, can, own_bank, require_bank
-from web.database import books, reading, write
+from web.database import reading
 from web.i18n import chinese, message
-from web.uploads import XLSX_BYTES_PER_ROW, data_rows, display_name, save_upload  # noqa: F401
+from web.uploads import display_name, import_or_queue, save_upload
 from web.views.common import date_arg, int_arg, text_arg
 
 bp = Blueprint("files", __name__, url_prefix="/files")
@@ -160,24 +159,15 @@ def upload():
     upload = form.file.data
     name = display_name(upload.filename)
     saved = save_upload(upload)
-    principal = current_user.principal
     try:
-        rows = data_rows(saved)
-        if rows > current_app.config["BACKGROUND_ROWS"]:
-            task = write(
-                lambda s: enqueue_import(
-                    s, kind=kind, bank=bank, actor=principal, path=saved, file_name=name,
-                    rows_expected=rows,
-                )
-            )  # fmt: skip
-            flash(_("The file is large: it is imported in the background."), "info")
-            return redirect(url_for(".task", task_id=task.id))
-        receipt = import_file(
-            books().factory, kind=kind, bank=bank, path=saved, actor=principal, file_name=name
+        task, receipt = import_or_queue(
+            kind=kind, bank=bank, saved=saved, name=name, actor=current_user.principal
         )
     except LedgerError as exc:
-        saved.unlink(missing_ok=True)
         return _index(form, 422, refusal=message(exc))
+    if task is not None:
+        flash(_("The file is large: it is imported in the background."), "info")
+        return redirect(url_for(".task", task_id=task.id))
     flash(*_outcome(receipt))
     return redirect(url_for(".show", receipt_id=receipt.id))
 
